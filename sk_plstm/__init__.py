@@ -1,0 +1,13 @@
+"""Phased LSTM for scikit-learn and sktime.
+
+Classifier and regressor for regularly and irregularly sampled, asynchronous and
+event-based time series, built on a pure torch Phased LSTM (:mod:`sk_plstm.nn`)
+and trained through skorch.
+"""
+
+from ._classifier import PhasedLSTMClassifier
+from ._regressor import PhasedLSTMRegressor
+
+__version__ = "0.1.0"
+
+__all__ = ["PhasedLSTMClassifier", "PhasedLSTMRegressor", "__version__"]

@@ -1,0 +1,181 @@
+"""PhasedLSTMClassifier: scikit-learn classifier glue around the Phased LSTM network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
+
+from ._base import PhasedLSTMBase
+from ._compat import _fit_context
+
+__all__ = ["PhasedLSTMClassifier"]
+
+
+class PhasedLSTMClassifier(ClassifierMixin, PhasedLSTMBase):
+    """Phased LSTM classifier for regular, irregular and event-based time series.
+
+    A Phased LSTM (Neil, Pfeiffer & Liu, NIPS 2016) adds to each LSTM unit a
+    rhythmic time gate with a period ``tau``, a phase shift ``s`` and an open
+    ratio ``r_on``; a unit updates its state only while its gate is open, using
+    the real timestamps of the data. The final hidden state feeds a linear layer
+    trained with cross-entropy (Adam by default).
+
+    Parameters
+    ----------
+    hidden_size : int, default=64
+        Units per layer and direction.
+    num_layers : int, default=1
+        Stacked Phased LSTM layers.
+    bidirectional : bool, default=False
+        Also read each series backwards.
+    dropout : float, default=0.0
+        Dropout between layers and before the output layer, in training.
+    tau_range : "auto" or tuple (low, high), default="auto"
+        Range in which the periods ``tau`` are initialised (log-uniformly), in the
+        units of the time index. ``"auto"`` uses the training data's time scale:
+        from its median sampling interval to its median series duration (at least
+        twice the interval); the range used is stored in ``tau_range_``.
+    r_on : float, default=0.05
+        Open ratio of the gates: the fraction of each period a unit is open.
+    leak : float, default=1e-3
+        Slope of the closed phase during training (0 in prediction, so closed
+        units keep their state exactly).
+    learn_tau, learn_shift, learn_r_on : bool, default=True, True, False
+        Whether the periods, phase shifts and open ratios are learned.
+    time_unit : str or pandas.Timedelta, default="s"
+        Unit in which datetime and timedelta time indexes are expressed (for
+        example ``"ms"``, ``"s"``, ``"h"``, ``"D"``); numeric time indexes are
+        used as they are.
+    standardize : bool, default=True
+        Standardise each channel with the mean and standard deviation of the
+        training data (stored in ``channel_mean_`` and ``channel_std_``).
+    max_epochs : int, default=100
+        Training epochs.
+    batch_size : int, default=32
+        Series per mini-batch.
+    lr : float, default=1e-2
+        Learning rate.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch.optim.Optimizer subclass, \
+default="adam"
+        The optimiser.
+    weight_decay : float, default=0.0
+        L2 penalty passed to the optimiser.
+    callbacks : list of skorch callbacks, optional
+        Extra skorch callbacks (for example ``skorch.callbacks.EarlyStopping``).
+    device : str or torch.device, default="cpu"
+        Where to train and predict, for example ``"cuda"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation and batch shuffling; an int gives the same
+        model, and the same predictions, on every fit.
+    verbose : int, default=0
+        Print a line per epoch when positive.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_channels_ : int
+        Number of channels seen at fit.
+    n_features_in_ : int
+        Number of columns seen at fit; only set when fitted on a 2-D array.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names; only set when fitted on a 2-D DataFrame with string column names.
+    tau_range_ : tuple of float
+        The period range used for initialisation.
+    time_origin_ : TimeOrigin
+        Reference time fixed at fit that all timestamps are measured from.
+    channel_mean_, channel_std_ : ndarray of shape (n_channels_,)
+        Standardisation statistics (when ``standardize=True``).
+    net_ : skorch.NeuralNet
+        The trained skorch net; ``module_`` is its torch module and
+        ``history_`` its training history.
+    n_iter_ : int
+        Number of epochs run.
+
+    See Also
+    --------
+    PhasedLSTMRegressor : The same model for regression.
+    sk_plstm.nn.PhasedLSTM : The torch layer.
+
+    Examples
+    --------
+    >>> from sktime.datasets import load_basic_motions
+    >>> from sk_plstm import PhasedLSTMClassifier
+    >>> X, y = load_basic_motions(split="train", return_type="numpy3D")
+    >>> clf = PhasedLSTMClassifier(hidden_size=16, max_epochs=5, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    """
+
+    def _criterion(self) -> type[torch.nn.Module]:
+        return torch.nn.CrossEntropyLoss
+
+    def _prepare_targets(self, y: Any, n_samples: int) -> tuple[np.ndarray, int]:
+        if y is None:
+            raise ValueError(
+                "PhasedLSTMClassifier requires y to be passed, but the target y is None."
+            )
+        y = column_or_1d(np.asarray(y), warn=True)
+        if len(y) != n_samples:
+            raise ValueError(f"y has {len(y)} labels, but X has {n_samples} series.")
+        check_classification_targets(y)
+        self.classes_, encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "PhasedLSTMClassifier needs samples of at least 2 classes in the data, but the "
+                f"data contains only one class: {self.classes_[0]!r}."
+            )
+        return encoded.astype(np.int64), len(self.classes_)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any) -> PhasedLSTMClassifier:
+        """Train on labelled series.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timepoints) or (n_samples, n_channels, \
+n_timepoints), or an sktime panel container
+            Training series; see the user guide for the accepted formats.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : PhasedLSTMClassifier
+        """
+        return self._fit(X, y)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like or sktime panel container
+            Series in any format accepted by :meth:`fit`, with the channels seen at fit.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Probabilities, columns in the order of ``classes_``.
+        """
+        return self._forward(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like or sktime panel container
+            Series in any format accepted by :meth:`fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

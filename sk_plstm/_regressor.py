@@ -1,0 +1,111 @@
+"""PhasedLSTMRegressor: scikit-learn regressor glue around the Phased LSTM network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import RegressorMixin
+from sklearn.utils.validation import check_array
+
+from ._base import PhasedLSTMBase
+from ._compat import _fit_context
+
+__all__ = ["PhasedLSTMRegressor"]
+
+
+class PhasedLSTMRegressor(RegressorMixin, PhasedLSTMBase):
+    """Phased LSTM regressor for regular, irregular and event-based time series.
+
+    The same model as :class:`PhasedLSTMClassifier`, trained with the mean squared
+    error. Targets are standardised for training (statistics in ``y_mean_`` and
+    ``y_std_``) and predictions mapped back to the original scale. Several targets
+    (a 2-D ``y``) are predicted jointly.
+
+    Parameters
+    ----------
+    hidden_size, num_layers, bidirectional, dropout, tau_range, r_on, leak, \
+learn_tau, learn_shift, learn_r_on, time_unit, standardize, max_epochs, batch_size, \
+lr, optimizer, weight_decay, callbacks, device, random_state, verbose
+        As for :class:`PhasedLSTMClassifier`.
+
+    Attributes
+    ----------
+    y_mean_, y_std_ : ndarray of shape (n_targets,)
+        Target standardisation statistics.
+    n_channels_, n_features_in_, feature_names_in_, tau_range_, time_origin_, \
+channel_mean_, channel_std_, net_, n_iter_
+        As for :class:`PhasedLSTMClassifier`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_plstm import PhasedLSTMRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 2, 30))
+    >>> y = X[:, 0, -5:].mean(axis=1)
+    >>> reg = PhasedLSTMRegressor(hidden_size=8, max_epochs=3, random_state=0).fit(X, y)
+    >>> reg.predict(X).shape
+    (40,)
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _criterion(self) -> type[torch.nn.Module]:
+        return torch.nn.MSELoss
+
+    def _prepare_targets(self, y: Any, n_samples: int) -> tuple[np.ndarray, int]:
+        if y is None:
+            raise ValueError(
+                "PhasedLSTMRegressor requires y to be passed, but the target y is None."
+            )
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        if y.ndim not in (1, 2):
+            raise ValueError(f"y must be 1-D or 2-D, got {y.ndim} dimensions.")
+        if len(y) != n_samples:
+            raise ValueError(f"y has {len(y)} targets, but X has {n_samples} series.")
+        self._y_ndim = y.ndim
+        y2 = y.reshape(n_samples, -1)
+        self.y_mean_ = y2.mean(axis=0)
+        std = y2.std(axis=0)
+        self.y_std_ = np.where(std > 1e-12, std, 1.0)
+        scaled = (y2 - self.y_mean_) / self.y_std_
+        return scaled.astype(np.float32), y2.shape[1]
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, y: Any) -> PhasedLSTMRegressor:
+        """Train on series with real-valued targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timepoints) or (n_samples, n_channels, \
+n_timepoints), or an sktime panel container
+            Training series; see the user guide for the accepted formats.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+
+        Returns
+        -------
+        self : PhasedLSTMRegressor
+        """
+        return self._fit(X, y)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : array-like or sktime panel container
+            Series in any format accepted by :meth:`fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_targets)
+            The shape follows the ``y`` given to :meth:`fit`.
+        """
+        out = self._forward(X) * self.y_std_ + self.y_mean_
+        return out.ravel() if self._y_ndim == 1 else out

@@ -1,0 +1,71 @@
+"""Parameter initialisation for the Phased LSTM (pure torch)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = ["init_lstm_weights_", "init_time_gate_"]
+
+
+def init_time_gate_(
+    tau: torch.Tensor,
+    shift: torch.Tensor,
+    r_on: torch.Tensor,
+    tau_range: tuple[float, float],
+    r_on_value: float,
+    generator: torch.Generator | None = None,
+) -> None:
+    """Initialise time-gate parameters in place, as in the Phased LSTM paper.
+
+    The periods ``tau`` are drawn log-uniformly in ``tau_range``, the phase
+    shifts ``s`` uniformly in ``[0, tau)`` and the open ratios are set to
+    ``r_on_value``.
+
+    Parameters
+    ----------
+    tau, shift, r_on : torch.Tensor of shape (hidden_size,)
+        The period, phase shift and open ratio of each unit, filled in place.
+    tau_range : tuple of float
+        ``(low, high)`` with ``0 < low <= high``.
+    r_on_value : float
+        Open ratio, in ``(0, 1]``.
+    generator : torch.Generator, optional
+        Source of randomness; the global generator when omitted.
+    """
+    low, high = float(tau_range[0]), float(tau_range[1])
+    if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= high):
+        raise ValueError(f"tau_range must satisfy 0 < low <= high, got {tau_range!r}.")
+    if not 0 < r_on_value <= 1:
+        raise ValueError(f"r_on must be in (0, 1], got {r_on_value!r}.")
+    with torch.no_grad():
+        u = torch.rand(tau.shape, generator=generator, dtype=torch.float64)
+        log_tau = math.log(low) + u * (math.log(high) - math.log(low))
+        tau_values = torch.exp(log_tau)
+        v = torch.rand(shift.shape, generator=generator, dtype=torch.float64)
+        tau.copy_(tau_values.to(tau.dtype))
+        shift.copy_((v * tau_values).to(shift.dtype))
+        r_on.fill_(r_on_value)
+
+
+def init_lstm_weights_(
+    weights: list[torch.Tensor], hidden_size: int, generator: torch.Generator | None = None
+) -> None:
+    """Initialise LSTM weights and biases in place as ``torch.nn.LSTM`` does.
+
+    Every tensor is drawn from ``U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))``.
+
+    Parameters
+    ----------
+    weights : list of torch.Tensor
+        Weight matrices and bias vectors of one LSTM cell.
+    hidden_size : int
+        Number of hidden units.
+    generator : torch.Generator, optional
+        Source of randomness; the global generator when omitted.
+    """
+    bound = 1.0 / math.sqrt(hidden_size)
+    with torch.no_grad():
+        for w in weights:
+            w.copy_(torch.rand(w.shape, generator=generator, dtype=w.dtype) * 2 * bound - bound)

@@ -1,0 +1,255 @@
+"""Phased LSTM sequence layer with the interface of ``torch.nn.LSTM`` (pure torch)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._cell import PhasedLSTMCell
+
+__all__ = ["PhasedLSTM", "lengths_to_mask"]
+
+
+def lengths_to_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    """Boolean mask of the valid steps of right-padded sequences.
+
+    Parameters
+    ----------
+    lengths : torch.Tensor of shape (batch,)
+        Number of valid steps of each sequence.
+    steps : int
+        Padded length.
+
+    Returns
+    -------
+    torch.Tensor of shape (batch, steps), dtype bool
+    """
+    return torch.arange(steps, device=lengths.device) < lengths.unsqueeze(-1)
+
+
+class PhasedLSTM(nn.Module):
+    """Multi-layer, optionally bidirectional Phased LSTM over whole sequences.
+
+    Every layer (and direction) receives the timestamps. Padded steps, given by
+    ``lengths_or_mask``, leave the state untouched, so a padded batch gives the
+    same results as each sequence run alone; outputs at padded steps are zero.
+
+    Parameters
+    ----------
+    input_size : int
+        Number of input channels.
+    hidden_size : int
+        Number of units per layer and direction.
+    num_layers : int, default=1
+        Number of stacked layers.
+    bias : bool, default=True
+        Whether the LSTM parts have biases.
+    batch_first : bool, default=True
+        If True, inputs and outputs are ``(batch, steps, ...)``, else ``(steps, batch, ...)``.
+    dropout : float, default=0.0
+        Dropout on the outputs of every layer but the last, in training mode.
+    bidirectional : bool, default=False
+        If True, a second set of layers reads each sequence backwards.
+    tau_range, r_on, leak, learn_tau, learn_shift, learn_r_on
+        Time-gate settings, see :class:`TimeGate`.
+
+    Attributes
+    ----------
+    cells : torch.nn.ModuleList of PhasedLSTMCell
+        One cell per layer and direction, layer-major (``layer * num_directions + direction``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_plstm.nn import PhasedLSTM
+    >>> layer = PhasedLSTM(input_size=2, hidden_size=16, num_layers=2, bidirectional=True)
+    >>> x = torch.randn(4, 50, 2)
+    >>> times = torch.cumsum(torch.rand(4, 50), dim=1)
+    >>> out, (h, c) = layer(x, times, torch.tensor([50, 30, 10, 1]))
+    >>> out.shape, h.shape
+    (torch.Size([4, 50, 32]), torch.Size([4, 4, 16]))
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = True,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        tau_range: tuple[float, float] = (1.0, 1000.0),
+        r_on: float = 0.05,
+        leak: float = 1e-3,
+        learn_tau: bool = True,
+        learn_shift: bool = True,
+        learn_r_on: bool = False,
+    ) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be >= 1, got {num_layers}.")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.num_directions = 2 if bidirectional else 1
+        cells = []
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size * self.num_directions
+            for _ in range(self.num_directions):
+                cells.append(
+                    PhasedLSTMCell(
+                        layer_input,
+                        hidden_size,
+                        bias=bias,
+                        tau_range=tau_range,
+                        r_on=r_on,
+                        leak=leak,
+                        learn_tau=learn_tau,
+                        learn_shift=learn_shift,
+                        learn_r_on=learn_r_on,
+                    )
+                )
+        self.cells = nn.ModuleList(cells)
+
+    def _valid_mask(
+        self, lengths_or_mask: torch.Tensor | None, batch: int, steps: int, device: torch.device
+    ) -> torch.Tensor | None:
+        if lengths_or_mask is None:
+            return None
+        m = torch.as_tensor(lengths_or_mask, device=device)
+        if m.dim() == 1:
+            if m.shape[0] != batch or m.dtype.is_floating_point or m.dtype == torch.bool:
+                raise ValueError(
+                    f"lengths must be an integer tensor of shape ({batch},), "
+                    f"got {m.dtype} of shape {tuple(m.shape)}."
+                )
+            if bool(((m < 0) | (m > steps)).any()):
+                raise ValueError(f"lengths must lie in [0, {steps}], got {m.tolist()}.")
+            return lengths_to_mask(m, steps)
+        if m.dim() == 2 and m.dtype == torch.bool:
+            mask = m if self.batch_first else m.transpose(0, 1)
+            if mask.shape != (batch, steps):
+                raise ValueError(
+                    f"mask must have the shape of the first two dimensions of x, got {tuple(m.shape)}."
+                )
+            return mask
+        raise ValueError(
+            "lengths_or_mask must be integer lengths of shape (batch,) or a boolean mask "
+            f"of the shape of the first two dimensions of x, got {m.dtype} of shape {tuple(m.shape)}."
+        )
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        times: torch.Tensor,
+        lengths_or_mask: torch.Tensor | None = None,
+        state: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Run the layers over whole sequences.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, steps, input_size)
+            Inputs (``(steps, batch, input_size)`` when ``batch_first=False``).
+        times : torch.Tensor of shape (batch, steps) or (steps,)
+            Timestamp of every step of every sample (``(steps, batch)`` when
+            ``batch_first=False``); a 1-D tensor is shared by the whole batch.
+            Use float64 for large absolute times: the phase is computed in the
+            dtype of ``times``.
+        lengths_or_mask : torch.Tensor, optional
+            Either integer lengths of shape ``(batch,)`` for right-padded
+            sequences, or a boolean mask of the shape of ``times`` that is False
+            at padded steps. All steps are valid when omitted.
+        state : tuple of torch.Tensor of shape (num_layers * num_directions, batch, hidden_size)
+            Initial ``(h_0, c_0)``; zeros when omitted.
+
+        Returns
+        -------
+        output : torch.Tensor of shape (batch, steps, num_directions * hidden_size)
+            Hidden state of the last layer at every step (zero at padded steps).
+        (h_n, c_n) : tuple of torch.Tensor of shape (num_layers * num_directions, batch, hidden_size)
+            Final state of every layer and direction: for the forward direction the
+            state after the last valid step, for the backward one after the first.
+        """
+        if x.dim() != 3 or x.shape[-1] != self.input_size:
+            raise ValueError(
+                f"x must be 3-D with {self.input_size} channels in the last dimension, "
+                f"got shape {tuple(x.shape)}."
+            )
+        if not self.batch_first:
+            x = x.transpose(0, 1)
+            if times.dim() == 2:
+                times = times.transpose(0, 1)
+        batch, steps, _ = x.shape
+        if times.dim() == 1 and times.shape[0] == steps:
+            times = times.unsqueeze(0).expand(batch, steps)
+        if times.shape != (batch, steps):
+            raise ValueError(
+                f"times must have shape {(batch, steps) if self.batch_first else (steps, batch)} "
+                f"or ({steps},), got {tuple(times.shape)}."
+            )
+        mask = self._valid_mask(lengths_or_mask, batch, steps, x.device)
+        n_states = self.num_layers * self.num_directions
+        if state is None:
+            zeros = x.new_zeros(n_states, batch, self.hidden_size)
+            state = (zeros, zeros)
+        elif any(s.shape != (n_states, batch, self.hidden_size) for s in state):
+            raise ValueError(
+                f"state must be (h_0, c_0), each of shape {(n_states, batch, self.hidden_size)}."
+            )
+        h_n, c_n = [], []
+        layer_input = x
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(self.num_directions):
+                index = layer * self.num_directions + direction
+                out, h, c = self._run(
+                    self.cells[index], layer_input, times, mask, state[0][index], state[1][index],
+                    reverse=direction == 1,
+                )
+                outputs.append(out)
+                h_n.append(h)
+                c_n.append(c)
+            layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)
+            if mask is not None:
+                layer_input = layer_input * mask.unsqueeze(-1).to(layer_input.dtype)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, training=True)
+        output = layer_input if self.batch_first else layer_input.transpose(0, 1)
+        return output, (torch.stack(h_n), torch.stack(c_n))
+
+    @staticmethod
+    def _run(
+        cell: PhasedLSTMCell,
+        x: torch.Tensor,
+        times: torch.Tensor,
+        mask: torch.Tensor | None,
+        h: torch.Tensor,
+        c: torch.Tensor,
+        reverse: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        # Masked steps get openness 0, so they leave the state untouched wherever they are;
+        # the backward direction therefore simply reads the padded sequence from the end.
+        k = cell.gate(times)
+        if mask is not None:
+            k = k * mask.unsqueeze(-1).to(k.dtype)
+        x_proj = cell.project_input(x)
+        order = range(x.shape[1] - 1, -1, -1) if reverse else range(x.shape[1])
+        outputs = [None] * x.shape[1]
+        for t in order:
+            h, c = cell.step(x_proj[:, t], k[:, t], h, c)
+            outputs[t] = h
+        return torch.stack(outputs, dim=1), h, c
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+            f"batch_first={self.batch_first}, bidirectional={self.bidirectional}"
+        )

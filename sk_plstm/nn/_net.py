@@ -1,0 +1,94 @@
+"""The network used by the estimators: Phased LSTM layers and an output head (pure torch)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._layer import PhasedLSTM
+
+__all__ = ["PhasedLSTMNet"]
+
+
+class PhasedLSTMNet(nn.Module):
+    """Phased LSTM layers followed by a linear head on the final hidden state.
+
+    The final hidden state of the last layer (both directions when
+    bidirectional) summarises each sequence; for the forward direction it is the
+    state after the last valid step, since padded steps leave it untouched.
+
+    Parameters
+    ----------
+    input_size : int
+        Number of input channels.
+    output_size : int
+        Number of outputs (classes for a classifier, targets for a regressor).
+    hidden_size : int, default=64
+        Units per layer and direction.
+    num_layers : int, default=1
+        Number of stacked Phased LSTM layers.
+    bidirectional : bool, default=False
+        Whether to add a backward direction.
+    dropout : float, default=0.0
+        Dropout between layers and before the head, in training mode.
+    **gate_kwargs
+        Time-gate settings passed to :class:`PhasedLSTM` (``tau_range``,
+        ``r_on``, ``leak``, ``learn_tau``, ``learn_shift``, ``learn_r_on``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_plstm.nn import PhasedLSTMNet
+    >>> net = PhasedLSTMNet(input_size=3, output_size=2, hidden_size=8)
+    >>> values = torch.randn(5, 20, 3)
+    >>> times = torch.arange(20, dtype=torch.float64).expand(5, 20)
+    >>> net(values, times, torch.full((5,), 20)).shape
+    torch.Size([5, 2])
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int,
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        **gate_kwargs,
+    ) -> None:
+        super().__init__()
+        self.plstm = PhasedLSTM(
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout,
+            bidirectional=bidirectional,
+            **gate_kwargs,
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_size * self.plstm.num_directions, output_size)
+
+    def forward(
+        self, values: torch.Tensor, times: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Outputs for a batch of sequences.
+
+        Parameters
+        ----------
+        values : torch.Tensor of shape (batch, steps, input_size)
+            Right-padded inputs.
+        times : torch.Tensor of shape (batch, steps)
+            Timestamps (float64 recommended).
+        lengths : torch.Tensor of shape (batch,), optional
+            Number of valid steps of each sequence; all steps when omitted.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, output_size)
+            Logits (classification) or predictions (regression).
+        """
+        _, (h_n, _) = self.plstm(values, times, lengths)
+        directions = self.plstm.num_directions
+        summary = torch.cat(list(h_n[-directions:]), dim=-1)
+        return self.head(self.dropout(summary))
