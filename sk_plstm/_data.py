@@ -217,6 +217,8 @@ def _index_times(index: pd.Index, where: str) -> tuple[str, np.ndarray]:
             f"X {where} has a time index of dtype {index.dtype}; time indexes must be "
             "numeric, datetime, timedelta or period."
         )
+    if pd.api.types.is_integer_dtype(index.dtype):  # kept exact until the origin is subtracted
+        return "numeric", index.to_numpy(dtype=np.int64)
     return "numeric", index.to_numpy(dtype=np.float64)
 
 
@@ -274,7 +276,7 @@ def _from_list(X: list) -> list[tuple[tuple[str, np.ndarray], np.ndarray]]:
             series.append((("numeric", steps), values))
         else:
             raise TypeError(
-                f"X {where} is a {type(item).__name__}; a list must hold only DataFrames, "
+                f"X {where} is a {type(item).__name__}; a list of series must hold only DataFrames, "
                 "Series, or numpy arrays of shape (n_timepoints,) or (n_timepoints, n_channels)."
             )
     return series
@@ -331,6 +333,8 @@ def _relative_times(
     kind: str, raw: list[np.ndarray], origin: TimeOrigin | None, unit_ns: int
 ) -> tuple[list[np.ndarray], TimeOrigin]:
     if origin is None:
+        if any(r.dtype.kind == "f" for r in raw):
+            raw = [r.astype(np.float64) for r in raw]
         start = min(r.min() for r in raw)
         origin = TimeOrigin(kind, start.item(), unit_ns)
     elif origin.kind != kind:
@@ -339,7 +343,13 @@ def _relative_times(
             "time index; use the same kind of time index at fit and predict."
         )
     if kind == "numeric":
-        return [r - origin.value for r in raw], origin
+        exact = isinstance(origin.value, int)
+        return [
+            (r - origin.value if exact and r.dtype.kind == "i" else r - float(origin.value)).astype(
+                np.float64
+            )
+            for r in raw
+        ], origin
     scale = float(origin.unit_ns)
     return [(r - np.int64(origin.value)).astype(np.float64) / scale for r in raw], origin
 
@@ -389,8 +399,10 @@ def to_panel(
         series = _from_multiindex(X)
     elif isinstance(X, pd.DataFrame) and _is_nested(X):
         series = _from_nested(X)
-    elif isinstance(X, (list, tuple)) and X and all(
-        isinstance(item, (pd.DataFrame, pd.Series, np.ndarray)) for item in X
+    elif isinstance(X, (list, tuple)) and not X:
+        raise ValueError("X is an empty list; it needs at least one series.")
+    elif isinstance(X, (list, tuple)) and any(
+        isinstance(item, (pd.DataFrame, pd.Series, np.ndarray, dict)) for item in X
     ):
         series = _from_list(list(X))
     elif isinstance(X, np.ndarray) and X.ndim == 3:
@@ -406,8 +418,6 @@ def to_panel(
         )
         return _from_numpy3d(X2[:, None, :], origin, unit_ns, n_channels)
 
-    if not series:
-        raise ValueError("X holds no series.")
     kinds = {kind for (kind, _), _ in series}
     if len(kinds) > 1:
         raise ValueError(f"X mixes kinds of time index ({sorted(kinds)}); use one kind.")

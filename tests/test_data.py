@@ -1,0 +1,454 @@
+"""Tests of sk_plstm._data: every input format, timestamps, errors and Panel helpers."""
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sk_plstm import PhasedLSTMClassifier
+from sk_plstm._data import Panel, TimeOrigin, check_time_unit, to_panel
+
+
+def convert(X, reset=True, estimator=None, **kw):
+    est = PhasedLSTMClassifier() if estimator is None else estimator
+    return to_panel(X, estimator=est, reset=reset, **kw)
+
+
+def make_values(lengths, n_channels, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(n, n_channels)) for n in lengths]
+
+
+def default_indexes(vals):
+    return [pd.RangeIndex(len(v)) for v in vals]
+
+
+# Builders: list of (L_i, C) arrays (+ time indexes) -> one input format.
+def as_multiindex(vals, idxs):
+    rows = [(i, t) for i, idx in enumerate(idxs) for t in idx]
+    index = pd.MultiIndex.from_tuples(rows, names=["inst", "t"])
+    cols = [f"c{j}" for j in range(vals[0].shape[1])]
+    return pd.DataFrame(np.concatenate(vals), index=index, columns=cols)
+
+
+def as_nested(vals, idxs):
+    cols = {}
+    for j in range(vals[0].shape[1]):
+        cells = np.empty(len(vals), dtype=object)
+        cells[:] = [pd.Series(v[:, j], index=idx) for v, idx in zip(vals, idxs, strict=True)]
+        cols[f"c{j}"] = pd.Series(list(cells), dtype=object)
+    return pd.DataFrame(cols)
+
+
+def as_dflist(vals, idxs, cls=pd.DataFrame, col=slice(None)):
+    return [cls(v[:, col], index=idx) for v, idx in zip(vals, idxs, strict=True)]
+
+
+def expected(vals, times):
+    """Padded arrays built by hand; ``times`` are already relative."""
+    n, max_len, c = len(vals), max(len(v) for v in vals), vals[0].shape[1]
+    values = np.zeros((n, max_len, c), dtype=np.float32)
+    tt = np.zeros((n, max_len))
+    for i, (v, t) in enumerate(zip(vals, times, strict=True)):
+        values[i, : len(v)] = v
+        tt[i, : len(t)] = t
+        tt[i, len(t) :] = t[-1]
+    return values, tt, np.array([len(v) for v in vals], dtype=np.int64)
+
+
+def assert_panel(panel, values, times, lengths):
+    assert (panel.values.dtype, panel.times.dtype, panel.lengths.dtype) == (
+        np.float32, np.float64, np.int64)
+    np.testing.assert_array_equal(panel.values, values)
+    np.testing.assert_allclose(panel.times, times, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(panel.lengths, lengths)
+
+
+# 1. All formats agree.
+
+MULTI_FORMATS = {
+    "numpy3D": lambda v, i: np.stack([x.T for x in v]),
+    "pd-multiindex": as_multiindex,
+    "nested_univ": as_nested,
+    "df-list": as_dflist,
+    "np-list": lambda v, i: list(v),
+}
+UNI_FORMATS = {
+    **MULTI_FORMATS,
+    "2-D": lambda v, i: np.stack([x[:, 0] for x in v]),
+    "series-list": lambda v, i: as_dflist(v, i, pd.Series, 0),
+    "np-list-1d": lambda v, i: [x[:, 0] for x in v],
+}
+
+
+@pytest.mark.parametrize(
+    "fmt, n_channels", [(f, 2) for f in MULTI_FORMATS] + [(f, 1) for f in UNI_FORMATS]
+)
+def test_equal_length_formats_agree(fmt, n_channels):
+    vals = make_values([6, 6, 6], n_channels, seed=n_channels)
+    panel, origin = convert(UNI_FORMATS[fmt](vals, default_indexes(vals)))
+    assert_panel(panel, *expected(vals, [np.arange(6.0)] * 3))
+    assert origin == TimeOrigin("numeric", 0.0)
+    assert len(panel) == 3 and panel.n_channels == n_channels
+
+
+@pytest.mark.parametrize("fmt", ["pd-multiindex", "nested_univ", "df-list", "np-list"])
+def test_unequal_length_multivariate_padding(fmt):
+    vals = make_values([4, 2, 5], 3, seed=2)
+    panel, _ = convert(MULTI_FORMATS[fmt](vals, default_indexes(vals)))
+    assert_panel(panel, *expected(vals, [np.arange(float(len(v))) for v in vals]))
+    np.testing.assert_array_equal(panel.lengths, [4, 2, 5])
+    assert (panel.values[1, 2:] == 0).all() and (panel.values[0, 4:] == 0).all()
+    np.testing.assert_array_equal(panel.times[1], [0, 1, 1, 1, 1])
+    np.testing.assert_array_equal(panel.valid_mask()[1], [1, 1, 0, 0, 0])
+
+
+@pytest.mark.parametrize("fmt", ["pd-multiindex", "nested_univ", "df-list", "series-list"])
+def test_unequal_irregular_float_times_all_formats(fmt):
+    vals = make_values([3, 1, 4], 1, seed=3)
+    raw = [np.array([2.5, 3.0, 7.25]), np.array([4.0]), np.array([1.5, 1.75, 9.0, 100.0])]
+    idxs = [pd.Index(t) for t in raw]
+    panel, origin = convert(UNI_FORMATS[fmt](vals, idxs))
+    assert origin == TimeOrigin("numeric", 1.5)
+    assert_panel(panel, *expected(vals, [t - 1.5 for t in raw]))
+    np.testing.assert_array_equal(panel.times[1], [2.5, 2.5, 2.5, 2.5])
+
+
+def test_multiindex_unsorted_instances_and_three_levels():
+    vals = make_values([30, 20], 1, seed=4)
+    X = as_multiindex(vals, default_indexes(vals))
+    ref, _ = convert(X)
+    # Interleaved rows: grouped by first appearance, time order within instance kept.
+    shuffled = X.iloc[np.ravel(np.column_stack([np.arange(20), np.arange(30, 50)]))]
+    shuffled = pd.concat([shuffled, X.iloc[20:30]])
+    assert_panel(convert(shuffled)[0], ref.values, ref.times, ref.lengths)
+    three = X.copy()
+    three.index = pd.MultiIndex.from_arrays(
+        [["a"] * 50, X.index.get_level_values(0), X.index.get_level_values(1)]
+    )
+    assert_panel(convert(three)[0], ref.values, ref.times, ref.lengths)
+
+
+@pytest.mark.parametrize("mtype", ["pd-multiindex", "nested_univ", "df-list"])
+@pytest.mark.parametrize("source", ["numpy3D", "unequal df-list"])
+def test_sktime_converted_containers_agree(mtype, source):
+    from sktime.datatypes import convert_to
+
+    X = np.random.default_rng(5).normal(size=(4, 2, 7))
+    if source != "numpy3D":
+        X = as_dflist(make_values([3, 5], 2, seed=6), [pd.RangeIndex(3), pd.RangeIndex(5)])
+    ref, ref_origin = convert(X)
+    panel, origin = convert(convert_to(X, to_type=mtype))
+    assert_panel(panel, ref.values, ref.times, ref.lengths)
+    assert origin == ref_origin == TimeOrigin("numeric", 0.0)
+
+
+# 2. Timestamps.
+
+
+def test_integer_index_relative_to_earliest_time():
+    X = [pd.Series([1.0, 2.0, 3.0], index=[10, 12, 15]), pd.Series([4.0, 5.0], index=[7, 20])]
+    panel, origin = convert(X)
+    assert origin.kind == "numeric" and origin.value == 7
+    np.testing.assert_array_equal(panel.times, [[3, 5, 8], [0, 13, 13]])
+
+
+@pytest.mark.parametrize(
+    "unit, scale",
+    [("s", 1.0), ("ms", 1e3), ("h", 1 / 3600), (pd.Timedelta("2s"), 0.5)],
+)
+def test_datetime_index_time_unit(unit, scale):
+    idx = pd.DatetimeIndex(["2026-01-01 00:00:00", "2026-01-01 00:00:01.5", "2026-01-01 01:00"])
+    panel, origin = convert([pd.Series([1.0, 2.0, 3.0], index=idx)], time_unit=unit)
+    assert origin.kind == "datetime"
+    assert origin.value == pd.Timestamp("2026-01-01").value
+    assert origin.unit_ns == check_time_unit(unit)
+    np.testing.assert_allclose(panel.times[0], np.array([0.0, 1.5, 3600.0]) * scale, rtol=1e-12)
+
+
+_NAIVE = pd.date_range("2026-06-01 12:00", periods=3, freq="37s")
+
+
+@pytest.mark.parametrize("idx, unit, origin, times", [
+    pytest.param(_NAIVE.tz_localize("UTC").tz_convert("America/New_York"), "s",
+                 TimeOrigin("datetime", _NAIVE[0].value), [0, 37, 74], id="tz-aware"),
+    pytest.param(pd.to_timedelta([5, 6.5, 10], unit="min"), "min",
+                 TimeOrigin("timedelta", 300 * 10**9, 60 * 10**9), [0, 1.5, 5], id="timedelta"),
+    pytest.param(pd.period_range("2026-01-01", periods=3, freq="D"), "D",
+                 TimeOrigin("datetime", pd.Timestamp("2026-01-01").value, 86400 * 10**9),
+                 [0, 1, 2], id="period"),
+])
+def test_other_time_index_kinds(idx, unit, origin, times):
+    for fmt in ("pd-multiindex", "df-list", "nested_univ"):
+        panel, got = convert(UNI_FORMATS[fmt]([np.ones((3, 1))], [idx]), time_unit=unit)
+        assert got == origin
+        np.testing.assert_allclose(panel.times[0], times, rtol=1e-12)
+
+
+def test_origin_reused_at_predict():
+    start = pd.Timestamp("2026-01-01")
+    fit_idx = pd.date_range(start, periods=3, freq="10s")
+    _, origin = convert([pd.Series([1.0, 2.0, 3.0], index=fit_idx)], time_unit="ms")
+    later = pd.date_range(start + pd.Timedelta("1h"), periods=2, freq="1s")
+    panel, origin2 = convert(
+        [pd.Series([1.0, 2.0], index=later)], reset=False, origin=origin, time_unit="s"
+    )
+    assert origin2 is origin  # the given origin (and its unit) wins
+    np.testing.assert_allclose(panel.times[0], [3_600_000.0, 3_601_000.0])
+    # Numeric origin reused by a 3-D array at predict.
+    _, num_origin = convert([pd.Series([1.0, 2.0], index=[2.0, 3.0])])
+    p3, _ = convert(np.zeros((1, 1, 3)), reset=False, origin=num_origin)
+    np.testing.assert_array_equal(p3.times[0], [-2.0, -1.0, 0.0])
+
+
+def test_kind_mismatch_between_fit_and_predict():
+    _, origin = convert(np.zeros((2, 1, 3)))
+    X = [pd.Series([1.0], index=pd.DatetimeIndex(["2026-01-01"]))]
+    with pytest.raises(ValueError, match="datetime time index.*fitted on a numeric"):
+        convert(X, reset=False, origin=origin)
+    _, dt_origin = convert(X)
+    with pytest.raises(ValueError, match="numeric time index.*fitted on a datetime"):
+        convert(np.zeros((1, 1, 3)), reset=False, origin=dt_origin)
+
+
+def test_large_absolute_times_keep_spacing():
+    t = 1.7e9 + 1e-3 * np.arange(1000)
+    panel, origin = convert([pd.Series(np.ones(1000), index=t)])
+    assert origin.value == t[0]
+    np.testing.assert_allclose(panel.times[0], t - t[0], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(np.diff(panel.times[0]), 1e-3, rtol=1e-3)
+    np.testing.assert_allclose(panel.times[0, -1], 0.999, rtol=1e-6)
+    # A DatetimeIndex with ms spacing in 2026 (int64 ns ~1.8e18).
+    idx = pd.date_range("2026-03-01 08:00", periods=1000, freq="ms")
+    panel, _ = convert([pd.Series(np.ones(1000), index=idx)])
+    np.testing.assert_allclose(panel.times[0], 1e-3 * np.arange(1000), rtol=1e-6, atol=1e-12)
+
+
+def test_large_int64_epoch_nanoseconds_keep_spacing():
+    t = 1_700_000_000_000_000_000 + 1000 * np.arange(5, dtype=np.int64)
+    panel, _ = convert([pd.Series(np.ones(5), index=t)])
+    np.testing.assert_allclose(panel.times[0], 1000.0 * np.arange(5), rtol=1e-6)
+
+
+# 3. Errors: each case is its own test (id), checking the type and the message.
+
+
+def _mi(arr, idx=None):
+    arr = np.asarray(arr)
+    return as_multiindex([arr], [pd.RangeIndex(len(arr)) if idx is None else pd.Index(idx)])
+
+
+def _s(values, index):
+    return [pd.Series(values, index=index)]
+
+
+_DT2 = pd.DatetimeIndex(["2026-01-02", "2026-01-01"])
+_MIXED = [pd.Series([1.0], index=[0]), pd.Series([1.0], index=pd.DatetimeIndex(["2026-01-01"]))]
+_NESTED_BAD = pd.DataFrame({
+    "a": pd.Series([pd.Series([1.0, 2.0], index=[0, 1])], dtype=object),
+    "b": pd.Series([pd.Series([1.0, 2.0], index=[0, 2])], dtype=object),
+})
+E = ValueError
+T = TypeError
+ERROR_CASES = [
+    ("nan-3d", np.array([[[0.0, 1.0]], [[np.nan, 1.0]]]), {}, E, "series 1 contains NaN"),
+    ("nan-dflist", [pd.DataFrame({"a": [1.0, np.nan]})], {}, E, "series 0 contains NaN"),
+    ("nan-2d", np.array([[1.0, np.nan]]), {}, E, "contains NaN"),
+    ("inf-2d", np.array([[1.0, np.inf]]), {}, E, "infinity"),
+    ("inf-3d", np.array([[[1.0, 2.0]], [[3.0, -np.inf]]]), {}, E,
+     "series 1 contains NaN or infinity"),
+    ("inf-multiindex", _mi([[1.0], [np.inf]]), {}, E, "series 0 contains NaN or infinity"),
+    ("dup-time-multiindex", _mi(np.ones((3, 1)), [0, 1, 1]), {}, E,
+     r"series 0 has times that are not strictly increasing \(time point 2"),
+    ("dup-time-dflist", _s([1.0, 2.0, 3.0], [0, 1, 1]), {}, E, "not strictly increasing"),
+    ("decreasing-multiindex", _mi(np.ones((3, 1)), [0, 2, 1]), {}, E, "not strictly increasing"),
+    ("decreasing-datetime", _s([1.0, 2.0], _DT2), {}, E, "not strictly increasing"),
+    ("nan-timestamp", _s([1.0, 2.0], [0.0, np.nan]), {}, E, "NaN or infinite timestamps"),
+    ("nat-timestamp", _s([1.0, 2.0], pd.DatetimeIndex(["2026-01-01", None])), {}, E, "NaT"),
+    ("string-time-index", _s([1.0, 2.0], ["a", "b"]), {}, T, "time index of dtype"),
+    ("empty-series-dflist", [pd.DataFrame({"a": [1.0]}), pd.DataFrame({"a": np.array([])})],
+     {}, E, "series 1 is empty"),
+    ("empty-3d", np.zeros((0, 2, 3)), {}, E, r"shape \(0, 2, 3\) is empty"),
+    ("empty-2d", np.zeros((0, 3)), {}, E, "0 sample"),
+    ("channels-3d", np.zeros((2, 2, 3)), {"n_channels": 3}, E,
+     "X has 2 channels, but the estimator was fitted on 3 channels"),
+    ("channels-2d", np.zeros((2, 3)), {"n_channels": 2}, E, "X has 1 channels, .* fitted on 2"),
+    ("channels-dflist", [pd.DataFrame(np.zeros((3, 2)))], {"n_channels": 1}, E,
+     "X has 2 channels, .* fitted on 1"),
+    ("channels-differ-in-list", [np.zeros((3, 2)), np.zeros((3, 1))], {}, E,
+     r"different numbers of channels: \[1, 2\]"),
+    ("strings-dflist", [pd.DataFrame({"a": ["x", "y"]})], {}, T,
+     "series 0 contains values that are not numbers"),
+    ("strings-3d", np.array([[["a", "b"]]]), {}, T, "not numbers"),
+    ("strings-multiindex", _mi([["x"], ["y"]]), {}, T, "not numbers"),
+    ("strings-2d", np.array([["a", "b"]]), {}, E, "could not convert string to float"),
+    ("complex-3d", np.ones((1, 1, 2), dtype=complex), {}, E, "contains complex values"),
+    ("complex-series", [pd.Series([1 + 1j, 2.0])], {}, E, "series 0 contains complex"),
+    ("complex-2d", np.ones((1, 2), dtype=complex), {}, E, "[Cc]omplex data not supported"),
+    ("mixed-time-kinds", _MIXED, {}, E, r"mixes kinds of time index \(\['datetime', 'numeric'\]"),
+    ("nested-unaligned", _NESTED_BAD, {}, E, "series 0: all channels of a series must share"),
+    ("1d-array", np.arange(5.0), {}, E, "got a 1-D input"),
+    ("series", pd.Series(np.arange(5.0)), {}, E, "got a 1-D input"),
+    ("4d-array", np.zeros((2, 1, 3, 4)), {}, E, "got a 4-D input"),
+    ("bad-time-unit", np.zeros((1, 1, 2)), {"time_unit": "parsecs"}, E, "time_unit must be"),
+    ("list-with-3d-array", [np.zeros(3), np.zeros((2, 2, 2))], {}, T,
+     "series 1 is a ndarray; a list of series must hold only"),
+    ("too-large-2d", np.full((1, 3), 1e300), {}, E, "too large to represent in float32"),
+    ("too-large-3d", np.full((1, 1, 3), 1e300), {}, E, "too large to represent in float32"),
+    ("too-large-nplist", [np.full((3, 1), -1e300)], {}, E, "too large to represent in float32"),
+]
+
+
+@pytest.mark.parametrize(
+    "X, kw, err, msg", [pytest.param(*c[1:], id=c[0]) for c in ERROR_CASES]
+)
+def test_invalid_input_raises(X, kw, err, msg):
+    with pytest.raises(err, match=msg):
+        convert(X, **kw)
+
+
+def test_empty_list_names_the_problem():
+    with pytest.raises(ValueError, match="empty list"):
+        convert([])
+
+
+@pytest.mark.parametrize("X", [[{"a": 1.0}], [pd.Series([1.0, 2.0]), {"a": 1.0}]])
+def test_list_with_dict_names_the_problem(X):
+    with pytest.raises(TypeError, match="a list of series must hold only"):
+        convert(X)
+
+
+_UNIT_MSG = "time_unit must be a pandas unit string"
+
+
+@pytest.mark.parametrize("unit, msg", [
+    ("parsecs", _UNIT_MSG), (5, _UNIT_MSG), (None, _UNIT_MSG),
+    (np.timedelta64(1, "s"), _UNIT_MSG),
+    (pd.Timedelta(0), "time_unit must be positive"),
+    (pd.Timedelta("-1s"), "time_unit must be positive"),
+])
+def test_invalid_time_unit(unit, msg):
+    with pytest.raises(ValueError, match=msg):
+        check_time_unit(unit)
+
+
+def test_valid_time_units():
+    assert check_time_unit("ms") == 10**6
+    assert check_time_unit("h") == 3600 * 10**9
+    assert check_time_unit(pd.Timedelta("2s")) == 2 * 10**9
+
+
+# 4. Inputs are never mutated (and the panel shares no memory with them).
+
+
+@pytest.mark.parametrize("fmt", [*UNI_FORMATS, "float32-3D", "int-3D"])
+def test_inputs_not_mutated(fmt):
+    vals = make_values([4, 4], 1, seed=7)
+    idxs = [pd.Index([1.5, 2.0, 4.0, 8.0])] * 2
+    if fmt in ("float32-3D", "int-3D"):
+        X = np.arange(24).reshape(2, 3, 4).astype(np.float32 if fmt == "float32-3D" else int)
+    else:
+        X = UNI_FORMATS[fmt](vals, idxs)
+    X_copy = copy.deepcopy(X)
+    panel, _ = convert(X)
+    panel.values[:] = 99.0
+    panel.times[:] = -1.0
+    panel.standardized(*panel.channel_stats())
+    if fmt == "nested_univ":  # compare the Series in the cells one by one
+        X, X_copy = list(X.to_numpy().ravel()), list(X_copy.to_numpy().ravel())
+    for item, ref in zip(*(x if isinstance(x, list) else [x] for x in (X, X_copy)), strict=True):
+        if isinstance(item, (pd.DataFrame, pd.Series)):
+            assert item.equals(ref) and item.index.equals(ref.index)
+            assert np.all(item.dtypes == ref.dtypes) and item.index.dtype == ref.index.dtype
+        else:
+            np.testing.assert_array_equal(item, ref)
+            assert item.dtype == ref.dtype
+
+
+# 5. Panel helpers.
+
+
+def _unequal_panel():
+    vals = make_values([5, 2, 3], 2, seed=8)
+    vals[1] += 100.0  # padding zeros would visibly shift the stats
+    return convert(as_dflist(vals, default_indexes(vals)))[0], vals
+
+
+def test_channel_stats_ignore_padding():
+    panel, vals = _unequal_panel()
+    valid = np.concatenate(vals).astype(np.float32).astype(np.float64)
+    mean, std = panel.channel_stats()
+    np.testing.assert_allclose(mean, valid.mean(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(std, valid.std(axis=0), rtol=1e-10)
+    np.testing.assert_array_equal(panel.valid_mask().sum(axis=1), [5, 2, 3])
+    d = panel.as_dict()
+    assert set(d) == {"values", "times", "lengths"} and d["values"] is panel.values
+
+
+def test_standardized_keeps_padding_zero():
+    panel, vals = _unequal_panel()
+    before = panel.values.copy()
+    mean, std = panel.channel_stats()
+    out = panel.standardized(mean, std)
+    assert isinstance(out, Panel) and out.values.dtype == np.float32
+    mask = panel.valid_mask()
+    assert (out.values[~mask] == 0).all()
+    np.testing.assert_allclose(out.values[mask], (before[mask] - mean) / std, rtol=1e-5)
+    valid = out.values[mask].astype(np.float64)
+    np.testing.assert_allclose(valid.mean(axis=0), 0, atol=1e-6)
+    np.testing.assert_allclose(valid.std(axis=0), 1, rtol=1e-5)
+    np.testing.assert_array_equal(panel.values, before)
+    np.testing.assert_array_equal(out.times, panel.times)
+    np.testing.assert_array_equal(out.lengths, panel.lengths)
+
+
+def test_time_scale_irregular_example():
+    X = [
+        pd.Series([1.0, 2.0, 3.0], index=[0.0, 1.0, 3.0]),  # steps 1, 2; duration 3
+        pd.Series([1.0, 2.0, 3.0, 4.0], index=[10.0, 10.5, 14.0, 14.25]),  # .5 3.5 .25; 4.25
+        pd.Series([1.0], index=[2.0]),  # single point; duration 0
+    ]
+    panel, _ = convert(X)
+    interval, duration = panel.time_scale()
+    assert interval == pytest.approx(1.0)  # median of [1, 2, .5, 3.5, .25]
+    assert duration == pytest.approx(3.0)  # median of [3, 4.25, 0]
+    single, _ = convert([pd.Series([1.0], index=[5.0])] * 2)
+    assert single.time_scale() == (1.0, 0.0)
+
+
+def test_constant_channel_gets_unit_std():
+    vals = [np.column_stack([np.full(4, 7.0), np.arange(4.0)]), np.array([[7.0, 1.0]])]
+    panel, _ = convert(vals)
+    mean, std = panel.channel_stats()
+    np.testing.assert_allclose(mean, [7.0, 7.0 / 5.0])
+    assert std[0] == 1.0 and std[1] != 1.0
+    out = panel.standardized(mean, std)
+    assert (out.values[..., 0] == 0).all()
+
+
+# 6. 2-D input goes through scikit-learn validation.
+
+
+def test_2d_sets_n_features_in():
+    est = PhasedLSTMClassifier()
+    X = np.random.default_rng(9).normal(size=(5, 7))
+    panel, _ = convert(X, estimator=est)
+    assert est.n_features_in_ == 7
+    assert panel.values.shape == (5, 7, 1)
+    np.testing.assert_allclose(panel.values[..., 0], X, rtol=1e-6)
+    np.testing.assert_array_equal(panel.lengths, [7] * 5)
+    with pytest.raises(ValueError, match="features"):
+        convert(np.zeros((2, 6)), reset=False, estimator=est)
+    convert(np.zeros((2, 7)), reset=False, estimator=est)  # same width is fine
+
+
+def test_2d_dataframe_sets_feature_names():
+    est = PhasedLSTMClassifier()
+    X = pd.DataFrame(np.arange(12.0).reshape(3, 4), columns=["t0", "t1", "t2", "t3"])
+    panel, _ = convert(X, estimator=est)
+    np.testing.assert_array_equal(est.feature_names_in_, ["t0", "t1", "t2", "t3"])
+    np.testing.assert_array_equal(panel.values[..., 0], X.to_numpy())
+    renamed = X.rename(columns={"t0": "u0"})
+    with pytest.raises(ValueError, match="feature names"):
+        convert(renamed, reset=False, estimator=est)
