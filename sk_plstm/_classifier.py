@@ -128,7 +128,7 @@ default="adam"
         if len(self.classes_) < 2:
             raise ValueError(
                 "PhasedLSTMClassifier needs samples of at least 2 classes in the data, but the "
-                f"data contains only one class: {self.classes_[0]!r}."
+                f"data contains only one class: {self.classes_.tolist()[0]!r}."
             )
         return encoded.astype(np.int64), len(self.classes_)
 

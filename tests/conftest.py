@@ -24,4 +24,25 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_slow)
 
 
+# The suite runs its test files in parallel processes (pytest -n 2); one thread per process
+# avoids oversubscribing the cores with the many small matrix products of short sequences.
+torch.set_num_threads(1)
+
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def irregular_multiindex(X3d, keep=0.6, dt=0.1, seed=0):
+    """pd-multiindex DataFrame with a random subset of each series' time points kept.
+
+    The float time index holds the true times (step * dt), so spacing is unequal
+    and lengths differ between series.
+    """
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i, series in enumerate(X3d):
+        steps = np.sort(rng.choice(series.shape[1], max(2, int(keep * series.shape[1])), replace=False))
+        index = pd.MultiIndex.from_arrays([np.full(len(steps), i), steps * dt])
+        frames.append(pd.DataFrame(series[:, steps].T, index=index))
+    return pd.concat(frames)

@@ -1,0 +1,111 @@
+"""Parameter validation and fitted attributes shared by both estimators."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sk_plstm import PhasedLSTMClassifier, PhasedLSTMRegressor
+
+ESTIMATORS = [PhasedLSTMClassifier, PhasedLSTMRegressor]
+X = np.random.default_rng(0).normal(size=(20, 8))
+Y = {PhasedLSTMClassifier: np.arange(20) % 2, PhasedLSTMRegressor: np.linspace(0, 1, 20)}
+
+
+def _fit(cls, **params):
+    return cls(**{"hidden_size": 4, "max_epochs": 1, "random_state": 0, **params}).fit(X, Y[cls])
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"hidden_size": 0},
+        {"num_layers": 0},
+        {"r_on": 0.0},
+        {"r_on": 1.5},
+        {"leak": -0.1},
+        {"dropout": 1.0},
+        {"max_epochs": 0},
+        {"batch_size": 0},
+        {"lr": 0.0},
+        {"optimizer": "lbfgs"},
+        {"tau_range": "wide"},
+        {"tau_range": 5.0},
+    ],
+)
+def test_invalid_parameters_are_named(cls, params):
+    name = next(iter(params))
+    with pytest.raises(InvalidParameterError, match=name):
+        _fit(cls, **params)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize(
+    "tau_range", [(1.0,), (0.0, 10.0), (10.0, 1.0), (1.0, float("inf")), ("a", "b")]
+)
+def test_bad_tau_range_tuples(cls, tau_range):
+    with pytest.raises(ValueError, match="tau_range"):
+        _fit(cls, tau_range=tau_range)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_tau_range_as_given_and_auto(cls):
+    assert _fit(cls, tau_range=(2, 20)).tau_range_ == (2.0, 20.0)
+    assert _fit(cls, tau_range=[3, 30]).tau_range_ == (3.0, 30.0)
+    assert _fit(cls).tau_range_ == (1.0, 7.0)  # 8 steps at 0..7
+    one_step = cls(hidden_size=4, max_epochs=1).fit(X[:, :1], Y[cls])
+    assert one_step.tau_range_ == (1.0, 2.0)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_time_parameters_reach_the_module(cls):
+    est = _fit(cls, r_on=0.2, leak=0.0, learn_tau=False, learn_r_on=True, num_layers=2)
+    gates = [cell.gate for cell in est.module_.plstm.cells]
+    assert len(gates) == 2
+    for gate in gates:
+        assert torch.all(gate.r_on == 0.2) or gate.r_on.requires_grad
+        assert not gate.tau.requires_grad and gate.shift.requires_grad and gate.r_on.requires_grad
+        assert gate.leak == 0.0
+        assert (gate.tau >= 1.0).all() and (gate.tau <= 7.0).all()
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_bad_time_unit(cls):
+    with pytest.raises(ValueError, match="time_unit"):
+        _fit(cls, time_unit="parsecs")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on machines without CUDA")
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_cuda_requested_without_cuda(cls):
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        _fit(cls, device="cuda")
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_standardize_statistics_and_switch(cls):
+    est = _fit(cls)
+    np.testing.assert_allclose(est.channel_mean_, [X.mean()], rtol=1e-5)
+    np.testing.assert_allclose(est.channel_std_, [X.std()], rtol=1e-5)
+    raw = _fit(cls, standardize=False)
+    assert not hasattr(raw, "channel_mean_")
+    assert raw.predict(X).shape[0] == 20
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_fitted_helpers_need_a_fit(cls):
+    est = cls()
+    for name in ("history_", "module_"):
+        with pytest.raises(NotFittedError):
+            getattr(est, name)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_refit_on_3d_forgets_2d_feature_count(cls):
+    est = _fit(cls)
+    assert est.n_features_in_ == 8
+    est.fit(X[:, None, :5], Y[cls])
+    assert not hasattr(est, "n_features_in_")
+    assert est.predict(X[:, None, :]).shape[0] == 20  # any length once fitted on 3-D
