@@ -169,7 +169,10 @@ class PhasedLSTMBase(BaseEstimator):
         else:
             check_is_fitted(self, "net_")
             panel, _ = to_panel(
-                X, estimator=self, reset=False, origin=self.time_origin_,
+                X,
+                estimator=self,
+                reset=False,
+                origin=self.time_origin_,
                 n_channels=self.n_channels_,
             )
         if self.standardize:

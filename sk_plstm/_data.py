@@ -276,15 +276,19 @@ def _from_list(X: list) -> list[tuple[tuple[str, np.ndarray], np.ndarray]]:
             series.append((("numeric", steps), values))
         else:
             raise TypeError(
-                f"X {where} is a {type(item).__name__}; a list of series must hold only DataFrames, "
-                "Series, or numpy arrays of shape (n_timepoints,) or (n_timepoints, n_channels)."
+                f"X {where} is a {type(item).__name__}; a list of series must hold only "
+                "DataFrames, Series, or numpy arrays of shape (n_timepoints,) or "
+                "(n_timepoints, n_channels)."
             )
     return series
 
 
 def _is_nested(X: pd.DataFrame) -> bool:
-    return X.shape[0] > 0 and X.shape[1] > 0 and (X.dtypes == object).all() and all(
-        isinstance(cell, pd.Series) for cell in X.iloc[0]
+    return (
+        X.shape[0] > 0
+        and X.shape[1] > 0
+        and all(dtype.kind == "O" for dtype in X.dtypes)
+        and all(isinstance(cell, pd.Series) for cell in X.iloc[0])
     )
 
 

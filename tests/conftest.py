@@ -42,7 +42,9 @@ def irregular_multiindex(X3d, keep=0.6, dt=0.1, seed=0):
     rng = np.random.default_rng(seed)
     frames = []
     for i, series in enumerate(X3d):
-        steps = np.sort(rng.choice(series.shape[1], max(2, int(keep * series.shape[1])), replace=False))
+        steps = np.sort(
+            rng.choice(series.shape[1], max(2, int(keep * series.shape[1])), replace=False)
+        )
         index = pd.MultiIndex.from_arrays([np.full(len(steps), i), steps * dt])
         frames.append(pd.DataFrame(series[:, steps].T, index=index))
     return pd.concat(frames)

@@ -34,7 +34,9 @@ def test_fit_predict_score_on_basic_motions(motions):
     assert clf.score(Xt, yt) >= 0.75  # chance is 0.25
     assert clf.n_channels_ == 6 and clf.n_iter_ == 30
     assert clf.tau_range_ == (1.0, 99.0)
-    assert len(clf.history_) == 30 and clf.history_[-1, "train_loss"] < clf.history_[0, "train_loss"]
+    assert (
+        len(clf.history_) == 30 and clf.history_[-1, "train_loss"] < clf.history_[0, "train_loss"]
+    )
 
 
 def test_same_random_state_same_predictions(motions):

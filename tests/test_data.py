@@ -59,7 +59,10 @@ def expected(vals, times):
 
 def assert_panel(panel, values, times, lengths):
     assert (panel.values.dtype, panel.times.dtype, panel.lengths.dtype) == (
-        np.float32, np.float64, np.int64)
+        np.float32,
+        np.float64,
+        np.int64,
+    )
     np.testing.assert_array_equal(panel.values, values)
     np.testing.assert_allclose(panel.times, times, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(panel.lengths, lengths)
@@ -170,15 +173,32 @@ def test_datetime_index_time_unit(unit, scale):
 _NAIVE = pd.date_range("2026-06-01 12:00", periods=3, freq="37s")
 
 
-@pytest.mark.parametrize("idx, unit, origin, times", [
-    pytest.param(_NAIVE.tz_localize("UTC").tz_convert("America/New_York"), "s",
-                 TimeOrigin("datetime", _NAIVE[0].value), [0, 37, 74], id="tz-aware"),
-    pytest.param(pd.to_timedelta([5, 6.5, 10], unit="min"), "min",
-                 TimeOrigin("timedelta", 300 * 10**9, 60 * 10**9), [0, 1.5, 5], id="timedelta"),
-    pytest.param(pd.period_range("2026-01-01", periods=3, freq="D"), "D",
-                 TimeOrigin("datetime", pd.Timestamp("2026-01-01").value, 86400 * 10**9),
-                 [0, 1, 2], id="period"),
-])
+@pytest.mark.parametrize(
+    "idx, unit, origin, times",
+    [
+        pytest.param(
+            _NAIVE.tz_localize("UTC").tz_convert("America/New_York"),
+            "s",
+            TimeOrigin("datetime", _NAIVE[0].value),
+            [0, 37, 74],
+            id="tz-aware",
+        ),
+        pytest.param(
+            pd.to_timedelta([5, 6.5, 10], unit="min"),
+            "min",
+            TimeOrigin("timedelta", 300 * 10**9, 60 * 10**9),
+            [0, 1.5, 5],
+            id="timedelta",
+        ),
+        pytest.param(
+            pd.period_range("2026-01-01", periods=3, freq="D"),
+            "D",
+            TimeOrigin("datetime", pd.Timestamp("2026-01-01").value, 86400 * 10**9),
+            [0, 1, 2],
+            id="period",
+        ),
+    ],
+)
 def test_other_time_index_kinds(idx, unit, origin, times):
     for fmt in ("pd-multiindex", "df-list", "nested_univ"):
         panel, got = convert(UNI_FORMATS[fmt]([np.ones((3, 1))], [idx]), time_unit=unit)
@@ -245,10 +265,12 @@ def _s(values, index):
 
 _DT2 = pd.DatetimeIndex(["2026-01-02", "2026-01-01"])
 _MIXED = [pd.Series([1.0], index=[0]), pd.Series([1.0], index=pd.DatetimeIndex(["2026-01-01"]))]
-_NESTED_BAD = pd.DataFrame({
-    "a": pd.Series([pd.Series([1.0, 2.0], index=[0, 1])], dtype=object),
-    "b": pd.Series([pd.Series([1.0, 2.0], index=[0, 2])], dtype=object),
-})
+_NESTED_BAD = pd.DataFrame(
+    {
+        "a": pd.Series([pd.Series([1.0, 2.0], index=[0, 1])], dtype=object),
+        "b": pd.Series([pd.Series([1.0, 2.0], index=[0, 2])], dtype=object),
+    }
+)
 E = ValueError
 T = TypeError
 ERROR_CASES = [
@@ -256,30 +278,65 @@ ERROR_CASES = [
     ("nan-dflist", [pd.DataFrame({"a": [1.0, np.nan]})], {}, E, "series 0 contains NaN"),
     ("nan-2d", np.array([[1.0, np.nan]]), {}, E, "contains NaN"),
     ("inf-2d", np.array([[1.0, np.inf]]), {}, E, "infinity"),
-    ("inf-3d", np.array([[[1.0, 2.0]], [[3.0, -np.inf]]]), {}, E,
-     "series 1 contains NaN or infinity"),
+    (
+        "inf-3d",
+        np.array([[[1.0, 2.0]], [[3.0, -np.inf]]]),
+        {},
+        E,
+        "series 1 contains NaN or infinity",
+    ),
     ("inf-multiindex", _mi([[1.0], [np.inf]]), {}, E, "series 0 contains NaN or infinity"),
-    ("dup-time-multiindex", _mi(np.ones((3, 1)), [0, 1, 1]), {}, E,
-     r"series 0 has times that are not strictly increasing \(time point 2"),
+    (
+        "dup-time-multiindex",
+        _mi(np.ones((3, 1)), [0, 1, 1]),
+        {},
+        E,
+        r"series 0 has times that are not strictly increasing \(time point 2",
+    ),
     ("dup-time-dflist", _s([1.0, 2.0, 3.0], [0, 1, 1]), {}, E, "not strictly increasing"),
     ("decreasing-multiindex", _mi(np.ones((3, 1)), [0, 2, 1]), {}, E, "not strictly increasing"),
     ("decreasing-datetime", _s([1.0, 2.0], _DT2), {}, E, "not strictly increasing"),
     ("nan-timestamp", _s([1.0, 2.0], [0.0, np.nan]), {}, E, "NaN or infinite timestamps"),
     ("nat-timestamp", _s([1.0, 2.0], pd.DatetimeIndex(["2026-01-01", None])), {}, E, "NaT"),
     ("string-time-index", _s([1.0, 2.0], ["a", "b"]), {}, T, "time index of dtype"),
-    ("empty-series-dflist", [pd.DataFrame({"a": [1.0]}), pd.DataFrame({"a": np.array([])})],
-     {}, E, "series 1 is empty"),
+    (
+        "empty-series-dflist",
+        [pd.DataFrame({"a": [1.0]}), pd.DataFrame({"a": np.array([])})],
+        {},
+        E,
+        "series 1 is empty",
+    ),
     ("empty-3d", np.zeros((0, 2, 3)), {}, E, r"shape \(0, 2, 3\) is empty"),
     ("empty-2d", np.zeros((0, 3)), {}, E, "0 sample"),
-    ("channels-3d", np.zeros((2, 2, 3)), {"n_channels": 3}, E,
-     "X has 2 channels, but the estimator was fitted on 3 channels"),
+    (
+        "channels-3d",
+        np.zeros((2, 2, 3)),
+        {"n_channels": 3},
+        E,
+        "X has 2 channels, but the estimator was fitted on 3 channels",
+    ),
     ("channels-2d", np.zeros((2, 3)), {"n_channels": 2}, E, "X has 1 channels, .* fitted on 2"),
-    ("channels-dflist", [pd.DataFrame(np.zeros((3, 2)))], {"n_channels": 1}, E,
-     "X has 2 channels, .* fitted on 1"),
-    ("channels-differ-in-list", [np.zeros((3, 2)), np.zeros((3, 1))], {}, E,
-     r"different numbers of channels: \[1, 2\]"),
-    ("strings-dflist", [pd.DataFrame({"a": ["x", "y"]})], {}, T,
-     "series 0 contains values that are not numbers"),
+    (
+        "channels-dflist",
+        [pd.DataFrame(np.zeros((3, 2)))],
+        {"n_channels": 1},
+        E,
+        "X has 2 channels, .* fitted on 1",
+    ),
+    (
+        "channels-differ-in-list",
+        [np.zeros((3, 2)), np.zeros((3, 1))],
+        {},
+        E,
+        r"different numbers of channels: \[1, 2\]",
+    ),
+    (
+        "strings-dflist",
+        [pd.DataFrame({"a": ["x", "y"]})],
+        {},
+        T,
+        "series 0 contains values that are not numbers",
+    ),
     ("strings-3d", np.array([[["a", "b"]]]), {}, T, "not numbers"),
     ("strings-multiindex", _mi([["x"], ["y"]]), {}, T, "not numbers"),
     ("strings-2d", np.array([["a", "b"]]), {}, E, "could not convert string to float"),
@@ -292,17 +349,20 @@ ERROR_CASES = [
     ("series", pd.Series(np.arange(5.0)), {}, E, "got a 1-D input"),
     ("4d-array", np.zeros((2, 1, 3, 4)), {}, E, "got a 4-D input"),
     ("bad-time-unit", np.zeros((1, 1, 2)), {"time_unit": "parsecs"}, E, "time_unit must be"),
-    ("list-with-3d-array", [np.zeros(3), np.zeros((2, 2, 2))], {}, T,
-     "series 1 is a ndarray; a list of series must hold only"),
+    (
+        "list-with-3d-array",
+        [np.zeros(3), np.zeros((2, 2, 2))],
+        {},
+        T,
+        "series 1 is a ndarray; a list of series must hold only",
+    ),
     ("too-large-2d", np.full((1, 3), 1e300), {}, E, "too large to represent in float32"),
     ("too-large-3d", np.full((1, 1, 3), 1e300), {}, E, "too large to represent in float32"),
     ("too-large-nplist", [np.full((3, 1), -1e300)], {}, E, "too large to represent in float32"),
 ]
 
 
-@pytest.mark.parametrize(
-    "X, kw, err, msg", [pytest.param(*c[1:], id=c[0]) for c in ERROR_CASES]
-)
+@pytest.mark.parametrize("X, kw, err, msg", [pytest.param(*c[1:], id=c[0]) for c in ERROR_CASES])
 def test_invalid_input_raises(X, kw, err, msg):
     with pytest.raises(err, match=msg):
         convert(X, **kw)
@@ -322,12 +382,17 @@ def test_list_with_dict_names_the_problem(X):
 _UNIT_MSG = "time_unit must be a pandas unit string"
 
 
-@pytest.mark.parametrize("unit, msg", [
-    ("parsecs", _UNIT_MSG), (5, _UNIT_MSG), (None, _UNIT_MSG),
-    (np.timedelta64(1, "s"), _UNIT_MSG),
-    (pd.Timedelta(0), "time_unit must be positive"),
-    (pd.Timedelta("-1s"), "time_unit must be positive"),
-])
+@pytest.mark.parametrize(
+    "unit, msg",
+    [
+        ("parsecs", _UNIT_MSG),
+        (5, _UNIT_MSG),
+        (None, _UNIT_MSG),
+        (np.timedelta64(1, "s"), _UNIT_MSG),
+        (pd.Timedelta(0), "time_unit must be positive"),
+        (pd.Timedelta("-1s"), "time_unit must be positive"),
+    ],
+)
 def test_invalid_time_unit(unit, msg):
     with pytest.raises(ValueError, match=msg):
         check_time_unit(unit)

@@ -15,7 +15,9 @@ def _layer(**kwargs):
     return PhasedLSTM(3, 5, **kwargs)
 
 
-@pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, False), (1, True), (3, True)])
+@pytest.mark.parametrize(
+    "num_layers, bidirectional", [(1, False), (2, False), (1, True), (3, True)]
+)
 def test_shapes(num_layers, bidirectional):
     layer = _layer(num_layers=num_layers, bidirectional=bidirectional)
     out, (h, c) = layer(torch.randn(4, 9, 3), _irregular_times(4, 9))

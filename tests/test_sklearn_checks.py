@@ -5,6 +5,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sk_plstm import PhasedLSTMClassifier, PhasedLSTMRegressor
 
 
-@parametrize_with_checks([PhasedLSTMClassifier(random_state=0), PhasedLSTMRegressor(random_state=0)])
+@parametrize_with_checks(
+    [PhasedLSTMClassifier(random_state=0), PhasedLSTMRegressor(random_state=0)]
+)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

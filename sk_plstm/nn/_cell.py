@@ -161,9 +161,7 @@ class PhasedLSTMCell(nn.Module):
         h, c : torch.Tensor of shape (batch, hidden_size)
         """
         if x.dim() != 2 or x.shape[-1] != self.input_size:
-            raise ValueError(
-                f"x must have shape (batch, {self.input_size}), got {tuple(x.shape)}."
-            )
+            raise ValueError(f"x must have shape (batch, {self.input_size}), got {tuple(x.shape)}.")
         if times.shape != x.shape[:1]:
             raise ValueError(f"times must have shape ({x.shape[0]},), got {tuple(times.shape)}.")
         if state is None:

@@ -137,12 +137,14 @@ class PhasedLSTM(nn.Module):
             mask = m if self.batch_first else m.transpose(0, 1)
             if mask.shape != (batch, steps):
                 raise ValueError(
-                    f"mask must have the shape of the first two dimensions of x, got {tuple(m.shape)}."
+                    "mask must have the shape of the first two dimensions of x, "
+                    f"got {tuple(m.shape)}."
                 )
             return mask
         raise ValueError(
             "lengths_or_mask must be integer lengths of shape (batch,) or a boolean mask "
-            f"of the shape of the first two dimensions of x, got {m.dtype} of shape {tuple(m.shape)}."
+            "of the shape of the first two dimensions of x, "
+            f"got {m.dtype} of shape {tuple(m.shape)}."
         )
 
     def forward(
@@ -174,9 +176,10 @@ class PhasedLSTM(nn.Module):
         -------
         output : torch.Tensor of shape (batch, steps, num_directions * hidden_size)
             Hidden state of the last layer at every step (zero at padded steps).
-        (h_n, c_n) : tuple of torch.Tensor of shape (num_layers * num_directions, batch, hidden_size)
-            Final state of every layer and direction: for the forward direction the
-            state after the last valid step, for the backward one after the first.
+        (h_n, c_n) : tuple of torch.Tensor
+            Each of shape (num_layers * num_directions, batch, hidden_size): the
+            final state of every layer and direction, for the forward direction
+            after the last valid step, for the backward one after the first.
         """
         if x.dim() != 3 or x.shape[-1] != self.input_size:
             raise ValueError(
@@ -211,7 +214,12 @@ class PhasedLSTM(nn.Module):
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
                 out, h, c = self._run(
-                    self.cells[index], layer_input, times, mask, state[0][index], state[1][index],
+                    self.cells[index],
+                    layer_input,
+                    times,
+                    mask,
+                    state[0][index],
+                    state[1][index],
                     reverse=direction == 1,
                 )
                 outputs.append(out)
