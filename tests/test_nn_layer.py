@@ -1,5 +1,8 @@
+import copy
+
 import pytest
 import torch
+from conftest import CUDA
 
 from sk_plstm.nn import PhasedLSTM, lengths_to_mask
 
@@ -176,3 +179,19 @@ def test_bad_settings_are_rejected():
         PhasedLSTM(2, 3, num_layers=0)
     with pytest.raises(ValueError, match="dropout"):
         PhasedLSTM(2, 3, dropout=1.0)
+
+
+@CUDA
+def test_cuda_matches_cpu_outputs_and_gradients():
+    layer = _layer(num_layers=2, bidirectional=True, learn_r_on=True).train()
+    x, t = torch.randn(3, 12, 3), _irregular_times(3, 12)
+    lengths = torch.tensor([12, 7, 2])
+    gpu = copy.deepcopy(layer).cuda()
+    out, (h, c) = layer(x, t, lengths)
+    out_g, (h_g, c_g) = gpu(x.cuda(), t.cuda(), lengths.cuda())
+    torch.testing.assert_close(out_g.cpu(), out, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(h_g.cpu(), h, rtol=1e-4, atol=1e-5)
+    (out.sum() + c.sum()).backward()
+    (out_g.sum() + c_g.sum()).backward()
+    for (name, p), p_g in zip(layer.named_parameters(), gpu.parameters()):
+        torch.testing.assert_close(p_g.grad.cpu(), p.grad, rtol=1e-3, atol=1e-4, msg=name)
