@@ -31,3 +31,12 @@ def test_gradients_reach_every_parameter_through_the_net():
     for name, p in net.named_parameters():
         if p.requires_grad:
             assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_padding_beyond_the_longest_sequence_is_skipped():
+    net = PhasedLSTMNet(2, 2, hidden_size=4, tau_range=(1.0, 3.0), r_on=0.5).eval()
+    values, times = torch.randn(3, 9, 2), torch.rand(3, 9).cumsum(1).double()
+    lengths = torch.tensor([4, 2, 3])
+    torch.testing.assert_close(
+        net(values, times, lengths), net(values[:, :4], times[:, :4], lengths)
+    )

@@ -88,6 +88,10 @@ class PhasedLSTMNet(nn.Module):
         torch.Tensor of shape (batch, output_size)
             Logits (classification) or predictions (regression).
         """
+        if lengths is not None and values.shape[1] > 0:
+            # steps past the longest sequence of this batch are all padding: skip them
+            steps = int(lengths.max())
+            values, times = values[:, :steps], times[:, :steps]
         _, (h_n, _) = self.plstm(values, times, lengths)
         directions = self.plstm.num_directions
         summary = torch.cat(list(h_n[-directions:]), dim=-1)
