@@ -186,13 +186,13 @@ def check_time_unit(time_unit: Any) -> int:
 def _as_float_values(values: Any, where: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.dtype.kind == "c":
-        raise ValueError(f"X {where} contains complex values; complex data is not supported.")
+        raise ValueError(f"{where} contains complex values; complex data is not supported.")
     if arr.dtype.kind not in "biuf":
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError):
             raise TypeError(
-                f"X {where} contains values that are not numbers (dtype {arr.dtype}); "
+                f"{where} contains values that are not numbers (dtype {arr.dtype}); "
                 "every value must be a real number."
             ) from None
     return arr.astype(np.float64, copy=False)
@@ -206,15 +206,15 @@ def _index_times(index: pd.Index, where: str) -> tuple[str, np.ndarray]:
         if index.tz is not None:
             index = index.tz_convert("UTC").tz_localize(None)
         if index.hasnans:
-            raise ValueError(f"X {where} has missing (NaT) timestamps.")
+            raise ValueError(f"{where} has missing (NaT) timestamps.")
         return "datetime", index.as_unit("ns").asi8.copy()
     if isinstance(index, pd.TimedeltaIndex):
         if index.hasnans:
-            raise ValueError(f"X {where} has missing (NaT) timestamps.")
+            raise ValueError(f"{where} has missing (NaT) timestamps.")
         return "timedelta", index.as_unit("ns").asi8.copy()
     if pd.api.types.is_bool_dtype(index.dtype) or not pd.api.types.is_numeric_dtype(index.dtype):
         raise TypeError(
-            f"X {where} has a time index of dtype {index.dtype}; time indexes must be "
+            f"{where} has a time index of dtype {index.dtype}; time indexes must be "
             "numeric, datetime, timedelta or period."
         )
     if pd.api.types.is_integer_dtype(index.dtype):  # kept exact until the origin is subtracted
@@ -229,11 +229,11 @@ def _from_multiindex(X: pd.DataFrame) -> list[tuple[tuple[str, np.ndarray], np.n
     codes, _ = pd.factorize(instance)
     order = np.argsort(codes, kind="stable")
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
-    values = _as_float_values(X.to_numpy(), "")
+    values = _as_float_values(X.to_numpy(), "X")
     time_level = X.index.get_level_values(-1)
     series = []
     for i, rows in enumerate(np.split(order, bounds)):
-        where = f"series {i}"
+        where = f"X series {i}"
         series.append((_index_times(time_level[rows], where), values[rows]))
     return series
 
@@ -242,15 +242,15 @@ def _from_nested(X: pd.DataFrame) -> list[tuple[tuple[str, np.ndarray], np.ndarr
     series = []
     for i in range(X.shape[0]):
         cells = list(X.iloc[i])
-        where = f"series {i}"
+        where = f"X series {i}"
         if not all(isinstance(cell, pd.Series) for cell in cells):
             raise TypeError(
-                f"X {where}: a nested_univ DataFrame must hold a pandas.Series in every cell."
+                f"{where}: a nested_univ DataFrame must hold a pandas.Series in every cell."
             )
         index = cells[0].index
         if any(not cell.index.equals(index) for cell in cells[1:]):
             raise ValueError(
-                f"X {where}: all channels of a series must share one time index; "
+                f"{where}: all channels of a series must share one time index; "
                 "resample or align the channels first."
             )
         values = np.column_stack([_as_float_values(cell.to_numpy(), where) for cell in cells])
@@ -261,10 +261,10 @@ def _from_nested(X: pd.DataFrame) -> list[tuple[tuple[str, np.ndarray], np.ndarr
 def _from_list(X: list) -> list[tuple[tuple[str, np.ndarray], np.ndarray]]:
     series = []
     for i, item in enumerate(X):
-        where = f"series {i}"
+        where = f"X series {i}"
         if isinstance(item, pd.DataFrame):
             if item.shape[1] == 0:
-                raise ValueError(f"X {where} is a DataFrame with no columns (channels).")
+                raise ValueError(f"{where} is a DataFrame with no columns (channels).")
             series.append((_index_times(item.index, where), _as_float_values(item, where)))
         elif isinstance(item, pd.Series):
             values = _as_float_values(item.to_numpy(), where)[:, None]
@@ -276,7 +276,7 @@ def _from_list(X: list) -> list[tuple[tuple[str, np.ndarray], np.ndarray]]:
             series.append((("numeric", steps), values))
         else:
             raise TypeError(
-                f"X {where} is a {type(item).__name__}; a list of series must hold only "
+                f"{where} is a {type(item).__name__}; a list of series must hold only "
                 "DataFrames, Series, or numpy arrays of shape (n_timepoints,) or "
                 "(n_timepoints, n_channels)."
             )
@@ -297,20 +297,20 @@ def _is_nested(X: pd.DataFrame) -> bool:
 
 
 def _check_series(times: np.ndarray, values: np.ndarray, i: int) -> None:
-    where = f"series {i}"
+    where = f"X series {i}"
     if values.shape[0] == 0:
-        raise ValueError(f"X {where} is empty; every series needs at least one time point.")
+        raise ValueError(f"{where} is empty; every series needs at least one time point.")
     if not np.isfinite(values).all():
         raise ValueError(
-            f"X {where} contains NaN or infinity; impute or drop missing values first."
+            f"{where} contains NaN or infinity; impute or drop missing values first."
         )
     if times.dtype.kind == "f" and not np.isfinite(times).all():
-        raise ValueError(f"X {where} has NaN or infinite timestamps.")
+        raise ValueError(f"{where} has NaN or infinite timestamps.")
     steps = np.diff(times)
     if (steps <= 0).any():
         at = int(np.flatnonzero(steps <= 0)[0]) + 1
         raise ValueError(
-            f"X {where} has times that are not strictly increasing "
+            f"{where} has times that are not strictly increasing "
             f"(time point {at}: {times[at]!r} after {times[at - 1]!r}); sort the series "
             "and remove duplicate timestamps."
         )
@@ -454,7 +454,7 @@ def _from_numpy3d(
             f"X of shape {X.shape} is empty; it needs at least one sample, channel and time point."
         )
     _check_channels(channels, n_channels)
-    values = _as_float_values(X, "")
+    values = _as_float_values(X, "X")
     if not np.isfinite(values).all():
         bad = int(np.flatnonzero(~np.isfinite(values).reshape(n, -1).all(axis=1))[0])
         raise ValueError(
