@@ -50,7 +50,8 @@ class PhasedLSTMClassifier(ClassifierMixin, PhasedLSTMBase):
     time_unit : str or pandas.Timedelta, default="s"
         Unit in which datetime and timedelta time indexes are expressed (for
         example ``"ms"``, ``"s"``, ``"h"``, ``"D"``); numeric time indexes are
-        used as they are.
+        used as they are. ``"steps"`` ignores every time index and treats each
+        series as sampled at ``0, 1, 2, ...`` (an ordinary sequence model).
     standardize : bool, default=True
         Standardise each channel with the mean and standard deviation of the
         training data (stored in ``channel_mean_`` and ``channel_std_``).

@@ -21,7 +21,8 @@ Accepted formats (``n`` series, ``C`` channels, ``L`` time points):
 Time indexes may be integer, float, datetime (naive or time-zone aware),
 timedelta or period; unequal lengths and unequal spacing are allowed. Numeric
 times are used as they are; datetime and timedelta times are converted to
-``time_unit``. All times are expressed relative to an origin (the earliest
+``time_unit``; ``time_unit="steps"`` ignores every time index and samples each series
+at ``0, 1, 2, ...``. All times are expressed relative to an origin (the earliest
 training time, fixed at fit and reused at predict) in float64, so large
 absolute times (for example Unix epoch seconds) keep their precision.
 """
@@ -33,9 +34,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_array, validate_data
 
-__all__ = ["Panel", "TimeOrigin", "check_time_unit", "to_panel"]
+__all__ = ["Panel", "TimeOrigin", "check_time_unit", "from_panel", "to_panel"]
+
+#: Container types that :func:`from_panel` can write.
+RETURN_TYPES = ("pd-multiindex", "nested_univ", "df-list")
 
 _FORMATS = (
     "a 2-D array (n_samples, n_timepoints), a 3-D array (n_samples, n_channels, "
@@ -50,8 +54,9 @@ class TimeOrigin:
 
     Parameters
     ----------
-    kind : {"numeric", "datetime", "timedelta"}
-        The kind of time index seen at fit.
+    kind : {"numeric", "datetime", "timedelta", "steps"}
+        The kind of time index seen at fit; ``"steps"`` when time indexes are
+        ignored and each series is sampled at ``0, 1, 2, ...``.
     value : float or int
         The origin: a float for numeric times, nanoseconds (int) otherwise.
     unit_ns : int
@@ -69,8 +74,8 @@ class Panel:
 
     Parameters
     ----------
-    values : numpy.ndarray of shape (n_series, max_length, n_channels), float32
-        Values, zero at padded steps.
+    values : numpy.ndarray of shape (n_series, max_length, n_channels)
+        Values, zero at padded steps (float32 for the estimators).
     times : numpy.ndarray of shape (n_series, max_length), float64
         Timestamps relative to the origin; padded steps repeat the last valid time.
     lengths : numpy.ndarray of shape (n_series,), int64
@@ -157,12 +162,16 @@ def check_time_unit(time_unit: Any) -> int:
     ----------
     time_unit : str or pandas.Timedelta
         A pandas unit string (``"ns"``, ``"us"``, ``"ms"``, ``"s"``, ``"min"``,
-        ``"h"``, ``"D"``) or a positive ``pandas.Timedelta``.
+        ``"h"``, ``"D"``), a positive ``pandas.Timedelta``, or ``"steps"``
+        (time indexes are ignored: each series is sampled at ``0, 1, 2, ...``).
 
     Returns
     -------
     int
+        Nanoseconds per unit (1 for ``"steps"``).
     """
+    if isinstance(time_unit, str) and time_unit == "steps":
+        return 1
     try:
         step = pd.Timedelta(time_unit) if isinstance(time_unit, pd.Timedelta) else None
         if step is None:
@@ -171,8 +180,8 @@ def check_time_unit(time_unit: Any) -> int:
             step = pd.Timedelta(1, unit=time_unit)
     except (TypeError, ValueError):
         raise ValueError(
-            "time_unit must be a pandas unit string such as 's', 'ms', 'min', 'h' or 'D', "
-            f"or a positive pandas.Timedelta; got {time_unit!r}."
+            "time_unit must be 'steps', a pandas unit string such as 's', 'ms', 'min', 'h' "
+            f"or 'D', or a positive pandas.Timedelta; got {time_unit!r}."
         ) from None
     if step.value <= 0:
         raise ValueError(f"time_unit must be positive, got {time_unit!r}.")
@@ -301,9 +310,7 @@ def _check_series(times: np.ndarray, values: np.ndarray, i: int) -> None:
     if values.shape[0] == 0:
         raise ValueError(f"{where} is empty; every series needs at least one time point.")
     if not np.isfinite(values).all():
-        raise ValueError(
-            f"{where} contains NaN or infinity; impute or drop missing values first."
-        )
+        raise ValueError(f"{where} contains NaN or infinity; impute or drop missing values first.")
     if times.dtype.kind == "f" and not np.isfinite(times).all():
         raise ValueError(f"{where} has NaN or infinite timestamps.")
     steps = np.diff(times)
@@ -316,10 +323,10 @@ def _check_series(times: np.ndarray, values: np.ndarray, i: int) -> None:
         )
 
 
-def _pad(series: list[tuple[np.ndarray, np.ndarray]], n_channels: int) -> Panel:
+def _pad(series: list[tuple[np.ndarray, np.ndarray]], n_channels: int, dtype: type) -> Panel:
     lengths = np.array([v.shape[0] for _, v in series], dtype=np.int64)
     max_len = int(lengths.max())
-    values = np.zeros((len(series), max_len, n_channels), dtype=np.float32)
+    values = np.zeros((len(series), max_len, n_channels), dtype=dtype)
     times = np.empty((len(series), max_len), dtype=np.float64)
     for i, (t, v) in enumerate(series):
         values[i, : len(t)] = v
@@ -328,9 +335,9 @@ def _pad(series: list[tuple[np.ndarray, np.ndarray]], n_channels: int) -> Panel:
     return Panel(values, times, lengths)
 
 
-def _check_float32(values: np.ndarray) -> None:
-    if np.abs(values).max(initial=0.0) > np.finfo(np.float32).max:
-        raise ValueError("X has values too large to represent in float32.")
+def _check_range(values: np.ndarray, dtype: type) -> None:
+    if np.abs(values).max(initial=0.0) > np.finfo(dtype).max:
+        raise ValueError(f"X has values too large to represent in {np.dtype(dtype).name}.")
 
 
 def _relative_times(
@@ -346,7 +353,7 @@ def _relative_times(
             f"X has a {kind} time index, but the estimator was fitted on a {origin.kind} "
             "time index; use the same kind of time index at fit and predict."
         )
-    if kind == "numeric":
+    if kind in ("numeric", "steps"):
         exact = isinstance(origin.value, int)
         return [
             (r - origin.value if exact and r.dtype.kind == "i" else r - float(origin.value)).astype(
@@ -361,11 +368,12 @@ def _relative_times(
 def to_panel(
     X: Any,
     *,
-    estimator: Any,
-    reset: bool,
+    estimator: Any = None,
+    reset: bool = True,
     time_unit: Any = "s",
     origin: TimeOrigin | None = None,
     n_channels: int | None = None,
+    dtype: type = np.float32,
 ) -> tuple[Panel, TimeOrigin]:
     """Convert any accepted input into a padded :class:`Panel`, validating it.
 
@@ -373,22 +381,26 @@ def to_panel(
     ----------
     X : array-like, pandas.DataFrame or list
         Series in one of the formats listed in the module docstring.
-    estimator : sklearn estimator
+    estimator : sklearn estimator or None
         Used for scikit-learn's validation of 2-D array-like input (feature
-        counts and names are recorded when ``reset`` and checked otherwise).
+        counts and names are recorded when ``reset`` and checked otherwise);
+        None validates 2-D input without recording anything.
     reset : bool
         True at fit, False at predict.
     time_unit : str or pandas.Timedelta, default="s"
-        Unit of datetime and timedelta times (numeric times are used as they are).
+        Unit of datetime and timedelta times (numeric times are used as they
+        are); ``"steps"`` ignores time indexes and uses positions ``0, 1, 2, ...``.
     origin : TimeOrigin, optional
         Origin fixed at fit; computed from ``X`` (the earliest time) when omitted.
     n_channels : int, optional
         Channel count seen at fit; a different count raises.
+    dtype : numpy float type, default=numpy.float32
+        Floating type of the values.
 
     Returns
     -------
     panel : Panel
-        Values ``(n, L, C)`` float32, times ``(n, L)`` float64, lengths ``(n,)``.
+        Values ``(n, L, C)`` of ``dtype``, times ``(n, L)`` float64, lengths ``(n,)``.
     origin : TimeOrigin
         The origin used (the given one, or the one computed from ``X``).
 
@@ -399,6 +411,7 @@ def to_panel(
         that cannot be used.
     """
     unit_ns = check_time_unit(time_unit) if origin is None else origin.unit_ns
+    in_steps = origin.kind == "steps" if origin is not None else time_unit == "steps"
     if isinstance(X, pd.DataFrame) and isinstance(X.index, pd.MultiIndex):
         series = _from_multiindex(X)
     elif isinstance(X, pd.DataFrame) and _is_nested(X):
@@ -410,18 +423,22 @@ def to_panel(
     ):
         series = _from_list(list(X))
     elif isinstance(X, np.ndarray) and X.ndim == 3:
-        return _from_numpy3d(X, origin, unit_ns, n_channels)
+        return _from_numpy3d(X, origin, unit_ns, n_channels, in_steps, dtype)
     elif isinstance(X, pd.Series) or (isinstance(X, np.ndarray) and X.ndim not in (2, 3)):
         raise ValueError(
             f"X must be {_FORMATS}; got a {getattr(X, 'ndim', 1)}-D input. Reshape your data: "
             "X.reshape(1, -1) for a single series, X.reshape(-1, 1) for single-value series."
         )
     else:
-        X2 = validate_data(
-            estimator, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=1
-        )
-        return _from_numpy3d(X2[:, None, :], origin, unit_ns, n_channels)
+        dtypes = [np.float64, np.float32]
+        if estimator is None:
+            X2 = check_array(X, dtype=dtypes)
+        else:
+            X2 = validate_data(estimator, X, reset=reset, dtype=dtypes)
+        return _from_numpy3d(X2[:, None, :], origin, unit_ns, n_channels, in_steps, dtype)
 
+    if in_steps:  # time indexes ignored: positions 0, 1, 2, ...
+        series = [(("steps", np.arange(len(v), dtype=np.int64)), v) for _, v in series]
     kinds = {kind for (kind, _), _ in series}
     if len(kinds) > 1:
         raise ValueError(f"X mixes kinds of time index ({sorted(kinds)}); use one kind.")
@@ -433,8 +450,8 @@ def to_panel(
         _check_series(raw, values, i)
     rel, origin = _relative_times(kinds.pop(), [raw for (_, raw), _ in series], origin, unit_ns)
     for values in (v for _, v in series):
-        _check_float32(values)
-    panel = _pad(list(zip(rel, (v for _, v in series))), series[0][1].shape[1])
+        _check_range(values, dtype)
+    panel = _pad(list(zip(rel, (v for _, v in series))), series[0][1].shape[1], dtype)
     return panel, origin
 
 
@@ -446,7 +463,12 @@ def _check_channels(found: int, expected: int | None) -> None:
 
 
 def _from_numpy3d(
-    X: np.ndarray, origin: TimeOrigin | None, unit_ns: int, n_channels: int | None
+    X: np.ndarray,
+    origin: TimeOrigin | None,
+    unit_ns: int,
+    n_channels: int | None,
+    in_steps: bool,
+    dtype: type,
 ) -> tuple[Panel, TimeOrigin]:
     n, channels, length = X.shape
     if n == 0 or length == 0 or channels == 0:
@@ -460,12 +482,56 @@ def _from_numpy3d(
         raise ValueError(
             f"X series {bad} contains NaN or infinity; impute or drop missing values first."
         )
-    _check_float32(values)
-    steps = np.arange(length, dtype=np.float64)
-    rel, origin = _relative_times("numeric", [steps], origin, unit_ns)
+    _check_range(values, dtype)
+    steps = np.arange(length, dtype=np.int64)
+    rel, origin = _relative_times("steps" if in_steps else "numeric", [steps], origin, unit_ns)
     panel = Panel(
-        np.ascontiguousarray(values.transpose(0, 2, 1), dtype=np.float32),
+        np.ascontiguousarray(values.transpose(0, 2, 1), dtype=dtype),
         np.broadcast_to(rel[0], (n, length)).copy(),
         np.full(n, length, dtype=np.int64),
     )
     return panel, origin
+
+
+def _absolute_index(times: np.ndarray, origin: TimeOrigin) -> pd.Index:
+    """Time index of one series from times relative to ``origin``, in the original kind."""
+    if origin.kind in ("datetime", "timedelta"):
+        ns = np.int64(origin.value) + np.round(times * origin.unit_ns).astype(np.int64)
+        if origin.kind == "datetime":
+            return pd.DatetimeIndex(ns.astype("datetime64[ns]"))
+        return pd.TimedeltaIndex(ns.astype("timedelta64[ns]"))
+    absolute = times + origin.value
+    if np.all(absolute == np.round(absolute)) and np.abs(absolute).max(initial=0) < 2**53:
+        return pd.Index(absolute.astype(np.int64))  # integer times stay integers
+    return pd.Index(absolute)
+
+
+def from_panel(panel: Panel, origin: TimeOrigin, return_type: str = "pd-multiindex") -> Any:
+    """Write a panel back into an sktime container, restoring the original times.
+
+    Parameters
+    ----------
+    panel : Panel
+        Values ``(n, L, C)``, times relative to ``origin`` ``(n, L)``, lengths ``(n,)``.
+    origin : TimeOrigin
+        The origin the times are relative to; the container gets times of the same
+        kind (integer or float, datetime, timedelta) as the data it came from.
+    return_type : {"pd-multiindex", "nested_univ", "df-list"}, default="pd-multiindex"
+        The container to write. Channels are named ``dim_0, dim_1, ...``.
+
+    Returns
+    -------
+    pandas.DataFrame or list of pandas.DataFrame
+    """
+    if return_type not in RETURN_TYPES:
+        raise ValueError(f"return_type must be one of {RETURN_TYPES}, got {return_type!r}.")
+    columns = [f"dim_{c}" for c in range(panel.n_channels)]
+    frames = []
+    for i, n in enumerate(panel.lengths):
+        index = _absolute_index(panel.times[i, :n], origin)
+        frames.append(pd.DataFrame(panel.values[i, :n].astype(np.float64), index, columns))
+    if return_type == "df-list":
+        return frames
+    if return_type == "nested_univ":
+        return pd.DataFrame({c: [f[c] for f in frames] for c in columns})
+    return pd.concat(frames, keys=range(len(frames)))

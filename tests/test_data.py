@@ -379,7 +379,7 @@ def test_list_with_dict_names_the_problem(X):
         convert(X)
 
 
-_UNIT_MSG = "time_unit must be a pandas unit string"
+_UNIT_MSG = "time_unit must be .steps., a pandas unit string"
 
 
 @pytest.mark.parametrize(
@@ -517,3 +517,38 @@ def test_2d_dataframe_sets_feature_names():
     renamed = X.rename(columns={"t0": "u0"})
     with pytest.raises(ValueError, match="feature names"):
         convert(renamed, reset=False, estimator=est)
+
+
+def test_steps_ignores_time_indexes_and_is_kept_at_predict():
+    est = PhasedLSTMClassifier()
+    idx = pd.date_range("2026-01-01", periods=4, freq="7min")
+    frames = [pd.DataFrame({"a": [1.0, 2, 3, 4]}, index=idx), pd.DataFrame({"a": [5.0, 6]})]
+    panel, origin = to_panel(frames, estimator=est, reset=True, time_unit="steps")
+    assert origin.kind == "steps"
+    np.testing.assert_array_equal(panel.times, [[0, 1, 2, 3], [0, 1, 1, 1]])
+    irregular = [pd.Series([1.0, 2.0, 3.0], index=[0.5, 10.0, 10.1])]
+    later, _ = to_panel(irregular, estimator=est, reset=False, origin=origin)
+    np.testing.assert_array_equal(later.times, [[0, 1, 2]])
+    numpy_panel, numpy_origin = to_panel(
+        np.zeros((2, 1, 3)), estimator=est, reset=True, time_unit="steps"
+    )
+    assert numpy_origin.kind == "steps"
+    np.testing.assert_array_equal(numpy_panel.times, [[0, 1, 2]] * 2)
+
+
+@pytest.mark.parametrize("return_type", ["pd-multiindex", "nested_univ", "df-list"])
+def test_from_panel_round_trip(return_type):
+    from sk_plstm._data import from_panel
+
+    rng = np.random.default_rng(0)
+    series = [
+        pd.Series(rng.normal(size=n), index=np.cumsum(rng.uniform(0.1, 1.0, n)) + 1e9)
+        for n in (5, 9, 2)
+    ]
+    panel, origin = convert(series, dtype=np.float64)
+    container = from_panel(panel, origin, return_type)
+    again, origin2 = convert(container, dtype=np.float64)
+    assert origin2 == origin
+    np.testing.assert_array_equal(again.values, panel.values)
+    np.testing.assert_allclose(again.times, panel.times, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(again.lengths, panel.lengths)
