@@ -31,35 +31,13 @@ def _is_optimizer_class(value: Any) -> bool:
     return isinstance(value, type) and issubclass(value, torch.optim.Optimizer)
 
 
-class PhasedLSTMBase(BaseEstimator):
-    """Parameters and fitting shared by the Phased LSTM classifier and regressor.
+class PhasedLSTMParams:
+    """The hyperparameters of the Phased LSTM estimators, in one place.
 
-    See :class:`sk_plstm.PhasedLSTMClassifier` for the parameters.
+    A cooperative mixin: it stores the parameters and calls the next
+    ``__init__`` in the method resolution order, so the scikit-learn estimators
+    and the sktime adapters share one signature.
     """
-
-    _parameter_constraints: dict = {
-        "hidden_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
-        "bidirectional": ["boolean"],
-        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-        "tau_range": [StrOptions({"auto"}), tuple, list],
-        "r_on": [Interval(numbers.Real, 0, 1, closed="right")],
-        "leak": [Interval(numbers.Real, 0, None, closed="left")],
-        "learn_tau": ["boolean"],
-        "learn_shift": ["boolean"],
-        "learn_r_on": ["boolean"],
-        "time_unit": [str, pd.Timedelta],
-        "standardize": ["boolean"],
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "optimizer": [StrOptions(set(_OPTIMIZERS)), callable],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "callbacks": [list, None],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
 
     def __init__(
         self,
@@ -107,6 +85,38 @@ class PhasedLSTMBase(BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        super().__init__()
+
+
+class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
+    """Parameters and fitting shared by the Phased LSTM classifier and regressor.
+
+    See :class:`sk_plstm.PhasedLSTMClassifier` for the parameters.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
+        "bidirectional": ["boolean"],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "tau_range": [StrOptions({"auto"}), tuple, list],
+        "r_on": [Interval(numbers.Real, 0, 1, closed="right")],
+        "leak": [Interval(numbers.Real, 0, None, closed="left")],
+        "learn_tau": ["boolean"],
+        "learn_shift": ["boolean"],
+        "learn_r_on": ["boolean"],
+        "time_unit": [str, pd.Timedelta],
+        "standardize": ["boolean"],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), callable],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "callbacks": [list, None],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

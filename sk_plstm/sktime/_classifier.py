@@ -1,0 +1,56 @@
+"""sktime-native Phased LSTM classifier."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sktime.classification.base import BaseClassifier
+
+from .._classifier import PhasedLSTMClassifier as _PhasedLSTMClassifier
+from ._delegate import COMMON_TAGS, DelegatingEstimator
+
+__all__ = ["PhasedLSTMClassifier"]
+
+
+class PhasedLSTMClassifier(DelegatingEstimator, BaseClassifier):
+    """Phased LSTM classifier as an sktime estimator.
+
+    A ``BaseClassifier`` with the parameters of :class:`sk_plstm.PhasedLSTMClassifier`,
+    to which it delegates (the fitted one is ``estimator_``). Use it in sktime's
+    benchmarking, pipelines and tuning. Inputs reach the model with their time index:
+    ``pd-multiindex``, ``nested_univ`` and ``df-list`` are passed on unconverted.
+    sktime's own input checks accept integer, datetime and period time indexes in every
+    container, and float time indexes in ``nested_univ`` only; for float times in
+    ``pd-multiindex`` or ``df-list``, use :class:`sk_plstm.PhasedLSTMClassifier`
+    directly, or convert to ``nested_univ``.
+
+    Parameters
+    ----------
+    hidden_size, num_layers, bidirectional, dropout, tau_range, r_on, leak, \
+learn_tau, learn_shift, learn_r_on, time_unit, standardize, max_epochs, batch_size, \
+lr, optimizer, weight_decay, callbacks, device, random_state, verbose
+        As for :class:`sk_plstm.PhasedLSTMClassifier`.
+
+    Attributes
+    ----------
+    estimator_ : sk_plstm.PhasedLSTMClassifier
+        The fitted estimator.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    Examples
+    --------
+    >>> from sktime.datasets import load_unit_test
+    >>> from sk_plstm.sktime import PhasedLSTMClassifier
+    >>> X, y = load_unit_test(split="train", return_type="pd-multiindex")
+    >>> clf = PhasedLSTMClassifier(hidden_size=8, max_epochs=3, random_state=0)
+    >>> clf.fit(X, y).predict(X).shape
+    (20,)
+    """
+
+    _estimator_class = _PhasedLSTMClassifier
+    _tags = {**COMMON_TAGS, "capability:predict_proba": True}
+
+    def _predict_proba(self, X: Any) -> np.ndarray:
+        return self.estimator_.predict_proba(X)
