@@ -190,24 +190,31 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         return panel
 
     # ------------------------------------------------------------------ fitting
+    def _module_spec(self, output_size: int) -> tuple[type[torch.nn.Module], dict[str, Any]]:
+        """The torch module class and its keyword arguments (a hook for other networks)."""
+        return PhasedLSTMNet, {
+            "input_size": self.n_channels_,
+            "output_size": output_size,
+            "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers,
+            "bidirectional": self.bidirectional,
+            "dropout": self.dropout,
+            "tau_range": self.tau_range_,
+            "r_on": self.r_on,
+            "leak": self.leak,
+            "learn_tau": self.learn_tau,
+            "learn_shift": self.learn_shift,
+            "learn_r_on": self.learn_r_on,
+        }
+
     def _build_net(self, output_size: int) -> NeuralNet:
         optimizer = self.optimizer
         if not _is_optimizer_class(optimizer):
             optimizer = _OPTIMIZERS[optimizer]
+        module, module_kwargs = self._module_spec(output_size)
         return NeuralNet(
-            module=PhasedLSTMNet,
-            module__input_size=self.n_channels_,
-            module__output_size=output_size,
-            module__hidden_size=self.hidden_size,
-            module__num_layers=self.num_layers,
-            module__bidirectional=self.bidirectional,
-            module__dropout=self.dropout,
-            module__tau_range=self.tau_range_,
-            module__r_on=self.r_on,
-            module__leak=self.leak,
-            module__learn_tau=self.learn_tau,
-            module__learn_shift=self.learn_shift,
-            module__learn_r_on=self.learn_r_on,
+            module=module,
+            **{f"module__{name}": value for name, value in module_kwargs.items()},
             criterion=self._criterion(),
             optimizer=optimizer,
             optimizer__weight_decay=self.weight_decay,
