@@ -16,6 +16,7 @@ Usage::
 
     python benchmarks/bench_sktime.py --setting small            # CI scale, about a minute
     python benchmarks/bench_sktime.py --setting full --out docs/benchmark_sktime.md
+    python benchmarks/bench_sktime.py --setting full --r-on 0.3   # wider gates
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ def main(argv=None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--setting", choices=sorted(SETTINGS), default="small")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--r-on", type=float, default=0.05, help="open ratio of the Phased LSTM")
     parser.add_argument("--out", default=None, help="write the markdown table to this file")
     args = parser.parse_args(argv)
     cfg = SETTINGS[args.setting]
@@ -126,7 +128,9 @@ def main(argv=None) -> pd.DataFrame:
                     device=args.device,
                     random_state=seed,
                 )
-                bench.add_estimator(PhasedLSTMClassifier(**common), f"PhasedLSTM-{seed}")
+                bench.add_estimator(
+                    PhasedLSTMClassifier(r_on=args.r_on, **common), f"PhasedLSTM-{seed}"
+                )
                 bench.add_estimator(SktimeLSTMBaselineClassifier(**common), f"LSTM-{seed}")
                 strong_name, strong = strong_classifier(max_length, seed)
                 bench.add_estimator(strong, f"{strong_name}-{seed}")
@@ -156,6 +160,7 @@ def main(argv=None) -> pd.DataFrame:
     )
     lines = [
         f"Setting `{args.setting}`: {cfg['hidden']} units, {cfg['epochs']} epochs, "
+        f"Phased LSTM r_on={args.r_on}, "
         f"{cfg['seeds']} seed(s); device: {device_name(args.device)}; torch {torch.__version__}.",
         "",
         "| dataset | data | model | test accuracy | fit time (s) |",

@@ -1,0 +1,55 @@
+"""The benchmark scripts run in their small setting; the LSTM baseline behaves."""
+
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        yield importlib.import_module("bench_sktime"), importlib.import_module("_baselines")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_small_benchmark_runs_and_writes_a_table(bench, tmp_path):
+    bench_sktime, _ = bench
+    out = tmp_path / "table.md"
+    summary = bench_sktime.main(["--setting", "small", "--out", str(out)])
+    assert len(summary) == 6  # one dataset x (original, irregular) x three models
+    models = set(summary.index.get_level_values("model"))
+    assert {"PhasedLSTM", "LSTM"} <= models and len(models) == 3
+    assert summary["acc_mean"].between(0, 1).all()
+    assert out.read_text().count("| ItalyPowerDemand |") == 6
+
+
+def test_irregular_task_keeps_half_of_each_series_with_integer_times(bench):
+    bench_sktime, _ = bench
+    X, y, split = bench_sktime.load_task("ItalyPowerDemand", irregular=True)
+    sizes = X.groupby(level=0).size()
+    assert len(sizes) == len(y) == 67 + 1029 and sizes.max() == 12  # 24 steps -> 12
+    assert X.index.get_level_values(1).dtype.kind == "i"
+    assert split.get_n_splits() == 1
+
+
+def test_lstm_baseline_padding_and_training(bench):
+    _, baselines = bench
+    net = baselines.LSTMNet(2, 3, hidden_size=5).eval()
+    values, times = torch.randn(2, 6, 2), torch.arange(6.0).expand(2, 6).double()
+    out = net(values, times, torch.tensor([6, 3]))
+    alone = net(values[1:, :3], times[1:, :3], torch.tensor([3]))
+    torch.testing.assert_close(out[1:], alone)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2, 12))
+    y = (X[:, 0, -1] > 0).astype(int)
+    clf = baselines.LSTMBaselineClassifier(hidden_size=8, max_epochs=30, random_state=0).fit(X, y)
+    assert isinstance(clf.module_, baselines.LSTMNet)
+    assert clf.score(X, y) > 0.8
