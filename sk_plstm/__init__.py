@@ -6,8 +6,18 @@ and trained through skorch.
 """
 
 from ._classifier import PhasedLSTMClassifier
+from ._persistence import load
 from ._regressor import PhasedLSTMRegressor
+from ._stream import PhasedLSTMStream
+from ._training import TrainingDivergedError
 
 __version__ = "0.1.0"
 
-__all__ = ["PhasedLSTMClassifier", "PhasedLSTMRegressor", "__version__"]
+__all__ = [
+    "PhasedLSTMClassifier",
+    "PhasedLSTMRegressor",
+    "PhasedLSTMStream",
+    "TrainingDivergedError",
+    "__version__",
+    "load",
+]

@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 import numbers
+import os
 from abc import abstractmethod
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
+from skorch.callbacks import GradientNormClipping
+from skorch.dataset import ValidSplit
 from skorch.helper import SliceDict
+from skorch.history import History
 
 from ._compat import Interval, StrOptions
 from ._data import Panel, TimeOrigin, check_time_unit, to_panel
+from ._persistence import write_model
+from ._stream import PhasedLSTMStream
+from ._training import (
+    LAST_CHECKPOINT,
+    Checkpointer,
+    DivergenceGuard,
+    fingerprint,
+    load_checkpoint,
+)
 from .nn import PhasedLSTMNet
 
 _OPTIMIZERS = {
@@ -59,6 +73,10 @@ class PhasedLSTMParams:
         lr: float = 1e-2,
         optimizer: str | type = "adam",
         weight_decay: float = 0.0,
+        grad_clip: float | None = None,
+        validation_fraction: float | None = None,
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 1,
         callbacks: list | None = None,
         device: str = "cpu",
         random_state: int | np.random.RandomState | None = None,
@@ -81,6 +99,10 @@ class PhasedLSTMParams:
         self.lr = lr
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.grad_clip = grad_clip
+        self.validation_fraction = validation_fraction
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
         self.callbacks = callbacks
         self.device = device
         self.random_state = random_state
@@ -112,6 +134,10 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), callable],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "grad_clip": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither"), None],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "checkpoint_every": [Interval(numbers.Integral, 1, None, closed="left")],
         "callbacks": [list, None],
         "device": [str, torch.device],
         "random_state": ["random_state"],
@@ -207,11 +233,22 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             "learn_r_on": self.learn_r_on,
         }
 
-    def _build_net(self, output_size: int) -> NeuralNet:
+    def _build_net(self, output_size: int, extra_callbacks: list | None = None) -> NeuralNet:
         optimizer = self.optimizer
         if not _is_optimizer_class(optimizer):
             optimizer = _OPTIMIZERS[optimizer]
         module, module_kwargs = self._module_spec(output_size)
+        callbacks = [("divergence_guard", DivergenceGuard(self.lr, self.grad_clip))]
+        if self.grad_clip is not None:
+            callbacks.append(("grad_clip", GradientNormClipping(self.grad_clip)))
+        callbacks += list(extra_callbacks or []) + list(self.callbacks or [])
+        train_split = None
+        if self.validation_fraction is not None:
+            train_split = ValidSplit(
+                self.validation_fraction,
+                stratified=is_classifier(self),
+                random_state=self.seed_ if hasattr(self, "_seed") else None,
+            )
         return NeuralNet(
             module=module,
             **{f"module__{name}": value for name, value in module_kwargs.items()},
@@ -221,9 +258,9 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
-            train_split=None,
+            train_split=train_split,
             iterator_train__shuffle=True,
-            callbacks=list(self.callbacks) if self.callbacks else None,
+            callbacks=callbacks,
             device=self.device,
             verbose=self.verbose,
         )
@@ -233,16 +270,109 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         panel = self._panel(X, reset=True)
         targets, output_size = self._prepare_targets(y, len(panel))
         self.tau_range_ = self._resolve_tau_range(panel)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        inputs = SliceDict(**panel.as_dict())
+        checkpoints, resume = self._checkpointing(panel, targets)
         device = torch.device(self.device)
         forked = [device] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=forked, device_type=device.type):
-            torch.manual_seed(seed)
-            net = self._build_net(output_size)
-            net.fit(SliceDict(**panel.as_dict()), targets)
+            torch.manual_seed(self.seed_)
+            net = self._build_net(output_size, checkpoints)
+            if resume is None:
+                net.fit(inputs, targets)
+            else:
+                self._restore(net, resume)
+                remaining = self.max_epochs - resume["epoch"]
+                if remaining > 0:
+                    net.partial_fit(inputs, targets, epochs=remaining)
         self.net_ = net
         self.n_iter_ = len(net.history)
+        if checkpoints:
+            (Path(self.checkpoint_dir) / LAST_CHECKPOINT).unlink(missing_ok=True)
         return self
+
+    def _checkpointing(self, panel: Panel, targets: np.ndarray) -> tuple[list, dict | None]:
+        """Checkpoint callback and the state to resume from (when checkpoint_dir is set)."""
+        if self.checkpoint_dir is None:
+            return [], None
+        directory = Path(self.checkpoint_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        params = {
+            k: v
+            for k, v in self.get_params().items()
+            if k not in ("verbose", "callbacks", "checkpoint_dir", "device")
+        }
+        fit_id = fingerprint([panel.values, panel.times, panel.lengths, targets], params)
+
+        def save_best(net, path):
+            write_model(self, net, path)
+
+        callback = Checkpointer(
+            directory,
+            self.checkpoint_every,
+            fit_id,
+            save_best if self.validation_fraction is not None else None,
+        )
+        return [("checkpointer", callback)], load_checkpoint(directory, fit_id)
+
+    @staticmethod
+    def _restore(net: NeuralNet, state: dict) -> None:
+        net.initialize()
+        net.module_.load_state_dict(state["module"])
+        net.optimizer_.load_state_dict(state["optimizer"])
+        net.history = History(state["history"])
+        torch.set_rng_state(state["rng"])
+        if state["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+
+    def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> PhasedLSTMBase:
+        if not hasattr(self, "net_"):
+            return self._fit_first_partial(X, y, classes)
+        panel = self._panel(X, reset=False)
+        targets = self._partial_targets(y, len(panel))
+        device = torch.device(self.device)
+        forked = [device] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=forked, device_type=device.type):
+            torch.manual_seed(self.seed_ + len(self.net_.history))
+            self.net_.partial_fit(SliceDict(**panel.as_dict()), targets, epochs=1)
+        self.n_iter_ = len(self.net_.history)
+        return self
+
+    def _fit_first_partial(self, X: Any, y: Any, classes: Any) -> PhasedLSTMBase:
+        self._partial_classes = classes
+        max_epochs = self.max_epochs
+        try:
+            self.max_epochs = 1
+            return self._fit(X, y)
+        finally:
+            self.max_epochs = max_epochs
+            del self._partial_classes
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save the fitted model to a file, without pickle.
+
+        The file holds the hyperparameters and fitted attributes as JSON and the
+        weights as a torch state dict; :func:`sk_plstm.load` reads it back, on any
+        device, without executing anything from the file.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination file (conventionally ``*.plstm``); replaced atomically.
+        """
+        check_is_fitted(self, "net_")
+        write_model(self, self.net_, path)
+
+    def stream(self) -> PhasedLSTMStream:
+        """A stream that feeds one event, or a chunk of events, at a time.
+
+        Returns
+        -------
+        PhasedLSTMStream
+            Carries the network state between calls to ``update``; see
+            :class:`sk_plstm.PhasedLSTMStream`.
+        """
+        return PhasedLSTMStream(self)
 
     def _forward(self, X: Any) -> np.ndarray:
         """Network outputs for ``X`` in evaluation mode, shape (n_samples, output_size)."""

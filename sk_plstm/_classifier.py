@@ -126,12 +126,62 @@ default="adam"
             raise ValueError(f"y has {len(y)} labels, but X has {n_samples} series.")
         check_classification_targets(y)
         self.classes_, encoded = np.unique(y, return_inverse=True)
+        declared = getattr(self, "_partial_classes", None)
+        if declared is not None:  # partial_fit: all classes declared up front
+            self.classes_ = np.unique(np.asarray(declared))
+            return self._partial_targets(y, n_samples), len(self.classes_)
         if len(self.classes_) < 2:
             raise ValueError(
                 "PhasedLSTMClassifier needs samples of at least 2 classes in the data, but the "
                 f"data contains only one class: {self.classes_.tolist()[0]!r}."
             )
         return encoded.astype(np.int64), len(self.classes_)
+
+    def _partial_targets(self, y: Any, n_samples: int) -> np.ndarray:
+        y = column_or_1d(np.asarray(y), warn=True)
+        if len(y) != n_samples:
+            raise ValueError(f"y has {len(y)} labels, but X has {n_samples} series.")
+        unseen = np.setdiff1d(y, self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y contains labels {unseen.tolist()} that are not among the classes "
+                f"{self.classes_.tolist()} fixed by the first partial_fit; pass every class "
+                "with classes= on the first call."
+            )
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "PhasedLSTMClassifier needs at least 2 classes, got "
+                f"classes={self.classes_.tolist()}."
+            )
+        return np.searchsorted(self.classes_, y).astype(np.int64)
+
+    def _transform_outputs(self, outputs: np.ndarray) -> np.ndarray:
+        shifted = np.exp(outputs - outputs.max(axis=-1, keepdims=True))
+        return shifted / shifted.sum(axis=-1, keepdims=True)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> PhasedLSTMClassifier:
+        """Train for one more epoch on ``X, y``, keeping the current model.
+
+        The first call on an unfitted estimator fixes what later calls must match:
+        the classes (pass every class with ``classes`` if the first batch lacks
+        some), the channels, the time origin, the standardisation statistics and
+        ``tau_range_``.
+
+        Parameters
+        ----------
+        X : array-like or sktime panel container
+            Series in any format accepted by :meth:`fit`.
+        y : array-like of shape (n_samples,)
+            Class labels, all among ``classes_``.
+        classes : array-like of shape (n_classes,), optional
+            Every class that will ever appear; only used on the first call.
+
+        Returns
+        -------
+        self : PhasedLSTMClassifier
+        """
+        return self._partial_fit(X, y, classes)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any) -> PhasedLSTMClassifier:

@@ -73,8 +73,44 @@ channel_mean_, channel_std_, net_, n_iter_
         self.y_mean_ = y2.mean(axis=0)
         std = y2.std(axis=0)
         self.y_std_ = np.where(std > 1e-12, std, 1.0)
-        scaled = (y2 - self.y_mean_) / self.y_std_
-        return scaled.astype(np.float32), y2.shape[1]
+        return self._partial_targets(y, n_samples), y2.shape[1]
+
+    def _partial_targets(self, y: Any, n_samples: int) -> np.ndarray:
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        if len(y) != n_samples:
+            raise ValueError(f"y has {len(y)} targets, but X has {n_samples} series.")
+        y2 = y.reshape(n_samples, -1)
+        if y2.shape[1] != len(self.y_mean_):
+            raise ValueError(
+                f"y has {y2.shape[1]} targets per sample, but the model predicts "
+                f"{len(self.y_mean_)}."
+            )
+        return ((y2 - self.y_mean_) / self.y_std_).astype(np.float32)
+
+    def _transform_outputs(self, outputs: np.ndarray) -> np.ndarray:
+        out = outputs * self.y_std_ + self.y_mean_
+        return out[..., 0] if self._y_ndim == 1 else out
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: Any, y: Any) -> PhasedLSTMRegressor:
+        """Train for one more epoch on ``X, y``, keeping the current model.
+
+        The first call on an unfitted estimator fixes what later calls must match:
+        the number of targets, the target standardisation, the channels, the time
+        origin, the input standardisation and ``tau_range_``.
+
+        Parameters
+        ----------
+        X : array-like or sktime panel container
+            Series in any format accepted by :meth:`fit`.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+
+        Returns
+        -------
+        self : PhasedLSTMRegressor
+        """
+        return self._partial_fit(X, y)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any) -> PhasedLSTMRegressor:
@@ -107,5 +143,4 @@ n_timepoints), or an sktime panel container
         ndarray of shape (n_samples,) or (n_samples, n_targets)
             The shape follows the ``y`` given to :meth:`fit`.
         """
-        out = self._forward(X) * self.y_std_ + self.y_mean_
-        return out.ravel() if self._y_ndim == 1 else out
+        return self._transform_outputs(self._forward(X))

@@ -96,3 +96,31 @@ class PhasedLSTMNet(nn.Module):
         directions = self.plstm.num_directions
         summary = torch.cat(list(h_n[-directions:]), dim=-1)
         return self.head(self.dropout(summary))
+
+    def step_outputs(
+        self,
+        values: torch.Tensor,
+        times: torch.Tensor,
+        state: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Outputs after every step, continuing from ``state`` (for streaming).
+
+        Parameters
+        ----------
+        values : torch.Tensor of shape (batch, steps, input_size)
+        times : torch.Tensor of shape (batch, steps)
+        state : tuple of torch.Tensor of shape (num_layers, batch, hidden_size), optional
+            The state returned by the previous call; zeros when omitted.
+
+        Returns
+        -------
+        outputs : torch.Tensor of shape (batch, steps, output_size)
+            The head applied to the last layer's hidden state at every step; the
+            last step's equals :meth:`forward` on the whole series so far.
+        state : tuple of torch.Tensor
+            The state after the last step, to pass to the next call.
+        """
+        if self.plstm.bidirectional:
+            raise ValueError("step_outputs needs a unidirectional network.")
+        out, state = self.plstm(values, times, state=state)
+        return self.head(out), state

@@ -1,0 +1,183 @@
+"""Streaming inference: feed a fitted model one event, or a chunk of events, at a time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from ._data import to_panel
+
+__all__ = ["PhasedLSTMStream"]
+
+
+class PhasedLSTMStream:
+    """Stateful inference on one series that arrives in pieces.
+
+    Made by ``estimator.stream()``. Each :meth:`update` advances the network state
+    over new events and returns the model's output after every event; feeding a
+    series in any number of chunks gives the same outputs as feeding it whole
+    (``predict_proba`` / ``predict`` of the estimator on the series so far).
+
+    Parameters
+    ----------
+    estimator : PhasedLSTMClassifier or PhasedLSTMRegressor
+        A fitted, unidirectional model (a backward direction needs the whole series).
+
+    Attributes
+    ----------
+    n_events : int
+        Events fed since creation or the last :meth:`reset`.
+    last_time : float or None
+        Time of the last event, relative to the model's time origin.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_plstm import PhasedLSTMClassifier
+    >>> X = np.random.default_rng(0).normal(size=(20, 2, 30)); y = np.arange(20) % 2
+    >>> clf = PhasedLSTMClassifier(hidden_size=8, max_epochs=2, random_state=0).fit(X, y)
+    >>> stream = clf.stream()
+    >>> first = stream.update(X[0, :, :10].T, times=np.arange(10))   # 10 events
+    >>> last = stream.update(X[0, :, 10:].T, times=np.arange(10, 30))
+    >>> first.shape, last.shape
+    ((10, 2), (20, 2))
+    >>> bool(np.allclose(last[-1], clf.predict_proba(X[:1])[0], atol=1e-6))
+    True
+    """
+
+    def __init__(self, estimator: Any) -> None:
+        check_is_fitted(estimator, "net_")
+        if estimator.bidirectional:
+            raise ValueError(
+                "A bidirectional model cannot stream: its backward direction needs the whole "
+                "series. Use predict on complete series, or fit with bidirectional=False."
+            )
+        self.estimator = estimator
+        self.reset()
+
+    def reset(self) -> PhasedLSTMStream:
+        """Forget all events: back to the initial (zero) state.
+
+        Returns
+        -------
+        self : PhasedLSTMStream
+        """
+        self._state = None
+        self._last_output = None
+        self.n_events = 0
+        self.last_time = None
+        return self
+
+    def _as_frame(self, values: Any, times: Any) -> pd.DataFrame:
+        est = self.estimator
+        if isinstance(values, (pd.DataFrame, pd.Series)):
+            if times is not None:
+                raise ValueError("Pass times either as the index of values or as times=, not both.")
+            return values.to_frame() if isinstance(values, pd.Series) else values
+        array = np.asarray(values)
+        if array.ndim == 1:  # a single event
+            array = array[None, :]
+        if array.ndim != 2:
+            raise ValueError(
+                "values must have shape (n_events, n_channels) or (n_channels,), got shape "
+                f"{np.shape(values)}."
+            )
+        in_steps = est.time_origin_.kind == "steps"
+        if times is None:
+            if not in_steps:
+                raise ValueError(
+                    "times are required: pass times= (one per event), or a DataFrame indexed "
+                    "by time."
+                )
+            times = np.arange(len(array))
+        index = pd.Index(np.atleast_1d(times))
+        if len(index) != len(array):
+            raise ValueError(f"values has {len(array)} events but times has {len(index)}.")
+        return pd.DataFrame(array, index=index)
+
+    def update(self, values: Any, times: Any = None) -> np.ndarray:
+        """Feed new events and return the model's output after each of them.
+
+        Parameters
+        ----------
+        values : array-like of shape (n_events, n_channels) or (n_channels,), or \
+pandas.DataFrame / Series indexed by time
+            The new events, in time order, after every event fed so far.
+        times : array-like of shape (n_events,), optional
+            Their timestamps, in the units and kind of the training data's time
+            index (numbers, or datetimes for a model fitted on datetimes). Not needed
+            for a DataFrame or Series input, or for a model fitted with
+            ``time_unit="steps"``.
+
+        Returns
+        -------
+        ndarray of shape (n_events, n_classes) or (n_events,) / (n_events, n_targets)
+            Class probabilities (classifier) or predictions (regressor) after each event.
+        """
+        est = self.estimator
+        frame = self._as_frame(values, times)
+        panel, _ = to_panel(
+            [frame],
+            estimator=None,
+            reset=False,
+            origin=est.time_origin_,
+            n_channels=est.n_channels_,
+        )
+        times_rel = panel.times[0]
+        if est.time_origin_.kind == "steps":
+            times_rel = times_rel + self.n_events
+        elif self.last_time is not None and times_rel[0] <= self.last_time:
+            raise ValueError(
+                f"The events must come after the last one fed (time {self.last_time!r} "
+                f"relative to the origin), got {times_rel[0]!r}."
+            )
+        if est.standardize:
+            panel = panel.standardized(est.channel_mean_, est.channel_std_)
+        module = est.module_
+        device = next(module.parameters()).device
+        values_t = torch.as_tensor(panel.values, device=device)
+        times_t = torch.as_tensor(times_rel[None, :], device=device)
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                outputs, self._state = module.step_outputs(values_t, times_t, self._state)
+        finally:
+            module.train(was_training)
+        result = est._transform_outputs(outputs[0].cpu().numpy().astype(np.float64))
+        self.n_events += len(times_rel)
+        self.last_time = float(times_rel[-1])
+        self._last_output = result[-1]
+        return result
+
+    def _current(self) -> np.ndarray:
+        if self._last_output is None:
+            raise ValueError("No events fed yet: call update first.")
+        return self._last_output
+
+    def predict_proba(self) -> np.ndarray:
+        """Class probabilities after the last event (classifier only).
+
+        Returns
+        -------
+        ndarray of shape (n_classes,)
+        """
+        if not hasattr(self.estimator, "classes_"):
+            raise AttributeError("predict_proba is available for classifiers only.")
+        return self._current()
+
+    def predict(self) -> Any:
+        """Prediction after the last event: a class label, or the regression target(s).
+
+        Returns
+        -------
+        label, float or ndarray of shape (n_targets,)
+        """
+        current = self._current()
+        if hasattr(self.estimator, "classes_"):
+            return self.estimator.classes_[int(np.argmax(current))]
+        return current
