@@ -287,7 +287,8 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
                     net.partial_fit(inputs, targets, epochs=remaining)
         self.net_ = net
         self.n_iter_ = len(net.history)
-        if checkpoints:
+        if checkpoints and self.n_iter_ >= self.max_epochs:
+            # complete: nothing to resume (an interrupted fit keeps its checkpoint)
             (Path(self.checkpoint_dir) / LAST_CHECKPOINT).unlink(missing_ok=True)
         return self
 

@@ -57,6 +57,13 @@ def fingerprint(arrays: list[np.ndarray], params: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
+def _plain(value: Any) -> Any:
+    """Python built-ins only (numpy scalars become numbers), as ``weights_only`` loading needs."""
+    return json.loads(
+        json.dumps(value, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+    )
+
+
 def _atomic_save(obj: Any, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save(obj, tmp)
@@ -93,7 +100,7 @@ class Checkpointer(Callback):
                 "fingerprint": self.fit_fingerprint,
                 "module": net.module_.state_dict(),
                 "optimizer": net.optimizer_.state_dict(),
-                "history": net.history.to_list(),
+                "history": _plain(net.history.to_list()),
                 "rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             }

@@ -1,0 +1,205 @@
+import json
+import pickle
+import zipfile
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import sk_plstm
+from sk_plstm import PhasedLSTMClassifier, PhasedLSTMRegressor
+from sk_plstm._persistence import FORMAT_VERSION
+
+DATA = np.random.default_rng(0).normal(size=(24, 2, 12))
+LABELS = np.array(["walk", "run", "sit"])[np.arange(24) % 3]
+CUDA_MODEL = __import__("pathlib").Path(__file__).parent / "data" / "cuda_classifier.plstm"
+
+
+@pytest.fixture
+def fitted():
+    return PhasedLSTMClassifier(hidden_size=6, max_epochs=3, random_state=0).fit(DATA, LABELS)
+
+
+def _rewrite(src, dst, meta_change=None, weights=None):
+    with zipfile.ZipFile(src) as archive:
+        meta = json.loads(archive.read("meta.json"))
+        payload = archive.read("weights.pt")
+    if meta_change:
+        meta_change(meta)
+    with zipfile.ZipFile(dst, "w") as archive:
+        archive.writestr("meta.json", json.dumps(meta))
+        archive.writestr("weights.pt", payload if weights is None else weights)
+
+
+def test_round_trip_gives_identical_predictions(fitted, tmp_path):
+    path = tmp_path / "model.plstm"
+    fitted.save(path)
+    loaded = sk_plstm.load(path)
+    assert type(loaded) is PhasedLSTMClassifier
+    assert loaded.get_params() == fitted.get_params()
+    np.testing.assert_array_equal(loaded.classes_, fitted.classes_)
+    np.testing.assert_array_equal(loaded.predict_proba(DATA), fitted.predict_proba(DATA))
+    assert loaded.tau_range_ == fitted.tau_range_ and loaded.time_origin_ == fitted.time_origin_
+    assert loaded.history_[-1, "train_loss"] == fitted.history_[-1, "train_loss"]
+
+
+def test_round_trip_regressor_multi_output_datetime_and_optimizer_class(tmp_path):
+    frames = []
+    for i, series in enumerate(DATA):
+        times = pd.date_range("2026-03-01", periods=12, freq="37s", tz="Europe/Paris")
+        frames.append(pd.DataFrame(series.T, index=times + pd.Timedelta(minutes=i)))
+    y = np.column_stack([DATA[:, 0, -1], DATA[:, 1, :].mean(axis=1)])
+    reg = PhasedLSTMRegressor(
+        hidden_size=5,
+        num_layers=2,
+        max_epochs=2,
+        optimizer=torch.optim.SGD,
+        time_unit="min",
+        random_state=0,
+    ).fit(frames, y)
+    path = tmp_path / "reg.plstm"
+    reg.save(path)
+    loaded = sk_plstm.load(path)
+    assert loaded.optimizer is torch.optim.SGD
+    np.testing.assert_array_equal(loaded.predict(frames), reg.predict(frames))
+    assert loaded.predict(frames).shape == (24, 2)
+
+
+def test_pickle_and_joblib_still_work(fitted, tmp_path):
+    np.testing.assert_array_equal(
+        pickle.loads(pickle.dumps(fitted)).predict_proba(DATA), fitted.predict_proba(DATA)
+    )
+    joblib.dump(fitted, tmp_path / "m.joblib")
+    np.testing.assert_array_equal(
+        joblib.load(tmp_path / "m.joblib").predict_proba(DATA), fitted.predict_proba(DATA)
+    )
+
+
+def test_loaded_model_keeps_training(fitted, tmp_path):
+    fitted.save(tmp_path / "m.plstm")
+    loaded = sk_plstm.load(tmp_path / "m.plstm")
+    loaded.partial_fit(DATA, LABELS)
+    assert loaded.n_iter_ == 4
+
+
+def test_load_leaves_the_global_generator_alone(fitted, tmp_path):
+    fitted.save(tmp_path / "m.plstm")
+    torch.manual_seed(5)
+    expected = torch.rand(2)
+    torch.manual_seed(5)
+    sk_plstm.load(tmp_path / "m.plstm")
+    torch.testing.assert_close(torch.rand(2), expected)
+
+
+def test_truncated_file(fitted, tmp_path):
+    path = tmp_path / "m.plstm"
+    fitted.save(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        sk_plstm.load(path)
+
+
+def test_not_a_model_file(tmp_path):
+    path = tmp_path / "m.plstm"
+    path.write_text("hello")
+    with pytest.raises(ValueError, match="not a readable sk_plstm model file"):
+        sk_plstm.load(path)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("meta.json", json.dumps({"format": "something-else"}))
+        archive.writestr("weights.pt", b"")
+    with pytest.raises(ValueError, match="not an sk_plstm model file"):
+        sk_plstm.load(path)
+
+
+def test_tampered_weights(fitted, tmp_path):
+    path, bad = tmp_path / "m.plstm", tmp_path / "bad.plstm"
+    fitted.save(path)
+    state = {k: v + 1 for k, v in fitted.module_.state_dict().items()}
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    _rewrite(path, bad, weights=buffer.getvalue())
+    with pytest.raises(ValueError, match="checksum"):
+        sk_plstm.load(bad)
+
+
+def test_pickled_code_in_the_weights_is_never_run(fitted, tmp_path):
+    import hashlib
+    import io
+
+    class Evil:
+        def __reduce__(self):
+            return (exec, ("raise SystemExit('code from the file ran')",))
+
+    buffer = io.BytesIO()
+    torch.save({"x": Evil()}, buffer)
+    payload = buffer.getvalue()
+    path, bad = tmp_path / "m.plstm", tmp_path / "bad.plstm"
+    fitted.save(path)
+
+    def matching_checksum(meta):
+        meta["weights_sha256"] = hashlib.sha256(payload).hexdigest()
+
+    _rewrite(path, bad, meta_change=matching_checksum, weights=payload)
+    with pytest.raises(ValueError, match="invalid model"):
+        sk_plstm.load(bad)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda m: m.update(format_version=FORMAT_VERSION + 1), "format version"),
+        (lambda m: m.update(estimator="os.system"), "unknown estimator class"),
+        (lambda m: m["params"].update(optimizer={"__optimizer__": "Evil"}), "unknown optimizer"),
+        (lambda m: m["params"].update(hidden_size=7), "invalid model"),
+    ],
+)
+def test_tampered_or_foreign_metadata(fitted, tmp_path, change, message):
+    path, bad = tmp_path / "m.plstm", tmp_path / "bad.plstm"
+    fitted.save(path)
+    _rewrite(path, bad, meta_change=change)
+    with pytest.raises(ValueError, match=message):
+        sk_plstm.load(bad)
+
+
+def test_unsavable_settings_are_reported(tmp_path):
+    from skorch.callbacks import Callback
+
+    clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=1, callbacks=[Callback()])
+    clf.fit(DATA, LABELS)
+    with pytest.warns(UserWarning, match="callbacks are not saved"):
+        clf.save(tmp_path / "m.plstm")
+    assert sk_plstm.load(tmp_path / "m.plstm").callbacks is None
+
+    class MyAdam(torch.optim.Adam):
+        pass
+
+    clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=1, optimizer=MyAdam).fit(DATA, LABELS)
+    with pytest.raises(ValueError, match="not a torch.optim class"):
+        clf.save(tmp_path / "m2.plstm")
+
+
+def test_save_needs_a_fitted_model(tmp_path):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        PhasedLSTMClassifier().save(tmp_path / "m.plstm")
+
+
+@pytest.mark.skipif(not CUDA_MODEL.exists(), reason="fixture written on a GPU machine")
+def test_model_saved_on_cuda_loads_on_cpu():
+    expected = np.load(CUDA_MODEL.with_suffix(".npz"))
+    if torch.cuda.is_available():
+        model = sk_plstm.load(CUDA_MODEL)
+        assert next(model.module_.parameters()).is_cuda
+    else:
+        with pytest.warns(UserWarning, match="loaded on the CPU"):
+            model = sk_plstm.load(CUDA_MODEL)
+        assert model.device == "cpu"
+    np.testing.assert_allclose(model.predict_proba(expected["X"]), expected["proba"], atol=1e-5)
+    cpu = sk_plstm.load(CUDA_MODEL, device="cpu")
+    np.testing.assert_allclose(cpu.predict_proba(expected["X"]), expected["proba"], atol=1e-5)
