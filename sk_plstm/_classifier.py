@@ -66,6 +66,21 @@ default="adam"
         The optimiser.
     weight_decay : float, default=0.0
         L2 penalty passed to the optimiser.
+    grad_clip : float, optional
+        Clip the gradient norm to this value before each optimiser step.
+    validation_fraction : float in (0, 1), optional
+        Hold out this fraction of the training series (stratified for the
+        classifier) and record the validation loss every epoch.
+    checkpoint_dir : str or path, optional
+        Directory for checkpoints: every ``checkpoint_every`` epochs the training
+        state (weights, optimiser, history, random state) is written there, and
+        with ``validation_fraction`` the best model so far as ``best.plstm``
+        (readable by :func:`sk_plstm.load`). If a fit is killed, calling ``fit``
+        again with the same data and parameters resumes from the last checkpoint
+        and reaches the same model as an uninterrupted fit. The checkpoint is
+        removed when a fit completes.
+    checkpoint_every : int, default=1
+        Epochs between checkpoints.
     callbacks : list of skorch callbacks, optional
         Extra skorch callbacks (for example ``skorch.callbacks.EarlyStopping``).
     device : str or torch.device, default="cpu"
@@ -97,6 +112,8 @@ default="adam"
         ``history_`` its training history.
     n_iter_ : int
         Number of epochs run.
+    seed_ : int
+        The torch seed drawn from ``random_state`` for this fit.
 
     See Also
     --------

@@ -27,7 +27,8 @@ class PhasedLSTMRegressor(RegressorMixin, PhasedLSTMBase):
     ----------
     hidden_size, num_layers, bidirectional, dropout, tau_range, r_on, leak, \
 learn_tau, learn_shift, learn_r_on, time_unit, standardize, max_epochs, batch_size, \
-lr, optimizer, weight_decay, callbacks, device, random_state, verbose
+lr, optimizer, weight_decay, grad_clip, validation_fraction, checkpoint_dir, \
+checkpoint_every, callbacks, device, random_state, verbose
         As for :class:`PhasedLSTMClassifier`.
 
     Attributes
@@ -35,7 +36,7 @@ lr, optimizer, weight_decay, callbacks, device, random_state, verbose
     y_mean_, y_std_ : ndarray of shape (n_targets,)
         Target standardisation statistics.
     n_channels_, n_features_in_, feature_names_in_, tau_range_, time_origin_, \
-channel_mean_, channel_std_, net_, n_iter_
+channel_mean_, channel_std_, net_, n_iter_, seed_
         As for :class:`PhasedLSTMClassifier`.
 
     Examples
