@@ -66,7 +66,7 @@ class LSTMBaselineClassifier(PhasedLSTMClassifier):
             "num_layers": self.num_layers,
             "bidirectional": self.bidirectional,
             "dropout": self.dropout,
-            "time_scale": self.tau_range_[0],
+            "time_scale": self.tau_range_[0] / self.time_scale_,  # network's time unit
         }
 
 

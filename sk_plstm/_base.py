@@ -191,8 +191,33 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             raise ValueError(f"tau_range must satisfy 0 < low <= high, got {self.tau_range!r}.")
         return (low, high)
 
+    def _set_time_scale(self) -> None:
+        """Fix the unit of the network's internal time: a power of two near ``tau_range_[0]``.
+
+        The network sees times divided by ``time_scale_``, so its periods are of order
+        one whatever the data's time unit (nanoseconds or days): learning them with a
+        given learning rate, and the float32 parameters, behave the same at every
+        scale, and a power of two keeps the division exact.
+        """
+        low, high = self.tau_range_
+        self.time_scale_ = float(2.0 ** np.round(np.log2(low)))
+        if high / self.time_scale_ > 1e30:
+            raise ValueError(
+                f"tau_range_ {self.tau_range_} spans more than 30 orders of magnitude, "
+                "beyond what float32 periods can hold; give a narrower tau_range."
+            )
+
+    def _internal(self, panel: Panel) -> Panel:
+        """``panel`` as the network sees it: standardised values, times in ``time_scale_``."""
+        if self.standardize:
+            panel = panel.standardized(self.channel_mean_, self.channel_std_)
+        return Panel(panel.values, panel.times / self.time_scale_, panel.lengths)
+
     def _panel(self, X: Any, reset: bool) -> Panel:
-        """Convert ``X`` (recording the time origin and channel statistics at fit)."""
+        """Convert ``X`` (recording the time origin, channels and statistics at fit).
+
+        The panel is in the data's units; :meth:`_internal` makes the network's view.
+        """
         if reset:
             for name in ("n_features_in_", "feature_names_in_"):
                 self.__dict__.pop(name, None)
@@ -211,8 +236,6 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
                 origin=self.time_origin_,
                 n_channels=self.n_channels_,
             )
-        if self.standardize:
-            panel = panel.standardized(self.channel_mean_, self.channel_std_)
         return panel
 
     # ------------------------------------------------------------------ fitting
@@ -225,7 +248,10 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             "num_layers": self.num_layers,
             "bidirectional": self.bidirectional,
             "dropout": self.dropout,
-            "tau_range": self.tau_range_,
+            "tau_range": (
+                self.tau_range_[0] / self.time_scale_,
+                self.tau_range_[1] / self.time_scale_,
+            ),
             "r_on": self.r_on,
             "leak": self.leak,
             "learn_tau": self.learn_tau,
@@ -270,6 +296,8 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         panel = self._panel(X, reset=True)
         targets, output_size = self._prepare_targets(y, len(panel))
         self.tau_range_ = self._resolve_tau_range(panel)
+        self._set_time_scale()
+        panel = self._internal(panel)
         self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         inputs = SliceDict(**panel.as_dict())
         checkpoints, resume = self._checkpointing(panel, targets)
@@ -329,7 +357,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
     def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> PhasedLSTMBase:
         if not hasattr(self, "net_"):
             return self._fit_first_partial(X, y, classes)
-        panel = self._panel(X, reset=False)
+        panel = self._internal(self._panel(X, reset=False))
         targets = self._partial_targets(y, len(panel))
         device = torch.device(self.device)
         forked = [device] if device.type == "cuda" else []
@@ -377,7 +405,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
 
     def _forward(self, X: Any) -> np.ndarray:
         """Network outputs for ``X`` in evaluation mode, shape (n_samples, output_size)."""
-        panel = self._panel(X, reset=False)
+        panel = self._internal(self._panel(X, reset=False))
         return self.net_.predict_proba(SliceDict(**panel.as_dict())).astype(np.float64)
 
     @property

@@ -102,7 +102,11 @@ default="adam"
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names; only set when fitted on a 2-D DataFrame with string column names.
     tau_range_ : tuple of float
-        The period range used for initialisation.
+        The period range used for initialisation, in the time index's units.
+    time_scale_ : float
+        The network's internal time unit (a power of two near ``tau_range_[0]``):
+        ``module_`` sees times divided by it, so its periods ``tau`` and shifts are
+        in units of ``time_scale_``.
     time_origin_ : TimeOrigin
         Reference time fixed at fit that all timestamps are measured from.
     channel_mean_, channel_std_ : ndarray of shape (n_channels_,)

@@ -192,18 +192,31 @@ def check_time_unit(time_unit: Any) -> int:
 # Series-level parsing: every format becomes a list of (raw_times, values (L, C)).
 
 
+def _not_numbers(where: str, what: str) -> TypeError:
+    return TypeError(f"{where} contains {what}; every value must be a real number.")
+
+
+def _reject_strings_and_datetimes(arr: np.ndarray, where: str) -> None:
+    kind = arr.dtype.kind
+    if kind in "USV" or (kind == "O" and any(isinstance(v, (str, bytes)) for v in arr.flat)):
+        raise _not_numbers(where, "strings (convert them to numbers first)")
+    if kind in "mM":
+        raise _not_numbers(where, "datetimes or timedeltas (convert them to numbers first)")
+
+
 def _as_float_values(values: Any, where: str) -> np.ndarray:
     arr = np.asarray(values)
-    if arr.dtype.kind == "c":
+    kind = arr.dtype.kind
+    if kind == "c" or (kind == "O" and any(isinstance(v, complex) for v in arr.flat)):
         raise ValueError(f"{where} contains complex values; complex data is not supported.")
-    if arr.dtype.kind not in "biuf":
+    _reject_strings_and_datetimes(arr, where)
+    if kind not in "biuf":
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError):
-            raise TypeError(
-                f"{where} contains values that are not numbers (dtype {arr.dtype}); "
-                "every value must be a real number."
-            ) from None
+            raise _not_numbers(where, f"values that are not numbers (dtype {arr.dtype})") from None
+        except OverflowError:
+            raise ValueError(f"{where} has values too large to represent as numbers.") from None
     return arr.astype(np.float64, copy=False)
 
 
@@ -227,6 +240,10 @@ def _index_times(index: pd.Index, where: str) -> tuple[str, np.ndarray]:
             "numeric, datetime, timedelta or period."
         )
     if pd.api.types.is_integer_dtype(index.dtype):  # kept exact until the origin is subtracted
+        if index.dtype.kind == "u" and len(index) and index.max() > np.iinfo(np.int64).max:
+            raise ValueError(
+                f"{where} has integer times beyond the int64 range; subtract an offset first."
+            )
         return "numeric", index.to_numpy(dtype=np.int64)
     return "numeric", index.to_numpy(dtype=np.float64)
 
@@ -234,8 +251,10 @@ def _index_times(index: pd.Index, where: str) -> tuple[str, np.ndarray]:
 def _from_multiindex(X: pd.DataFrame) -> list[tuple[tuple[str, np.ndarray], np.ndarray]]:
     if X.shape[1] == 0:
         raise ValueError("X is a DataFrame with no columns (channels).")
+    if X.shape[0] == 0:
+        raise ValueError("X is an empty DataFrame; it needs at least one series.")
     instance = X.index.droplevel(-1)
-    codes, _ = pd.factorize(instance)
+    codes, _ = pd.factorize(instance, use_na_sentinel=False)  # order of first appearance
     order = np.argsort(codes, kind="stable")
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
     values = _as_float_values(X.to_numpy(), "X")
@@ -313,9 +332,9 @@ def _check_series(times: np.ndarray, values: np.ndarray, i: int) -> None:
         raise ValueError(f"{where} contains NaN or infinity; impute or drop missing values first.")
     if times.dtype.kind == "f" and not np.isfinite(times).all():
         raise ValueError(f"{where} has NaN or infinite timestamps.")
-    steps = np.diff(times)
-    if (steps <= 0).any():
-        at = int(np.flatnonzero(steps <= 0)[0]) + 1
+    not_after = times[1:] <= times[:-1]  # a comparison, not a difference: cannot overflow
+    if not_after.any():
+        at = int(np.flatnonzero(not_after)[0]) + 1
         raise ValueError(
             f"{where} has times that are not strictly increasing "
             f"(time point {at}: {times[at]!r} after {times[at - 1]!r}); sort the series "
@@ -353,16 +372,21 @@ def _relative_times(
             f"X has a {kind} time index, but the estimator was fitted on a {origin.kind} "
             "time index; use the same kind of time index at fit and predict."
         )
-    if kind in ("numeric", "steps"):
-        exact = isinstance(origin.value, int)
-        return [
-            (r - origin.value if exact and r.dtype.kind == "i" else r - float(origin.value)).astype(
-                np.float64
-            )
-            for r in raw
-        ], origin
-    scale = float(origin.unit_ns)
-    return [(r - np.int64(origin.value)).astype(np.float64) / scale for r in raw], origin
+    scale = 1.0 if kind in ("numeric", "steps") else float(origin.unit_ns)
+    relative = [_minus_origin(r, origin.value) / scale for r in raw]
+    if not all(np.isfinite(r).all() for r in relative):
+        raise ValueError(
+            "X has timestamps too far apart to represent (their span overflows float64)."
+        )
+    return relative, origin
+
+
+def _minus_origin(raw: np.ndarray, origin: float | int) -> np.ndarray:
+    """``raw - origin`` in float64: exact in int64 where the difference fits, never wrapping."""
+    approx = raw.astype(np.float64) - float(origin)
+    if raw.dtype.kind == "i" and isinstance(origin, int) and np.abs(approx).max() < 2.0**62:
+        return (raw - np.int64(origin)).astype(np.float64)
+    return approx
 
 
 def to_panel(
@@ -431,10 +455,15 @@ def to_panel(
         )
     else:
         dtypes = [np.float64, np.float32]
-        if estimator is None:
-            X2 = check_array(X, dtype=dtypes)
-        else:
-            X2 = validate_data(estimator, X, reset=reset, dtype=dtypes)
+        if isinstance(X, np.ndarray):
+            _reject_strings_and_datetimes(X, "X")
+        try:
+            if estimator is None:
+                X2 = check_array(X, dtype=dtypes)
+            else:
+                X2 = validate_data(estimator, X, reset=reset, dtype=dtypes)
+        except OverflowError:
+            raise ValueError("X has values too large to represent as numbers.") from None
         return _from_numpy3d(X2[:, None, :], origin, unit_ns, n_channels, in_steps, dtype)
 
     if in_steps:  # time indexes ignored: positions 0, 1, 2, ...

@@ -36,7 +36,7 @@ checkpoint_every, callbacks, device, random_state, verbose
     y_mean_, y_std_ : ndarray of shape (n_targets,)
         Target standardisation statistics.
     n_channels_, n_features_in_, feature_names_in_, tau_range_, time_origin_, \
-channel_mean_, channel_std_, net_, n_iter_, seed_
+channel_mean_, channel_std_, net_, n_iter_, seed_, time_scale_
         As for :class:`PhasedLSTMClassifier`.
 
     Examples
@@ -71,8 +71,14 @@ channel_mean_, channel_std_, net_, n_iter_, seed_
             raise ValueError(f"y has {len(y)} targets, but X has {n_samples} series.")
         self._y_ndim = y.ndim
         y2 = y.reshape(n_samples, -1)
-        self.y_mean_ = y2.mean(axis=0)
-        std = y2.std(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.y_mean_ = y2.mean(axis=0)
+            std = y2.std(axis=0)
+        if not (np.isfinite(self.y_mean_).all() and np.isfinite(std).all()):
+            raise ValueError(
+                "y has values too large: their mean or standard deviation overflows float64; "
+                "rescale y."
+            )
         self.y_std_ = np.where(std > 1e-12, std, 1.0)
         return self._partial_targets(y, n_samples), y2.shape[1]
 

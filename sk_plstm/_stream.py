@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._data import to_panel
+from ._data import Panel, to_panel
 
 __all__ = ["PhasedLSTMStream"]
 
@@ -135,12 +135,11 @@ pandas.DataFrame / Series indexed by time
                 f"The events must come after the last one fed (time {self.last_time!r} "
                 f"relative to the origin), got {times_rel[0]!r}."
             )
-        if est.standardize:
-            panel = panel.standardized(est.channel_mean_, est.channel_std_)
+        panel = est._internal(Panel(panel.values, times_rel[None, :], panel.lengths))
         module = est.module_
         device = next(module.parameters()).device
         values_t = torch.as_tensor(panel.values, device=device)
-        times_t = torch.as_tensor(times_rel[None, :], device=device)
+        times_t = torch.as_tensor(panel.times, device=device)
         was_training = module.training
         module.eval()
         try:
