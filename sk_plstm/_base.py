@@ -152,7 +152,9 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
 
     # ------------------------------------------------------------------ subclass hooks
     @abstractmethod
-    def _prepare_targets(self, y: Any, n_samples: int) -> tuple[np.ndarray, int]:
+    def _prepare_targets(
+        self, y: Any, n_samples: int, classes: Any = None
+    ) -> tuple[np.ndarray, int]:
         """Validate ``y``, record what predict needs; return training targets and output size."""
 
     @abstractmethod
@@ -259,7 +261,12 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             "learn_r_on": self.learn_r_on,
         }
 
-    def _build_net(self, output_size: int, extra_callbacks: list | None = None) -> NeuralNet:
+    def _build_net(
+        self,
+        output_size: int,
+        extra_callbacks: list | None = None,
+        max_epochs: int | None = None,
+    ) -> NeuralNet:
         optimizer = self.optimizer
         if not _is_optimizer_class(optimizer):
             optimizer = _OPTIMIZERS[optimizer]
@@ -273,7 +280,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             train_split = ValidSplit(
                 self.validation_fraction,
                 stratified=is_classifier(self),
-                random_state=self.seed_ if hasattr(self, "_seed") else None,
+                random_state=self.seed_,
             )
         return NeuralNet(
             module=module,
@@ -282,7 +289,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             optimizer=optimizer,
             optimizer__weight_decay=self.weight_decay,
             lr=self.lr,
-            max_epochs=self.max_epochs,
+            max_epochs=self.max_epochs if max_epochs is None else max_epochs,
             batch_size=self.batch_size,
             train_split=train_split,
             iterator_train__shuffle=True,
@@ -291,10 +298,17 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             verbose=self.verbose,
         )
 
-    def _fit(self, X: Any, y: Any) -> PhasedLSTMBase:
+    def _fit(
+        self, X: Any, y: Any, epochs: int | None = None, classes: Any = None
+    ) -> PhasedLSTMBase:
+        """Fit for ``epochs`` (``max_epochs`` by default), resuming from a checkpoint if any.
+
+        ``classes`` (classifier only) declares every class up front, for ``partial_fit``.
+        """
+        epochs = self.max_epochs if epochs is None else epochs
         self._check_params()
         panel = self._panel(X, reset=True)
-        targets, output_size = self._prepare_targets(y, len(panel))
+        targets, output_size = self._prepare_targets(y, len(panel), classes)
         self.tau_range_ = self._resolve_tau_range(panel)
         self._set_time_scale()
         panel = self._internal(panel)
@@ -305,17 +319,17 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         forked = [device] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=forked, device_type=device.type):
             torch.manual_seed(self.seed_)
-            net = self._build_net(output_size, checkpoints)
+            net = self._build_net(output_size, checkpoints, epochs)
             if resume is None:
                 net.fit(inputs, targets)
             else:
                 self._restore(net, resume)
-                remaining = self.max_epochs - resume["epoch"]
+                remaining = epochs - resume["epoch"]
                 if remaining > 0:
                     net.partial_fit(inputs, targets, epochs=remaining)
         self.net_ = net
         self.n_iter_ = len(net.history)
-        if checkpoints and self.n_iter_ >= self.max_epochs:
+        if checkpoints and self.n_iter_ >= epochs:
             # complete: nothing to resume (an interrupted fit keeps its checkpoint)
             (Path(self.checkpoint_dir) / LAST_CHECKPOINT).unlink(missing_ok=True)
         return self
@@ -356,7 +370,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
 
     def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> PhasedLSTMBase:
         if not hasattr(self, "net_"):
-            return self._fit_first_partial(X, y, classes)
+            return self._fit(X, y, epochs=1, classes=classes)
         panel = self._internal(self._panel(X, reset=False))
         targets = self._partial_targets(y, len(panel))
         device = torch.device(self.device)
@@ -366,16 +380,6 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             self.net_.partial_fit(SliceDict(**panel.as_dict()), targets, epochs=1)
         self.n_iter_ = len(self.net_.history)
         return self
-
-    def _fit_first_partial(self, X: Any, y: Any, classes: Any) -> PhasedLSTMBase:
-        self._partial_classes = classes
-        max_epochs = self.max_epochs
-        try:
-            self.max_epochs = 1
-            return self._fit(X, y)
-        finally:
-            self.max_epochs = max_epochs
-            del self._partial_classes
 
     def save(self, path: str | os.PathLike) -> None:
         """Save the fitted model to a file, without pickle.

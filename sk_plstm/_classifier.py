@@ -137,7 +137,9 @@ default="adam"
     def _criterion(self) -> type[torch.nn.Module]:
         return torch.nn.CrossEntropyLoss
 
-    def _prepare_targets(self, y: Any, n_samples: int) -> tuple[np.ndarray, int]:
+    def _prepare_targets(
+        self, y: Any, n_samples: int, classes: Any = None
+    ) -> tuple[np.ndarray, int]:
         if y is None:
             raise ValueError(
                 "PhasedLSTMClassifier requires y to be passed, but the target y is None."
@@ -147,9 +149,8 @@ default="adam"
             raise ValueError(f"y has {len(y)} labels, but X has {n_samples} series.")
         check_classification_targets(y)
         self.classes_, encoded = np.unique(y, return_inverse=True)
-        declared = getattr(self, "_partial_classes", None)
-        if declared is not None:  # partial_fit: all classes declared up front
-            self.classes_ = np.unique(np.asarray(declared))
+        if classes is not None:  # partial_fit: all classes declared up front
+            self.classes_ = np.unique(np.asarray(classes))
             return self._partial_targets(y, n_samples), len(self.classes_)
         if len(self.classes_) < 2:
             raise ValueError(

@@ -59,7 +59,9 @@ channel_mean_, channel_std_, net_, n_iter_, seed_, time_scale_
     def _criterion(self) -> type[torch.nn.Module]:
         return torch.nn.MSELoss
 
-    def _prepare_targets(self, y: Any, n_samples: int) -> tuple[np.ndarray, int]:
+    def _prepare_targets(
+        self, y: Any, n_samples: int, classes: Any = None
+    ) -> tuple[np.ndarray, int]:
         if y is None:
             raise ValueError(
                 "PhasedLSTMRegressor requires y to be passed, but the target y is None."

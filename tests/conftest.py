@@ -49,5 +49,6 @@ def irregular_multiindex(X3d, keep=0.6, dt=0.1, seed=0):
         frames.append(pd.DataFrame(series[:, steps].T, index=index))
     return pd.concat(frames)
 
+
 # tests/data holds fixtures and the script that writes them on a GPU machine, not tests
 collect_ignore_glob = ["data/*"]

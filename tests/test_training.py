@@ -59,6 +59,14 @@ def test_validation_fraction_records_validation_loss():
     assert clf.history_[0, "train_batch_count"] == 2  # 48 of 64 series train, batch 32
 
 
+def test_validation_split_is_seeded():
+    params = dict(hidden_size=8, max_epochs=3, validation_fraction=0.25, random_state=4)
+    a = PhasedLSTMClassifier(**params).fit(X, Y)
+    b = PhasedLSTMClassifier(**params).fit(X, Y)
+    np.testing.assert_array_equal(a.history_[:, "valid_loss"], b.history_[:, "valid_loss"])
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
 def test_checkpoints_and_best_model(tmp_path):
     clf = PhasedLSTMClassifier(
         hidden_size=8,
