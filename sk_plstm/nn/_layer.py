@@ -248,11 +248,14 @@ class PhasedLSTM(nn.Module):
         k = cell.gate(times)
         if mask is not None:
             k = k * mask.unsqueeze(-1).to(k.dtype)
-        x_proj = cell.project_input(x)
+        # unbind once: indexing x_proj[:, t] in the loop would make autograd allocate a
+        # full-size gradient per step (quadratic in the sequence length)
+        x_steps = cell.project_input(x).unbind(1)
+        k_steps = k.unbind(1)
         order = range(x.shape[1] - 1, -1, -1) if reverse else range(x.shape[1])
         outputs = [None] * x.shape[1]
         for t in order:
-            h, c = cell.step(x_proj[:, t], k[:, t], h, c)
+            h, c = cell.step(x_steps[t], k_steps[t], h, c)
             outputs[t] = h
         return torch.stack(outputs, dim=1), h, c
 
