@@ -53,3 +53,30 @@ def test_lstm_baseline_padding_and_training(bench):
     clf = baselines.LSTMBaselineClassifier(hidden_size=8, max_epochs=30, random_state=0).fit(X, y)
     assert isinstance(clf.module_, baselines.LSTMNet)
     assert clf.score(X, y) > 0.8
+
+
+def test_speed_benchmark_quick_mode(tmp_path):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        bench_speed = importlib.import_module("bench_speed")
+        reference = importlib.import_module("_reference")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    rows = bench_speed.main(["--quick", "--repeats", "1", "--out", str(tmp_path / "t.md")])
+    assert len(rows) == 2 and all(r["nn.LSTM"] > 0 and r["sk_plstm"] > 0 for r in rows)
+    assert (tmp_path / "t.md").read_text().count("x |") == 4  # two ratios per row
+    # the reference loop computes the same maths as the package's layer
+    from sk_plstm.nn import PhasedLSTM
+
+    ref = reference.ReferencePhasedLSTM(2, 5, r_on=0.5).eval()
+    ref.leak = 0.0
+    layer = PhasedLSTM(2, 5).eval()
+    cell = layer.cells[0]
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(cell, name).copy_(getattr(ref.cell, name))
+        cell.gate.tau.copy_(ref.tau)
+        cell.gate.shift.copy_(ref.shift)
+        cell.gate.r_on.copy_(ref.r_on)
+    x, times = torch.randn(3, 7, 2), torch.cumsum(torch.rand(3, 7), 1)
+    torch.testing.assert_close(layer(x, times)[0], ref(x, times), rtol=1e-5, atol=1e-6)
