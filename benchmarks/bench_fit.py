@@ -11,26 +11,24 @@ device and the torch version, so figures from different machines are not mixed u
 from __future__ import annotations
 
 import argparse
-import platform
+import os
+import sys
 import time
 
 import numpy as np
 import torch
 from sktime.datasets import load_basic_motions, load_italy_power_demand, load_japanese_vowels
 
-from sk_plstm import PhasedLSTMClassifier
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import device_name, emit_table  # noqa: E402
+
+from sk_plstm import PhasedLSTMClassifier  # noqa: E402
 
 DATASETS = {
     "BasicMotions (6 ch, 100 steps)": (load_basic_motions, "numpy3D"),
     "JapaneseVowels (12 ch, 7-29 steps)": (load_japanese_vowels, "pd-multiindex"),
     "ItalyPowerDemand (1 ch, 24 steps)": (load_italy_power_demand, "numpy3D"),
 }
-
-
-def device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
 
 
 def main() -> None:
@@ -69,11 +67,7 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     table += [f"| {n} | {a} | {b} | {m:.3f} +- {s:.3f} | {t:.1f} |" for n, a, b, m, s, t in rows]
-    text = "\n".join(table) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "a") as f:
-            f.write("\n" + text)
+    emit_table(table, args.out, append=True)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -44,6 +43,7 @@ from sktime.datasets import (
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _baselines import SktimeLSTMBaselineClassifier  # noqa: E402
+from _common import device_name, emit_table  # noqa: E402
 
 from sk_plstm.datasets import make_irregular  # noqa: E402
 from sk_plstm.sktime import PhasedLSTMClassifier  # noqa: E402
@@ -98,12 +98,6 @@ def strong_classifier(max_length: int, seed: int):
         name = "Summary"
         clf = registry["SummaryClassifier"](random_state=seed)
     return name, PaddingTransformer(pad_length=max(max_length, 9)) * clf
-
-
-def device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    return f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
 
 
 def main(argv=None) -> pd.DataFrame:
@@ -169,11 +163,7 @@ def main(argv=None) -> pd.DataFrame:
     for (dataset, data, model), r in summary.iterrows():
         sd = "" if r.runs < 2 else f" +- {r.acc_sd:.3f}"
         lines.append(f"| {dataset} | {data} | {model} | {r.acc_mean:.3f}{sd} | {r.fit_s:.1f} |")
-    table = "\n".join(lines) + "\n"
-    print(table)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(table)
+    emit_table(lines, args.out)
     return summary
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import device_name, emit_table  # noqa: E402
 from _reference import ReferencePhasedLSTM  # noqa: E402
 
 from sk_plstm.nn import PhasedLSTM  # noqa: E402
@@ -54,12 +54,6 @@ def step_fn(model, *inputs):
         (out[0] if isinstance(out, tuple) else out).sum().backward()
 
     return run
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
 
 
 def main(argv=None) -> list[dict]:
@@ -105,11 +99,7 @@ def main(argv=None) -> list[dict]:
             f"{r['reference loop'] * 1e3:.1f} | {lstm * 1e3:.1f} | {r['sk_plstm'] / lstm:.1f}x | "
             f"{r['reference loop'] / lstm:.1f}x |"
         )
-    table = "\n".join(lines) + "\n"
-    print(table)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(table)
+    emit_table(lines, args.out)
     return rows
 
 

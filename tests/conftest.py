@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from skorch.callbacks import Callback
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +28,18 @@ def pytest_collection_modifyitems(config, items):
 # The suite runs its test files in parallel processes (pytest -n 2); one thread per process
 # avoids oversubscribing the cores with the many small matrix products of short sequences.
 torch.set_num_threads(1)
+
+
+class CountEpochs(Callback):
+    """A skorch callback counting the epochs run in this process."""
+
+    def initialize(self):
+        self.epochs = 0
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epochs += 1
+
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import CUDA, irregular_multiindex
+from conftest import CUDA, CountEpochs, irregular_multiindex
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -150,16 +150,6 @@ def test_verbose_prints_epochs_and_default_is_silent(motions, capsys):
 
 
 def test_skorch_callbacks_and_optimizer_class_are_accepted(motions):
-    from skorch.callbacks import Callback
-
-    class CountEpochs(Callback):
-        def initialize(self):
-            self.epochs = 0
-            return self
-
-        def on_epoch_end(self, net, **kwargs):
-            self.epochs += 1
-
     X, y, _, _ = motions
     counter = CountEpochs()
     clf = PhasedLSTMClassifier(

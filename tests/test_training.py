@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from conftest import CountEpochs
 from skorch.callbacks import Callback
 
 import sk_plstm
@@ -17,15 +18,6 @@ RNG = np.random.default_rng(0)
 X = RNG.normal(size=(64, 2, 20))
 Y = (X[:, 0, -3:].mean(axis=1) > 0).astype(int)
 KILL_PARAMS = dict(hidden_size=24, max_epochs=30, batch_size=8, random_state=3)
-
-
-class CountEpochs(Callback):
-    def initialize(self):
-        self.epochs = 0
-        return self
-
-    def on_epoch_end(self, net, **kwargs):
-        self.epochs += 1
 
 
 def test_divergence_stops_with_a_clear_error():
