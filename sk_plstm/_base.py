@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 import os
 from abc import abstractmethod
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -315,10 +316,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         inputs = SliceDict(**panel.as_dict())
         checkpoints, resume = self._checkpointing(panel, targets)
-        device = torch.device(self.device)
-        forked = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=forked, device_type=device.type):
-            torch.manual_seed(self.seed_)
+        with self._seeded(self.seed_):
             net = self._build_net(output_size, checkpoints, epochs)
             if resume is None:
                 net.fit(inputs, targets)
@@ -333,6 +331,15 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             # complete: nothing to resume (an interrupted fit keeps its checkpoint)
             (Path(self.checkpoint_dir) / LAST_CHECKPOINT).unlink(missing_ok=True)
         return self
+
+    @contextmanager
+    def _seeded(self, seed: int):
+        """Seed torch for a block, leaving the caller's global generators as they were."""
+        device = torch.device(self.device)
+        forked = [device] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=forked, device_type=device.type):
+            torch.manual_seed(seed)
+            yield
 
     def _checkpointing(self, panel: Panel, targets: np.ndarray) -> tuple[list, dict | None]:
         """Checkpoint callback and the state to resume from (when checkpoint_dir is set)."""
@@ -373,10 +380,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             return self._fit(X, y, epochs=1, classes=classes)
         panel = self._internal(self._panel(X, reset=False))
         targets = self._partial_targets(y, len(panel))
-        device = torch.device(self.device)
-        forked = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=forked, device_type=device.type):
-            torch.manual_seed(self.seed_ + len(self.net_.history))
+        with self._seeded(self.seed_ + len(self.net_.history)):
             self.net_.partial_fit(SliceDict(**panel.as_dict()), targets, epochs=1)
         self.n_iter_ = len(self.net_.history)
         return self

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 from ._data import Panel, to_panel
@@ -165,7 +166,7 @@ pandas.DataFrame / Series indexed by time
         -------
         ndarray of shape (n_classes,)
         """
-        if not hasattr(self.estimator, "classes_"):
+        if not is_classifier(self.estimator):
             raise AttributeError("predict_proba is available for classifiers only.")
         return self._current()
 
@@ -177,6 +178,6 @@ pandas.DataFrame / Series indexed by time
         label, float or ndarray of shape (n_targets,)
         """
         current = self._current()
-        if hasattr(self.estimator, "classes_"):
+        if is_classifier(self.estimator):
             return self.estimator.classes_[int(np.argmax(current))]
         return current
