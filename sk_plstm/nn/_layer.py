@@ -7,8 +7,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._cell import PhasedLSTMCell
+from ._fused import recurrence
 
-__all__ = ["PhasedLSTM", "lengths_to_mask"]
+__all__ = ["IMPLEMENTATIONS", "PhasedLSTM", "lengths_to_mask"]
+
+#: Ways to run the recurrence, see :class:`PhasedLSTM`.
+IMPLEMENTATIONS = ("auto", "kernel", "torch", "autograd")
 
 
 def lengths_to_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
@@ -53,6 +57,15 @@ class PhasedLSTM(nn.Module):
         If True, a second set of layers reads each sequence backwards.
     tau_range, r_on, leak, learn_tau, learn_shift, learn_r_on
         Time-gate settings, see :class:`TimeGate`.
+    implementation : {"auto", "kernel", "torch", "autograd"}, default="auto"
+        How the recurrence runs; all give the same outputs and gradients (to float
+        rounding). ``"kernel"``: a compiled C++ loop with a fused step and a hand-written
+        backward (CPU, float32; built on first use, see
+        :func:`~sk_plstm.nn.kernel_available`). ``"torch"``: the same hand-written
+        backward in torch operations, for any device and dtype. ``"autograd"``: a plain
+        loop of :meth:`PhasedLSTMCell.step` under autograd (the reference; slowest).
+        ``"auto"`` takes the kernel where it can run and ``"torch"`` elsewhere. Can be
+        changed on a built layer.
 
     Attributes
     ----------
@@ -86,8 +99,10 @@ class PhasedLSTM(nn.Module):
         learn_tau: bool = True,
         learn_shift: bool = True,
         learn_r_on: bool = False,
+        implementation: str = "auto",
     ) -> None:
         super().__init__()
+        self.implementation = implementation
         if num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {num_layers}.")
         if not 0.0 <= dropout < 1.0:
@@ -186,17 +201,19 @@ class PhasedLSTM(nn.Module):
                 f"x must be 3-D with {self.input_size} channels in the last dimension, "
                 f"got shape {tuple(x.shape)}."
             )
-        if not self.batch_first:
-            x = x.transpose(0, 1)
-            if times.dim() == 2:
-                times = times.transpose(0, 1)
-        batch, steps, _ = x.shape
+        if self.batch_first:
+            batch, steps, _ = x.shape
+        else:
+            steps, batch, _ = x.shape
+        given_shape = tuple(times.shape)
         if times.dim() == 1 and times.shape[0] == steps:
             times = times.unsqueeze(0).expand(batch, steps)
+        elif not self.batch_first and times.dim() == 2:
+            times = times.transpose(0, 1)
         if times.shape != (batch, steps):
             raise ValueError(
                 f"times must have shape {(batch, steps) if self.batch_first else (steps, batch)} "
-                f"or ({steps},), got {tuple(times.shape)}."
+                f"or ({steps},), got {given_shape}."
             )
         mask = self._valid_mask(lengths_or_mask, batch, steps, x.device)
         n_states = self.num_layers * self.num_directions
@@ -207,8 +224,12 @@ class PhasedLSTM(nn.Module):
             raise ValueError(
                 f"state must be (h_0, c_0), each of shape {(n_states, batch, self.hidden_size)}."
             )
+        # the recurrence runs time-major: every step reads one contiguous (batch, ...) block
+        layer_input = x.transpose(0, 1) if self.batch_first else x
+        times = times.transpose(0, 1)
+        if mask is not None:
+            mask = mask.transpose(0, 1)
         h_n, c_n = [], []
-        layer_input = x
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(self.num_directions):
@@ -230,11 +251,22 @@ class PhasedLSTM(nn.Module):
                 layer_input = layer_input * mask.unsqueeze(-1).to(layer_input.dtype)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
-        output = layer_input if self.batch_first else layer_input.transpose(0, 1)
+        output = layer_input.transpose(0, 1) if self.batch_first else layer_input
         return output, (torch.stack(h_n), torch.stack(c_n))
 
-    @staticmethod
+    @property
+    def implementation(self) -> str:
+        """How the recurrence runs (see the class docstring)."""
+        return self._implementation
+
+    @implementation.setter
+    def implementation(self, value: str) -> None:
+        if value not in IMPLEMENTATIONS:
+            raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {value!r}.")
+        self._implementation = value
+
     def _run(
+        self,
         cell: PhasedLSTMCell,
         x: torch.Tensor,
         times: torch.Tensor,
@@ -243,21 +275,24 @@ class PhasedLSTM(nn.Module):
         c: torch.Tensor,
         reverse: bool,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        # time-major: x (steps, batch, input), times and mask (steps, batch)
+        if self._implementation != "autograd":
+            return recurrence(cell, x, times, mask, h, c, reverse, self._implementation)
         # Masked steps get openness 0, so they leave the state untouched wherever they are;
         # the backward direction therefore simply reads the padded sequence from the end.
         k = cell.gate(times)
         if mask is not None:
             k = k * mask.unsqueeze(-1).to(k.dtype)
-        # unbind once: indexing x_proj[:, t] in the loop would make autograd allocate a
+        # unbind once: indexing x_proj[t] in the loop would make autograd allocate a
         # full-size gradient per step (quadratic in the sequence length)
-        x_steps = cell.project_input(x).unbind(1)
-        k_steps = k.unbind(1)
-        order = range(x.shape[1] - 1, -1, -1) if reverse else range(x.shape[1])
-        outputs = [None] * x.shape[1]
+        x_steps = cell.project_input(x).unbind(0)
+        k_steps = k.unbind(0)
+        order = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+        outputs = [None] * x.shape[0]
         for t in order:
             h, c = cell.step(x_steps[t], k_steps[t], h, c)
             outputs[t] = h
-        return torch.stack(outputs, dim=1), h, c
+        return torch.stack(outputs, dim=0), h, c
 
     def extra_repr(self) -> str:
         return (

@@ -1,0 +1,305 @@
+"""Fast Phased LSTM recurrence: whole-sequence autograd Functions with hand-written backward.
+
+Two implementations of one recurrence (one layer, one direction, time-major):
+
+* ``"kernel"``: a C++ extension (``_kernel.cpp``) compiled on first use with torch's own
+  extension builder. Per step it runs one matrix product and one fused elementwise pass
+  that computes the LSTM gates, the time gate and the blend; the backward is written by
+  hand, including the gradients of ``tau``, ``shift`` and ``r_on``. CPU, float32 only.
+* ``"torch"``: the same forward and hand-written backward in torch operations, for any
+  device and dtype. The time gate is computed for all steps at once by
+  :func:`~sk_plstm.nn.time_gate` under autograd, and the recurrence returns the gradient
+  of the openness.
+
+:func:`recurrence` picks the kernel where it can run and falls back to the torch
+implementation otherwise (no compiler, another device or dtype, or
+``SK_PLSTM_KERNEL=0`` in the environment).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from typing import Any
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from ._gate import time_gate
+
+__all__ = ["kernel_available", "recurrence"]
+
+_lock = threading.Lock()
+_kernel: Any = None
+_kernel_error: str | None = None
+
+
+def _cpu_has(*features: str) -> bool:
+    """Whether this (Linux) CPU advertises all ``features`` in /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(features) <= set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return False
+
+
+def _load_kernel() -> Any:
+    """Compile (once per machine, cached by torch) and import the C++ kernel, or None."""
+    global _kernel, _kernel_error
+    if _kernel is not None or _kernel_error is not None:
+        return _kernel
+    with _lock:
+        if _kernel is not None or _kernel_error is not None:
+            return _kernel
+        if os.environ.get("SK_PLSTM_KERNEL", "1") == "0":
+            _kernel_error = "disabled by SK_PLSTM_KERNEL=0"
+            return None
+        try:
+            from torch.utils.cpp_extension import load
+
+            source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_kernel.cpp")
+            # no FP-trap or errno semantics, so the compiler vectorises the per-unit loops
+            flags = ["-O3", "-fno-trapping-math", "-fno-math-errno"]
+            name = "sk_plstm_kernel"
+            if _cpu_has("avx2", "fma"):
+                flags += ["-mavx2", "-mfma"]
+                name += "_avx2"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                _kernel = load(name=name, sources=[source], extra_cflags=flags, verbose=False)
+        except Exception as exc:  # no compiler, no ninja, failed build: use the torch path
+            _kernel_error = f"{type(exc).__name__}: {exc}"
+            warnings.warn(
+                "sk_plstm could not build its CPU kernel and uses the slower torch "
+                f"implementation ({_kernel_error.splitlines()[0]}). Set SK_PLSTM_KERNEL=0 "
+                "to skip the build.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    return _kernel
+
+
+def kernel_available() -> bool:
+    """Whether the compiled CPU kernel can be used (builds it on the first call).
+
+    Returns
+    -------
+    bool
+        True when the C++ kernel compiled and loaded; False when it is disabled with
+        ``SK_PLSTM_KERNEL=0`` or could not be built, in which case the layer uses its
+        torch implementation.
+
+    Examples
+    --------
+    >>> from sk_plstm.nn import kernel_available
+    >>> isinstance(kernel_available(), bool)
+    True
+    """
+    return _load_kernel() is not None
+
+
+class _KernelRecurrence(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, w, bias, tau, shift, r_on, h0, c0, times, mask, leak, reverse):
+        save = any(ctx.needs_input_grad[:8])
+        result = _kernel.forward(
+            x, times, mask, w, bias, tau, shift, r_on, leak, h0, c0, reverse, save
+        )
+        out, h_n, c_n = result[:3]
+        if save:
+            ctx.save_for_backward(x, times, mask, w, bias, tau, shift, r_on, h0, c0, out, result[3])
+            ctx.leak, ctx.reverse = leak, reverse
+        return out, h_n, c_n
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, d_out, d_hn, d_cn):
+        x, times, mask, w, bias, tau, shift, r_on, h0, c0, out, c_all = ctx.saved_tensors
+        grads = _kernel.backward(
+            d_out.contiguous(),
+            d_hn.contiguous(),
+            d_cn.contiguous(),
+            x,
+            times,
+            mask,
+            w,
+            bias,
+            tau,
+            shift,
+            r_on,
+            ctx.leak,
+            h0,
+            c0,
+            out,
+            c_all,
+            ctx.reverse,
+        )
+        return (*grads, None, None, None, None)
+
+
+class _TorchRecurrence(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, xp, k, w_hh, h0, c0, reverse):
+        steps, _, four_h = xp.shape
+        hidden = four_h // 4
+        save = any(ctx.needs_input_grad[:5])
+        out = xp.new_empty(steps, xp.shape[1], hidden)
+        act = xp.new_empty(xp.shape) if save else None
+        c_tilde_all = xp.new_empty(out.shape) if save else None
+        c_all = xp.new_empty(out.shape) if save else None
+        w_t = w_hh.t()
+        h, c = h0, c0
+        for n in range(steps):
+            t = steps - 1 - n if reverse else n
+            gates = torch.addmm(xp[t], h, w_t)
+            a = torch.sigmoid(gates) if act is None else torch.sigmoid(gates, out=act[t])
+            a[:, 2 * hidden : 3 * hidden] = torch.tanh(gates[:, 2 * hidden : 3 * hidden])
+            i, f, g, o = a.chunk(4, dim=1)
+            c_tilde = torch.addcmul(f * c, i, g)
+            h_tilde = o * torch.tanh(c_tilde)
+            c = torch.lerp(c, c_tilde, k[t])
+            h = torch.lerp(h, h_tilde, k[t])
+            out[t] = h
+            if save:
+                c_tilde_all[t] = c_tilde
+                c_all[t] = c
+        if save:
+            ctx.save_for_backward(k, w_hh, h0, c0, out, act, c_tilde_all, c_all)
+            ctx.reverse = reverse
+        return out, h, c
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, d_out, d_hn, d_cn):
+        k, w_hh, h0, c0, out, act, c_tilde_all, c_all = ctx.saved_tensors
+        steps, hidden = out.shape[0], out.shape[2]
+        reverse = ctx.reverse
+        d_gates = torch.empty_like(act)
+        d_k = torch.empty_like(k)
+        dh, dc = d_hn, d_cn
+        for n in range(steps - 1, -1, -1):
+            t = steps - 1 - n if reverse else n
+            t_prev = t + 1 if reverse else t - 1
+            h_prev = h0 if n == 0 else out[t_prev]
+            c_prev = c0 if n == 0 else c_all[t_prev]
+            dh = dh + d_out[t]
+            i, f, g, o = act[t].chunk(4, dim=1)
+            c_tilde = c_tilde_all[t]
+            tanh_c = torch.tanh(c_tilde)
+            h_tilde = o * tanh_c
+            k_t = k[t]
+            d_k[t] = dh * (h_tilde - h_prev) + dc * (c_tilde - c_prev)
+            d_ht = dh * k_t
+            d_ct = dc * k_t + d_ht * o * (1 - tanh_c * tanh_c)
+            torch.cat(
+                (
+                    d_ct * g * i * (1 - i),
+                    d_ct * c_prev * f * (1 - f),
+                    d_ct * i * (1 - g * g),
+                    d_ht * tanh_c * o * (1 - o),
+                ),
+                dim=1,
+                out=d_gates[t],
+            )
+            one_minus_k = 1 - k_t
+            dc = dc * one_minus_k + d_ct * f
+            dh = torch.addmm(dh * one_minus_k, d_gates[t], w_hh)
+        first = h0.unsqueeze(0)
+        h_prev_all = torch.cat((out[1:], first) if reverse else (first, out[:-1]))[:steps]
+        d_w = d_gates.reshape(-1, 4 * hidden).t().mm(h_prev_all.reshape(-1, hidden))
+        return d_gates, d_k, d_w, dh, dc, None
+
+
+def _phase_dtype(times: torch.Tensor, tau: torch.Tensor) -> torch.dtype:
+    return torch.promote_types(times.dtype, tau.dtype)
+
+
+def recurrence(
+    cell: torch.nn.Module,
+    x: torch.Tensor,
+    times: torch.Tensor,
+    mask: torch.Tensor | None,
+    h0: torch.Tensor,
+    c0: torch.Tensor,
+    reverse: bool = False,
+    implementation: str = "auto",
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Run one cell over whole time-major sequences.
+
+    Parameters
+    ----------
+    cell : PhasedLSTMCell
+        The cell (weights and time gate) to run.
+    x : torch.Tensor of shape (steps, batch, input_size)
+        Inputs.
+    times : torch.Tensor of shape (steps, batch)
+        Timestamps; the phase is computed in the promoted dtype of ``times`` and the
+        gate parameters.
+    mask : torch.Tensor of shape (steps, batch), dtype bool, or None
+        False at padded steps, which leave the state untouched.
+    h0, c0 : torch.Tensor of shape (batch, hidden_size)
+        Initial state.
+    reverse : bool, default=False
+        Read the sequences from the last step to the first.
+    implementation : {"auto", "kernel", "torch"}, default="auto"
+        ``"auto"`` uses the compiled kernel for float32 tensors on the CPU when it is
+        available, and the torch implementation otherwise. ``"kernel"`` raises if the
+        kernel cannot run these inputs.
+
+    Returns
+    -------
+    out : torch.Tensor of shape (steps, batch, hidden_size)
+        Hidden state after every step (the unchanged state at padded steps).
+    h_n, c_n : torch.Tensor of shape (batch, hidden_size)
+        State after the last step read.
+    """
+    gate = cell.gate
+    tau, r_on = gate.effective_params()
+    leak = gate.leak if gate.training else 0.0
+    use_kernel = implementation == "kernel" or (
+        implementation == "auto"
+        and x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and h0.dtype == torch.float32
+        and cell.weight_hh.dtype == torch.float32
+        and _load_kernel() is not None
+    )
+    if use_kernel:
+        if _load_kernel() is None:
+            raise RuntimeError(f"The sk_plstm CPU kernel is not available: {_kernel_error}")
+        if x.device.type != "cpu" or x.dtype != torch.float32:
+            raise ValueError(
+                f"The sk_plstm kernel runs float32 tensors on the CPU, got {x.dtype} on {x.device}."
+            )
+        weight = torch.cat((cell.weight_hh, cell.weight_ih), dim=1)
+        if cell.bias_ih is not None:
+            bias = cell.bias_ih + cell.bias_hh
+        else:
+            bias = x.new_zeros(weight.shape[0])
+        mask_f = x.new_empty(0) if mask is None else mask.to(torch.float32).contiguous()
+        return _KernelRecurrence.apply(
+            x.contiguous(),
+            weight.contiguous(),
+            bias,
+            tau.contiguous(),
+            gate.shift.contiguous(),
+            r_on.contiguous(),
+            h0.contiguous(),
+            c0.contiguous(),
+            times.to(_phase_dtype(times, tau)).contiguous(),
+            mask_f,
+            float(leak),
+            bool(reverse),
+        )
+    bias = None
+    if cell.bias_ih is not None:
+        bias = cell.bias_ih + cell.bias_hh
+    xp = torch.nn.functional.linear(x, cell.weight_ih, bias)
+    k = time_gate(times, tau, gate.shift, r_on, leak)
+    if mask is not None:
+        k = k * mask.unsqueeze(-1).to(k.dtype)
+    return _TorchRecurrence.apply(xp.contiguous(), k.contiguous(), cell.weight_hh, h0, c0, reverse)

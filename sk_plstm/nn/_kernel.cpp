@@ -1,0 +1,335 @@
+// Fused Phased LSTM recurrence for the CPU: one matrix product and one fused elementwise
+// pass (LSTM gates, time gate, blend) per step, with a hand-written backward that
+// recomputes the gates instead of storing them (memory: two (T, B, H) tensors).
+//
+// Layout: time-major. x (T, B, C); times (T, B); mask (T, B) float, or an empty tensor
+// when every step is valid; w (4H, H + C) = [w_hh | w_ih] and bias (4H) (= b_ih + b_hh),
+// gate order input, forget, cell, output; tau, shift, r_on (H); h0, c0 (B, H).
+// The phase is computed in the dtype of `times` (float or double) exactly as
+// sk_plstm.nn.time_gate does; everything else is float32.
+#include <torch/extension.h>
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+// exp, sigmoid and tanh written so that the compiler vectorises the loops that use them:
+// exp(x) = 2^n p(r), with n = round(x / ln 2), r = x - n ln 2 (two-part ln 2) and p the
+// degree-7 Taylor polynomial (relative error below 1e-8 on |r| <= ln(2) / 2).
+inline float exp_v(float x) {
+  x = std::min(std::max(x, -87.0f), 88.0f);
+  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  const float r = (x - n * 0.693145751953125f) - n * 1.428606765330187045e-06f;
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return p * scale;
+}
+
+inline float sigmoid_v(float x) { return 1.0f / (1.0f + exp_v(-x)); }
+
+inline float tanh_v(float x) { return 2.0f / (1.0f + exp_v(-2.0f * x)) - 1.0f; }
+
+// The time gate at one (time, unit), as sk_plstm.nn.time_gate computes it:
+// phi = ((t - s) mod tau) / tau in the phase dtype P, then in float32
+// k = 2 phi / r while phi < r / 2, 2 - 2 phi / r while phi < r, leak phi otherwise;
+// times `valid` (0 at padded steps). Also gives dk/dphi and dk/dr.
+template <typename P>
+struct Gate {
+  float k, dk_dphi, dk_dr;
+};
+
+template <typename P>
+inline Gate<P> gate_at(P t, P tau, P inv_tau, P s, float r, float leak, float valid) {
+  const P a = t - s;
+  P rem = a - tau * std::floor(a * inv_tau);
+  rem = rem < P(0) ? rem + tau : rem;
+  rem = rem >= tau ? rem - tau : rem;
+  const float phi = static_cast<float>(rem * inv_tau);
+  const float rising = 2.0f * phi / r;
+  const bool up = phi < 0.5f * r;
+  const bool open = phi < r;
+  Gate<P> g;
+  g.k = valid * (open ? (up ? rising : 2.0f - rising) : leak * phi);
+  g.dk_dphi = valid * (open ? (up ? 2.0f / r : -2.0f / r) : leak);
+  g.dk_dr = valid * (open ? (up ? -rising / r : rising / r) : 0.0f);
+  return g;
+}
+
+inline int64_t grain_rows(int64_t width) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(width, 1)); }
+
+template <typename P>
+struct GateParams {
+  std::vector<P> tau, inv_tau, shift;
+  const float* r_on;
+  float leak;
+  GateParams(const torch::Tensor& tau_t, const torch::Tensor& shift_t, const torch::Tensor& r_t, double leak_d)
+      : r_on(r_t.data_ptr<float>()), leak(static_cast<float>(leak_d)) {
+    const int64_t H = tau_t.numel();
+    const float* tp = tau_t.data_ptr<float>();
+    const float* sp = shift_t.data_ptr<float>();
+    tau.resize(H);
+    inv_tau.resize(H);
+    shift.resize(H);
+    for (int64_t j = 0; j < H; ++j) {
+      tau[j] = static_cast<P>(tp[j]);
+      inv_tau[j] = P(1) / tau[j];
+      shift[j] = static_cast<P>(sp[j]);
+    }
+  }
+};
+
+// The LSTM gate activations of one batch row, in place over its pre-activations g (4H):
+// sigmoid, except tanh for the cell candidate (the third block of H), with
+// tanh(x) = 2 sigmoid(2x) - 1.
+inline void activate_row(float* __restrict__ g, int64_t H) {
+  for (int64_t j = 0; j < 4 * H; ++j) {
+    const float m = (j >= 2 * H && j < 3 * H) ? 2.0f : 1.0f;
+    g[j] = m * sigmoid_v(m * g[j]) - (m - 1.0f);
+  }
+}
+
+// One batch row of one step: the gate activations a (4H) -> h (in place, in the row of
+// the [h | x] buffer) and c (in place); the output row gets h. With SAVE, the new c is
+// also stored for the backward pass.
+template <typename P, bool SAVE>
+inline void forward_row(const float* __restrict__ a, float* __restrict__ hr, float* __restrict__ cr,
+                        float* __restrict__ orow, float* __restrict__ csr, const GateParams<P>& gp,
+                        P tb, float valid, int64_t H) {
+  const P* __restrict__ tau = gp.tau.data();
+  const P* __restrict__ inv_tau = gp.inv_tau.data();
+  const P* __restrict__ shift = gp.shift.data();
+  for (int64_t j = 0; j < H; ++j) {
+    const float c_prev = cr[j];
+    const float ct = a[H + j] * c_prev + a[j] * a[2 * H + j];
+    const float ht = a[3 * H + j] * tanh_v(ct);
+    const float k = gate_at<P>(tb, tau[j], inv_tau[j], shift[j], gp.r_on[j], gp.leak, valid).k;
+    const float c_new = c_prev + k * (ct - c_prev);
+    const float h_new = hr[j] + k * (ht - hr[j]);
+    cr[j] = c_new;
+    hr[j] = h_new;
+    orow[j] = h_new;
+    if (SAVE) csr[j] = c_new;
+  }
+}
+
+// Forward pass. x (T, B, C); w (4H, H + C) = [w_hh | w_ih]; bias (4H). Each step runs one
+// product [h | x_t] @ w^T + bias and one fused elementwise pass. Returns out, h_n, c_n and,
+// with `save`, the cell states (T, B, H) for the backward pass (the gate activations are
+// recomputed there rather than stored).
+template <typename P>
+std::vector<torch::Tensor> forward_impl(torch::Tensor x, torch::Tensor times, torch::Tensor mask,
+                                        torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
+                                        torch::Tensor shift, torch::Tensor r_on, double leak,
+                                        torch::Tensor h0, torch::Tensor c0, bool reverse, bool save) {
+  const int64_t T = x.size(0), B = x.size(1), C = x.size(2), H = h0.size(1), HC = H + C;
+  const GateParams<P> gp(tau, shift, r_on, leak);
+  auto opts = x.options();
+  auto out = torch::empty({T, B, H}, opts);
+  auto cs = save ? torch::empty({T, B, H}, opts) : torch::Tensor();
+  auto hx = torch::empty({B, HC}, opts);
+  hx.narrow(1, 0, H).copy_(h0);
+  auto c = c0.clone();
+  auto gates = torch::empty({B, 4 * H}, opts);
+  auto w_t = w.t();
+  const bool has_mask = mask.numel() > 0;
+  const P* tp = times.data_ptr<P>();
+  const float* mp = has_mask ? mask.data_ptr<float>() : nullptr;
+  float* const out_p = out.data_ptr<float>();
+  float* const cs_p = save ? cs.data_ptr<float>() : nullptr;
+  float* const hx_p = hx.data_ptr<float>();
+  float* const c_p = c.data_ptr<float>();
+  float* const g_p = gates.data_ptr<float>();
+  auto x_part = hx.narrow(1, H, C);
+  for (int64_t n = 0; n < T; ++n) {
+    const int64_t t = reverse ? T - 1 - n : n;
+    x_part.copy_(x[t]);
+    at::addmm_out(gates, bias, hx, w_t);
+    at::parallel_for(0, B, grain_rows(4 * H), [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t row = t * B + b;
+        const float valid = has_mask ? mp[row] : 1.0f;
+        activate_row(g_p + b * 4 * H, H);
+        if (save) {
+          forward_row<P, true>(g_p + b * 4 * H, hx_p + b * HC, c_p + b * H, out_p + row * H,
+                               cs_p + row * H, gp, tp[row], valid, H);
+        } else {
+          forward_row<P, false>(g_p + b * 4 * H, hx_p + b * HC, c_p + b * H, out_p + row * H,
+                                nullptr, gp, tp[row], valid, H);
+        }
+      }
+    });
+  }
+  auto h = hx.narrow(1, 0, H).contiguous();
+  if (save) return {out, h, c, cs};
+  return {out, h, c};
+}
+
+// One batch row of one backward step, from the recomputed gate activations a (4H).
+// Reads the upstream gradients dh (plus d_out of this step) and dc; writes the gate
+// gradients dg (4H), dc (in place, now for c_{t-1}), dn = dh (1 - k) (the direct part of
+// the gradient of h_{t-1}) and the gradients of phi and r_on of this row (H each) to
+// scratch; then adds them into the per-thread double sums for tau, shift, r_on and bias.
+template <typename P>
+inline void backward_row(const float* __restrict__ a, const float* __restrict__ hprev,
+                         const float* __restrict__ cprev, const float* __restrict__ dout,
+                         const float* __restrict__ dhr, float* __restrict__ dcr,
+                         float* __restrict__ dg, float* __restrict__ dn, float* __restrict__ d_phi,
+                         float* __restrict__ d_r, double* __restrict__ acc, const GateParams<P>& gp,
+                         P tb, float valid, int64_t H) {
+  const P* __restrict__ tau = gp.tau.data();
+  const P* __restrict__ inv_tau = gp.inv_tau.data();
+  const P* __restrict__ shift = gp.shift.data();
+  for (int64_t j = 0; j < H; ++j) {
+    const float i = a[j], f = a[H + j], gg = a[2 * H + j], o = a[3 * H + j];
+    const float ct = f * cprev[j] + i * gg;
+    const float tct = tanh_v(ct);
+    const float ht = o * tct;
+    const Gate<P> gt = gate_at<P>(tb, tau[j], inv_tau[j], shift[j], gp.r_on[j], gp.leak, valid);
+    const float dh = dhr[j] + dout[j];
+    const float dc = dcr[j];
+    // h = h_prev + k (ht - h_prev), c = c_prev + k (ct - c_prev)
+    const float dk = dh * (ht - hprev[j]) + dc * (ct - cprev[j]);
+    const float dht = dh * gt.k;
+    const float dct = dc * gt.k + dht * o * (1.0f - tct * tct);
+    dg[j] = dct * gg * i * (1.0f - i);
+    dg[H + j] = dct * cprev[j] * f * (1.0f - f);
+    dg[2 * H + j] = dct * i * (1.0f - gg * gg);
+    dg[3 * H + j] = dht * tct * o * (1.0f - o);
+    dcr[j] = dc * (1.0f - gt.k) + dct * f;
+    dn[j] = dh * (1.0f - gt.k);
+    d_phi[j] = dk * gt.dk_dphi;
+    d_r[j] = dk * gt.dk_dr;
+  }
+  double* __restrict__ acc_tau = acc;
+  double* __restrict__ acc_s = acc + H;
+  double* __restrict__ acc_r = acc + 2 * H;
+  double* __restrict__ acc_b = acc + 3 * H;
+  for (int64_t j = 0; j < H; ++j) {
+    // phi = (a - tau floor(a / tau)) / tau with a = t - s:
+    // d phi / d tau = -a / tau^2 and d phi / d s = -1 / tau
+    const double inv = static_cast<double>(inv_tau[j]);
+    const double dphi = static_cast<double>(d_phi[j]);
+    acc_tau[j] -= dphi * static_cast<double>(tb - shift[j]) * inv * inv;
+    acc_s[j] -= dphi * inv;
+    acc_r[j] += static_cast<double>(d_r[j]);
+  }
+  for (int64_t j = 0; j < 4 * H; ++j) acc_b[j] += static_cast<double>(dg[j]);
+}
+
+// Backward pass: returns the gradients of x, w, bias, tau, shift, r_on, h0 and c0.
+template <typename P>
+std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn, torch::Tensor d_cn,
+                                         torch::Tensor x, torch::Tensor times, torch::Tensor mask,
+                                         torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
+                                         torch::Tensor shift, torch::Tensor r_on, double leak,
+                                         torch::Tensor h0, torch::Tensor c0, torch::Tensor out,
+                                         torch::Tensor cs, bool reverse) {
+  const int64_t T = x.size(0), B = x.size(1), C = x.size(2), H = h0.size(1), HC = H + C;
+  const GateParams<P> gp(tau, shift, r_on, leak);
+  auto opts = x.options();
+  auto d_x = torch::empty({T, B, C}, opts);
+  auto d_w = torch::zeros({4 * H, HC}, opts);
+  auto hx = torch::empty({B, HC}, opts);    // [h_{t-1} | x_t] of the step being differentiated
+  auto gates = torch::empty({B, 4 * H}, opts);
+  auto dg = torch::empty({B, 4 * H}, opts);
+  auto dhx = torch::empty({B, HC}, opts);   // gradient of [h_{t-1} | x_t]
+  auto dn = torch::zeros({B, HC}, opts);    // direct part dh (1 - k) in the first H columns
+  dhx.narrow(1, 0, H).copy_(d_hn);
+  auto dc = d_cn.clone();
+  auto w_t = w.t();
+  const int n_threads = at::get_num_threads();
+  // per-thread partial sums of the gradients of tau, shift, r_on (H each) and bias (4H)
+  std::vector<double> acc(static_cast<size_t>(n_threads) * 7 * H, 0.0);
+  std::vector<float> scratch(static_cast<size_t>(n_threads) * 2 * H);
+  const bool has_mask = mask.numel() > 0;
+  const P* tp = times.data_ptr<P>();
+  const float* mp = has_mask ? mask.data_ptr<float>() : nullptr;
+  const float* const out_p = out.data_ptr<float>();
+  const float* const cs_p = cs.data_ptr<float>();
+  const float* const dout_p = d_out.data_ptr<float>();
+  const float* const c0_p = c0.data_ptr<float>();
+  const float* const hx_p = hx.data_ptr<float>();
+  float* const g_p = gates.data_ptr<float>();
+  float* const dg_p = dg.data_ptr<float>();
+  float* const dhx_p = dhx.data_ptr<float>();
+  float* const dc_p = dc.data_ptr<float>();
+  float* const dn_p = dn.data_ptr<float>();
+  auto h_part = hx.narrow(1, 0, H);
+  auto x_part = hx.narrow(1, H, C);
+  for (int64_t n = T - 1; n >= 0; --n) {
+    const int64_t t = reverse ? T - 1 - n : n;
+    const int64_t t_prev = reverse ? t + 1 : t - 1;
+    const bool first = n == 0;
+    h_part.copy_(first ? h0 : out[t_prev]);
+    x_part.copy_(x[t]);
+    at::addmm_out(gates, bias, hx, w_t);  // recompute this step's gate pre-activations
+    at::parallel_for(0, B, grain_rows(4 * H), [&](int64_t b0, int64_t b1) {
+      const int thread = at::get_thread_num();
+      double* my = acc.data() + static_cast<size_t>(thread) * 7 * H;
+      float* d_phi = scratch.data() + static_cast<size_t>(thread) * 2 * H;
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t row = t * B + b;
+        const float* cprev = first ? c0_p + b * H : cs_p + (t_prev * B + b) * H;
+        activate_row(g_p + b * 4 * H, H);
+        backward_row<P>(g_p + b * 4 * H, hx_p + b * HC, cprev, dout_p + row * H, dhx_p + b * HC,
+                        dc_p + b * H, dg_p + b * 4 * H, dn_p + b * HC, d_phi, d_phi + H, my, gp, tp[row],
+                        has_mask ? mp[row] : 1.0f, H);
+      }
+    });
+    d_w.addmm_(dg.t(), hx);
+    at::addmm_out(dhx, dn, dg, w);  // [dh_{t-1} | dx_t] = [dh (1 - k) | 0] + dg @ w
+    d_x[t].copy_(dhx.narrow(1, H, C));
+  }
+  auto sums = torch::from_blob(acc.data(), {n_threads, 7 * H}, torch::kFloat64).sum(0).to(torch::kFloat32);
+  return {d_x,
+          d_w,
+          sums.narrow(0, 3 * H, 4 * H).clone(),
+          sums.narrow(0, 0, H).clone(),
+          sums.narrow(0, H, H).clone(),
+          sums.narrow(0, 2 * H, H).clone(),
+          dhx.narrow(1, 0, H).contiguous(),
+          dc};
+}
+
+std::vector<torch::Tensor> forward(torch::Tensor x, torch::Tensor times, torch::Tensor mask,
+                                   torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
+                                   torch::Tensor shift, torch::Tensor r_on, double leak,
+                                   torch::Tensor h0, torch::Tensor c0, bool reverse, bool save) {
+  if (times.scalar_type() == torch::kFloat64)
+    return forward_impl<double>(x, times, mask, w, bias, tau, shift, r_on, leak, h0, c0, reverse, save);
+  return forward_impl<float>(x, times, mask, w, bias, tau, shift, r_on, leak, h0, c0, reverse, save);
+}
+
+std::vector<torch::Tensor> backward(torch::Tensor d_out, torch::Tensor d_hn, torch::Tensor d_cn,
+                                    torch::Tensor x, torch::Tensor times, torch::Tensor mask,
+                                    torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
+                                    torch::Tensor shift, torch::Tensor r_on, double leak,
+                                    torch::Tensor h0, torch::Tensor c0, torch::Tensor out,
+                                    torch::Tensor cs, bool reverse) {
+  if (times.scalar_type() == torch::kFloat64)
+    return backward_impl<double>(d_out, d_hn, d_cn, x, times, mask, w, bias, tau, shift, r_on, leak,
+                                 h0, c0, out, cs, reverse);
+  return backward_impl<float>(d_out, d_hn, d_cn, x, times, mask, w, bias, tau, shift, r_on, leak, h0,
+                              c0, out, cs, reverse);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("forward", &forward, "Fused Phased LSTM recurrence (CPU, float32)");
+  m.def("backward", &backward, "Backward of the fused Phased LSTM recurrence (CPU, float32)");
+}

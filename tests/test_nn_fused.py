@@ -1,0 +1,167 @@
+"""The fast recurrences (compiled kernel, torch with hand-written backward) against the
+autograd reference: same outputs and same gradients for every parameter, time-gate
+parameters included, across layer configurations."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from sk_plstm.nn import IMPLEMENTATIONS, PhasedLSTM, kernel_available
+from sk_plstm.nn._fused import _TorchRecurrence
+
+needs_kernel = pytest.mark.skipif(not kernel_available(), reason="the CPU kernel did not build")
+FAST = [pytest.param("kernel", marks=needs_kernel), "torch"]
+
+
+def _times(batch, steps, dtype=torch.float64):
+    return torch.cumsum(torch.rand(batch, steps, dtype=dtype) + 0.05, dim=1)
+
+
+def _run(layer, implementation, x, times, lengths=None, state=None, weights=None):
+    """Outputs, final state and every parameter gradient of one forward/backward pass."""
+    layer.implementation = implementation
+    layer.zero_grad(set_to_none=True)
+    if state is not None:
+        state = tuple(s.detach().clone().requires_grad_(True) for s in state)
+    out, (h, c) = layer(x, times, lengths, state)
+    if weights is None:
+        weights = torch.randn(out.shape, generator=torch.Generator().manual_seed(7))
+    loss = (out * weights).sum() + 0.3 * h.sum() + 0.7 * c.pow(2).sum()
+    loss.backward()
+    grads = {n: p.grad.clone() for n, p in layer.named_parameters() if p.grad is not None}
+    if state is not None:
+        grads["h0"], grads["c0"] = state[0].grad, state[1].grad
+    return out.detach(), h.detach(), c.detach(), grads
+
+
+def _assert_same(result, reference, rtol=1e-4, atol=1e-5):
+    for a, b in zip(result[:3], reference[:3]):
+        torch.testing.assert_close(a, b, rtol=rtol, atol=atol)
+    assert result[3].keys() == reference[3].keys()
+    for name in reference[3]:
+        got, expected = result[3][name], reference[3][name]
+        torch.testing.assert_close(
+            got, expected, rtol=rtol, atol=atol, msg=lambda m, n=name: f"{n}: {m}"
+        )
+
+
+@pytest.mark.parametrize("implementation", FAST)
+@pytest.mark.parametrize("mode", ["train", "eval"])
+@pytest.mark.parametrize(
+    "num_layers, bidirectional, bias", [(1, False, True), (2, True, True), (1, True, False)]
+)
+def test_same_outputs_and_gradients_as_autograd(
+    implementation, mode, num_layers, bidirectional, bias
+):
+    torch.manual_seed(0)
+    # wide open ratios so that most steps update; learn r_on too, to check its gradient
+    layer = PhasedLSTM(
+        3,
+        6,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        bias=bias,
+        tau_range=(0.5, 4.0),
+        r_on=0.4,
+        learn_r_on=True,
+    )
+    getattr(layer, mode)()
+    x, times = torch.randn(4, 25, 3), _times(4, 25)
+    lengths = torch.tensor([25, 17, 1, 9])
+    reference = _run(layer, "autograd", x, times, lengths)
+    result = _run(layer, implementation, x, times, lengths)
+    _assert_same(result, reference)
+    assert result[3]["cells.0.gate.r_on"].abs().sum() > 0  # the r_on gradient is not empty
+
+
+@pytest.mark.parametrize("implementation", FAST)
+@pytest.mark.parametrize("times_dtype", [torch.float32, torch.float64, torch.int64])
+def test_phase_dtype_follows_the_times(implementation, times_dtype):
+    torch.manual_seed(1)
+    layer = PhasedLSTM(2, 5, tau_range=(2.0, 9.0), r_on=0.3).train()
+    x = torch.randn(3, 30, 2)
+    times = torch.cumsum(torch.randint(1, 4, (3, 30)), 1).to(times_dtype)
+    _assert_same(_run(layer, implementation, x, times), _run(layer, "autograd", x, times))
+
+
+@pytest.mark.parametrize("implementation", FAST)
+def test_initial_state_mask_and_time_major_layout(implementation):
+    torch.manual_seed(2)
+    layer = PhasedLSTM(2, 4, num_layers=2, batch_first=False, tau_range=(0.5, 3.0), r_on=0.5)
+    x, times = torch.randn(12, 3, 2), _times(3, 12).T
+    mask = torch.rand(12, 3) > 0.3
+    state = (torch.randn(2, 3, 4), torch.randn(2, 3, 4))
+    reference = _run(layer, "autograd", x, times, mask, state)
+    _assert_same(_run(layer, implementation, x, times, mask, state), reference)
+
+
+@pytest.mark.parametrize("implementation", FAST)
+def test_long_sequence_with_large_absolute_times(implementation):
+    # Unix-epoch-like times in float64 and 500 steps: the phase must keep its precision
+    torch.manual_seed(3)
+    layer = PhasedLSTM(1, 8, tau_range=(1.0, 50.0), r_on=0.1).train()
+    x = torch.randn(2, 500, 1)
+    times = 1.7e9 + torch.cumsum(torch.rand(2, 500, dtype=torch.float64) * 2, 1)
+    _assert_same(_run(layer, implementation, x, times), _run(layer, "autograd", x, times))
+
+
+@pytest.mark.parametrize("implementation", FAST)
+def test_empty_sequences_and_single_sample(implementation):
+    layer = PhasedLSTM(2, 3)
+    layer.implementation = implementation
+    out, (h, c) = layer(torch.randn(2, 0, 2), torch.zeros(2, 0, dtype=torch.float64))
+    assert out.shape == (2, 0, 3) and torch.all(h == 0) and torch.all(c == 0)
+    x, times = torch.randn(1, 5, 2), _times(1, 5)
+    _assert_same(_run(layer, implementation, x, times), _run(layer, "autograd", x, times))
+
+
+def test_torch_recurrence_passes_gradcheck_in_float64():
+    torch.manual_seed(4)
+    steps, batch, hidden = 5, 2, 3
+    xp = torch.randn(steps, batch, 4 * hidden, dtype=torch.float64, requires_grad=True)
+    k = torch.rand(steps, batch, hidden, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4 * hidden, hidden, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(batch, hidden, dtype=torch.float64, requires_grad=True)
+    c0 = torch.randn(batch, hidden, dtype=torch.float64, requires_grad=True)
+    for reverse in (False, True):
+        assert torch.autograd.gradcheck(
+            lambda *a, r=reverse: _TorchRecurrence.apply(*a, r), (xp, k, w, h0, c0)
+        )
+
+
+def test_auto_uses_the_kernel_only_where_it_can_run():
+    layer = PhasedLSTM(2, 3).double()
+    x, times = torch.randn(2, 4, 2, dtype=torch.float64), _times(2, 4)
+    layer(x, times)  # float64 falls back to the torch implementation
+    layer.implementation = "kernel"
+    with pytest.raises((ValueError, RuntimeError), match="kernel"):
+        layer(x, times)
+
+
+def test_bad_implementation_is_rejected():
+    with pytest.raises(ValueError, match="implementation must be one of"):
+        PhasedLSTM(2, 3, implementation="cudnn")
+    layer = PhasedLSTM(2, 3)
+    with pytest.raises(ValueError, match="implementation must be one of"):
+        layer.implementation = "fast"
+    assert set(IMPLEMENTATIONS) == {"auto", "kernel", "torch", "autograd"}
+
+
+def test_kernel_can_be_disabled_and_the_layer_still_runs():
+    code = (
+        "import torch\n"
+        "from sk_plstm.nn import PhasedLSTM, kernel_available\n"
+        "assert not kernel_available()\n"
+        "out, _ = PhasedLSTM(2, 3)(torch.randn(2, 4, 2), torch.rand(2, 4).cumsum(1))\n"
+        "out.sum().backward()\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "SK_PLSTM_KERNEL": "0"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
