@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import platform
+import time
+from collections.abc import Callable
 
 import torch
 
@@ -23,3 +25,26 @@ def emit_table(lines: list[str], out: str | None, append: bool = False) -> str:
         with open(out, "a" if append else "w") as f:
             f.write(("\n" if append else "") + table)
     return table
+
+
+def median_seconds(
+    fn: Callable[[], object], repeats: int, device: torch.device | None = None
+) -> float:
+    """Median wall time of ``fn`` over ``repeats`` calls after one warm-up call.
+
+    On a CUDA ``device`` the GPU is synchronised around every call.
+    """
+
+    def sync() -> None:
+        if device is not None and torch.device(device).type == "cuda":
+            torch.cuda.synchronize(device)
+
+    fn()
+    sync()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync()
+        samples.append(time.perf_counter() - start)
+    return sorted(samples)[len(samples) // 2]

@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import device_name, emit_table  # noqa: E402
+from _common import device_name, emit_table, median_seconds  # noqa: E402
 from _reference import ReferencePhasedLSTM  # noqa: E402
 
 from sk_plstm.nn import PhasedLSTM  # noqa: E402
@@ -25,24 +24,6 @@ from sk_plstm.nn import PhasedLSTM  # noqa: E402
 # (batch, steps, hidden, input)
 SIZES = [(32, 200, 110, 1), (256, 784, 32, 1), (256, 784, 128, 2), (128, 1000, 256, 8)]
 QUICK = [(8, 20, 16, 1), (16, 30, 32, 2)]
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def time_step(fn, device: torch.device, repeats: int) -> float:
-    """Median seconds of ``fn`` (a full training step) after one warm-up call."""
-    fn()
-    _sync(device)
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        samples.append(time.perf_counter() - start)
-    return sorted(samples)[len(samples) // 2]
 
 
 def step_fn(model, *inputs):
@@ -73,9 +54,11 @@ def main(argv=None) -> list[dict]:
         reference = ReferencePhasedLSTM(inputs, hidden).to(device).train()
         lstm = torch.nn.LSTM(inputs, hidden, batch_first=True).to(device).train()
         seconds = {
-            "sk_plstm": time_step(step_fn(plstm, x, times), device, args.repeats),
-            "reference loop": time_step(step_fn(reference, x, times.float()), device, args.repeats),
-            "nn.LSTM": time_step(step_fn(lstm, x), device, args.repeats),
+            "sk_plstm": median_seconds(step_fn(plstm, x, times), args.repeats, device),
+            "reference loop": median_seconds(
+                step_fn(reference, x, times.float()), args.repeats, device
+            ),
+            "nn.LSTM": median_seconds(step_fn(lstm, x), args.repeats, device),
         }
         row = {"size": (batch, steps, hidden, inputs), **seconds}
         rows.append(row)

@@ -80,3 +80,60 @@ def test_speed_benchmark_quick_mode(tmp_path):
         cell.gate.r_on.copy_(ref.r_on)
     x, times = torch.randn(3, 7, 2), torch.cumsum(torch.rand(3, 7), 1)
     torch.testing.assert_close(layer(x, times)[0], ref(x, times), rtol=1e-5, atol=1e-6)
+
+
+def test_layer_matches_the_reference_loop_in_training_with_gradients():
+    # outputs and gradients of every parameter, the time gate's (tau, s, r_on) included,
+    # for each fast implementation against the straightforward loop kept in benchmarks/
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        reference = importlib.import_module("_reference")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    from sk_plstm.nn import PhasedLSTM, kernel_available
+
+    torch.manual_seed(0)
+    ref = reference.ReferencePhasedLSTM(2, 6, r_on=0.3).train()
+    ref.r_on.requires_grad_(True)
+    layer = PhasedLSTM(2, 6, leak=ref.leak, learn_r_on=True).train()
+    cell = layer.cells[0]
+    pairs = [
+        (cell.weight_ih, ref.cell.weight_ih),
+        (cell.weight_hh, ref.cell.weight_hh),
+        (cell.bias_ih, ref.cell.bias_ih),
+        (cell.bias_hh, ref.cell.bias_hh),
+        (cell.gate.tau, ref.tau),
+        (cell.gate.shift, ref.shift),
+        (cell.gate.r_on, ref.r_on),
+    ]
+    with torch.no_grad():
+        for mine, theirs in pairs:
+            mine.copy_(theirs)
+    x, times = torch.randn(3, 40, 2), torch.cumsum(torch.rand(3, 40), 1)
+    weights = torch.randn(3, 40, 6)
+    (ref(x, times) * weights).sum().backward()
+    implementations = ["torch", "autograd"] + (["kernel"] if kernel_available() else [])
+    for implementation in implementations:
+        layer.implementation = implementation
+        layer.zero_grad()
+        out = layer(x, times)[0]
+        torch.testing.assert_close(out, ref(x, times), rtol=1e-5, atol=1e-6)
+        (out * weights).sum().backward()
+        for mine, theirs in pairs:
+            torch.testing.assert_close(mine.grad, theirs.grad, rtol=1e-4, atol=1e-5)
+
+
+def test_sparse_benchmark_quick_mode(tmp_path):
+    from sk_plstm.nn import kernel_available
+
+    if not kernel_available():
+        pytest.skip("the sparse path needs the compiled kernel")
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        bench_sparse = importlib.import_module("bench_sparse")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    rows = bench_sparse.main(["--quick", "--repeats", "1", "--out", str(tmp_path / "s.md")])
+    assert [r["mode"] for r in rows] == ["stream", "batched"]
+    assert all(r["max_diff"] < 1e-4 and 0 < r["updates"] < r["events"] for r in rows)
+    assert (tmp_path / "s.md").read_text().count("| stream |") == 1

@@ -147,7 +147,7 @@ def test_bad_implementation_is_rejected():
     layer = PhasedLSTM(2, 3)
     with pytest.raises(ValueError, match="implementation must be one of"):
         layer.implementation = "fast"
-    assert set(IMPLEMENTATIONS) == {"auto", "kernel", "torch", "autograd"}
+    assert set(IMPLEMENTATIONS) == {"auto", "kernel", "sparse", "torch", "autograd"}
 
 
 def test_kernel_can_be_disabled_and_the_layer_still_runs():
@@ -165,3 +165,96 @@ def test_kernel_can_be_disabled_and_the_layer_still_runs():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def _inference(layer, implementation, *args, **kwargs):
+    layer.implementation = implementation
+    with torch.no_grad():
+        out, (h, c) = layer(*args, **kwargs)
+    return out, h, c
+
+
+@needs_kernel
+@pytest.mark.parametrize("batch", [1, 3, 16])
+@pytest.mark.parametrize("r_on", [0.05, 0.3, 1.0])
+@pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, True)])
+def test_sparse_inference_matches_the_dense_path(batch, r_on, num_layers, bidirectional):
+    # r_on 0.05 takes the per-sample dot products, 0.3 and 1.0 the union products
+    torch.manual_seed(5)
+    layer = PhasedLSTM(
+        3, 24, num_layers=num_layers, bidirectional=bidirectional, tau_range=(1, 30), r_on=r_on
+    ).eval()
+    x, times = torch.randn(batch, 40, 3), _times(batch, 40)
+    lengths = torch.randint(1, 41, (batch,))
+    state = (torch.randn(num_layers * (1 + bidirectional), batch, 24),) * 2
+    reference = _inference(layer, "autograd", x, times, lengths, state)
+    for a, b in zip(_inference(layer, "sparse", x, times, lengths, state), reference):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+@needs_kernel
+def test_sparse_path_skips_closed_units_and_counts_its_updates():
+    from sk_plstm.nn import _fused
+
+    torch.manual_seed(6)
+    layer = PhasedLSTM(2, 50, tau_range=(5.0, 100.0), r_on=0.05).eval()
+    x, times = torch.randn(4, 200, 2), _times(4, 200)
+    cell = layer.cells[0]
+    weight, bias, mask = _fused._kernel_inputs(cell, x.transpose(0, 1), None)
+    tau, r_on = cell.gate.effective_params()
+    with torch.no_grad():
+        *_, count = _fused._kernel.sparse_forward(
+            x.transpose(0, 1).contiguous(),
+            times.T.contiguous(),
+            mask,
+            weight,
+            bias,
+            tau.contiguous(),
+            cell.gate.shift.contiguous(),
+            r_on.contiguous(),
+            torch.zeros(4, 50),
+            torch.zeros(4, 50),
+            False,
+        )
+    per_unit = layer.update_counts(times)
+    assert int(count) == pytest.approx(per_unit.sum().item() * 4)
+    assert per_unit.mean() / 200 < 0.1  # about r_on of the steps update
+
+
+def test_update_counts_respects_padding_and_the_time_layout():
+    layer = PhasedLSTM(1, 6, num_layers=2, bidirectional=True, r_on=1.0)
+    times = _times(3, 10)
+    counts = layer.update_counts(times, torch.tensor([10, 5, 0]))
+    assert counts.shape == (4, 6)
+    # r_on = 1: open at every valid step except where the phase is exactly 0
+    assert torch.all(counts <= 5) and counts.sum() > 0
+    layer_tm = PhasedLSTM(1, 6, num_layers=2, bidirectional=True, r_on=1.0, batch_first=False)
+    layer_tm.load_state_dict(layer.state_dict())
+    torch.testing.assert_close(layer_tm.update_counts(times.T, torch.tensor([10, 5, 0])), counts)
+
+
+@needs_kernel
+def test_sparse_trains_like_the_kernel_and_refuses_what_it_cannot_run():
+    torch.manual_seed(7)
+    layer = PhasedLSTM(2, 5, r_on=0.5, tau_range=(1, 5)).train()
+    x, times = torch.randn(2, 8, 2), _times(2, 8)
+    _assert_same(_run(layer, "sparse", x, times), _run(layer, "autograd", x, times))
+    layer.double().eval()
+    layer.implementation = "sparse"
+    with torch.no_grad(), pytest.raises(ValueError, match="sparse"):
+        layer(x.double(), times)
+
+
+def test_pickled_cell_drops_the_cached_kernel_weights():
+    import pickle
+
+    layer = PhasedLSTM(2, 4).eval()
+    with torch.no_grad():
+        layer(torch.randn(1, 3, 2), _times(1, 3))
+    clone = pickle.loads(pickle.dumps(layer))
+    assert getattr(clone.cells[0], "_kernel_weights", None) is None
+    with torch.no_grad():
+        torch.testing.assert_close(
+            clone(torch.ones(1, 3, 2), _times(1, 3) * 0 + 1)[0],
+            layer(torch.ones(1, 3, 2), _times(1, 3) * 0 + 1)[0],
+        )

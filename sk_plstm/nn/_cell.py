@@ -172,5 +172,11 @@ class PhasedLSTMCell(nn.Module):
             k = k * mask.to(k.dtype).unsqueeze(-1)
         return self.step(self.project_input(x), k, *state)
 
+    def __getstate__(self) -> dict:
+        # the kernel's cached weight copy (see sk_plstm.nn._fused) is rebuilt on demand
+        state = super().__getstate__()
+        state.pop("_kernel_weights", None)
+        return state
+
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}"

@@ -218,6 +218,67 @@ def _phase_dtype(times: torch.Tensor, tau: torch.Tensor) -> torch.dtype:
     return torch.promote_types(times.dtype, tau.dtype)
 
 
+def _kernel_fits(x: torch.Tensor, h0: torch.Tensor, cell: torch.nn.Module) -> bool:
+    """Whether the compiled kernel can run these tensors (float32 on the CPU)."""
+    return (
+        x.device.type == "cpu"
+        and x.dtype == h0.dtype == cell.weight_hh.dtype == torch.float32
+        and _load_kernel() is not None
+    )
+
+
+def _kernel_inputs(
+    cell: torch.nn.Module, x: torch.Tensor, mask: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The kernel's weight ``[w_hh | w_ih]``, summed bias and float mask (empty: none).
+
+    Under autograd they are built afresh (so gradients reach the parameters); without
+    gradients they are cached on the cell until a parameter changes, so that streaming one
+    event per call does not copy the whole weight every call.
+    """
+    params = (cell.weight_hh, cell.weight_ih, cell.bias_ih, cell.bias_hh)
+    tracked = torch.is_grad_enabled() and any(p is not None and p.requires_grad for p in params)
+    key = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in params if p is not None)
+    cached = getattr(cell, "_kernel_weights", None)
+    if not tracked and cached is not None and cached[0] == key:
+        weight, bias = cached[1]
+    else:
+        weight = torch.cat((cell.weight_hh, cell.weight_ih), dim=1).contiguous()
+        if cell.bias_ih is not None:
+            bias = cell.bias_ih + cell.bias_hh
+        else:
+            bias = x.new_zeros(weight.shape[0])
+        # never keep tensors that belong to an autograd graph
+        cell._kernel_weights = None if tracked else (key, (weight, bias))
+    mask_f = x.new_empty(0) if mask is None else mask.to(torch.float32).contiguous()
+    return weight, bias, mask_f
+
+
+def _sparse(cell, x, times, mask, h0, c0, reverse, tau, r_on):
+    """Event-driven inference with the kernel: only open units are computed."""
+    kernel = _load_kernel()
+    if kernel is None or x.device.type != "cpu" or x.dtype != torch.float32:
+        raise ValueError(
+            "implementation='sparse' runs float32 tensors on the CPU with the compiled kernel "
+            f"(kernel available: {kernel is not None}), got {x.dtype} on {x.device}."
+        )
+    weight, bias, mask_f = _kernel_inputs(cell, x, mask)
+    out, h_n, c_n, _ = kernel.sparse_forward(
+        x.contiguous(),
+        times.to(_phase_dtype(times, tau)).contiguous(),
+        mask_f,
+        weight,
+        bias.contiguous(),
+        tau.contiguous(),
+        cell.gate.shift.contiguous(),
+        r_on.contiguous(),
+        h0.contiguous(),
+        c0.contiguous(),
+        bool(reverse),
+    )
+    return out, h_n, c_n
+
+
 def recurrence(
     cell: torch.nn.Module,
     x: torch.Tensor,
@@ -245,10 +306,11 @@ def recurrence(
         Initial state.
     reverse : bool, default=False
         Read the sequences from the last step to the first.
-    implementation : {"auto", "kernel", "torch"}, default="auto"
+    implementation : {"auto", "kernel", "torch", "sparse"}, default="auto"
         ``"auto"`` uses the compiled kernel for float32 tensors on the CPU when it is
         available, and the torch implementation otherwise. ``"kernel"`` raises if the
-        kernel cannot run these inputs.
+        kernel cannot run these inputs. ``"sparse"`` computes only the open units in
+        evaluation mode without gradients (and is ``"kernel"`` otherwise).
 
     Returns
     -------
@@ -260,13 +322,13 @@ def recurrence(
     gate = cell.gate
     tau, r_on = gate.effective_params()
     leak = gate.leak if gate.training else 0.0
-    use_kernel = implementation == "kernel" or (
-        implementation == "auto"
-        and x.device.type == "cpu"
-        and x.dtype == torch.float32
-        and h0.dtype == torch.float32
-        and cell.weight_hh.dtype == torch.float32
-        and _load_kernel() is not None
+    inference = not torch.is_grad_enabled() and not gate.training
+    if inference and (
+        implementation == "sparse" or (implementation == "auto" and _kernel_fits(x, h0, cell))
+    ):
+        return _sparse(cell, x, times, mask, h0, c0, reverse, tau, r_on)
+    use_kernel = implementation in ("kernel", "sparse") or (
+        implementation == "auto" and _kernel_fits(x, h0, cell)
     )
     if use_kernel:
         if _load_kernel() is None:
@@ -275,15 +337,10 @@ def recurrence(
             raise ValueError(
                 f"The sk_plstm kernel runs float32 tensors on the CPU, got {x.dtype} on {x.device}."
             )
-        weight = torch.cat((cell.weight_hh, cell.weight_ih), dim=1)
-        if cell.bias_ih is not None:
-            bias = cell.bias_ih + cell.bias_hh
-        else:
-            bias = x.new_zeros(weight.shape[0])
-        mask_f = x.new_empty(0) if mask is None else mask.to(torch.float32).contiguous()
+        weight, bias, mask_f = _kernel_inputs(cell, x, mask)
         return _KernelRecurrence.apply(
             x.contiguous(),
-            weight.contiguous(),
+            weight,
             bias,
             tau.contiguous(),
             gate.shift.contiguous(),

@@ -102,6 +102,12 @@ inline void activate_row(float* __restrict__ g, int64_t H) {
   }
 }
 
+// activate_row over every row of a contiguous (rows, 4 * width) tensor
+inline void activate_row_blocks(torch::Tensor& gates, int64_t width) {
+  float* g = gates.data_ptr<float>();
+  for (int64_t b = 0; b < gates.size(0); ++b) activate_row(g + b * 4 * width, width);
+}
+
 // One batch row of one step: the gate activations a (4H) -> h (in place, in the row of
 // the [h | x] buffer) and c (in place); the output row gets h. With SAVE, the new c is
 // also stored for the backward pass.
@@ -305,6 +311,140 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
           dc};
 }
 
+// Dot product with 16 independent partial sums, so that it vectorises without
+// reassociation flags.
+inline float dot(const float* __restrict__ a, const float* __restrict__ b, int64_t n) {
+  float part[16] = {0.0f};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; ++l) part[l] += a[i + l] * b[i + l];
+  float sum = 0.0f;
+  for (int l = 0; l < 16; ++l) sum += part[l];
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+// Event-driven inference (no leak, no gradient): a unit whose gate is closed keeps its
+// state exactly, so each step computes the gates of the open units only: by dot products
+// with the open rows of w when few (sample, unit) pairs are open, else by one product for
+// the union of the open units over the batch. Returns out, h_n, c_n and the number of
+// (sample, step, unit) updates made.
+template <typename P>
+std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor times,
+                                               torch::Tensor mask, torch::Tensor w,
+                                               torch::Tensor bias, torch::Tensor tau,
+                                               torch::Tensor shift, torch::Tensor r_on,
+                                               torch::Tensor h0, torch::Tensor c0, bool reverse) {
+  const int64_t T = x.size(0), B = x.size(1), C = x.size(2), H = h0.size(1), HC = H + C;
+  const GateParams<P> gp(tau, shift, r_on, 0.0);
+  auto opts = x.options();
+  auto out = torch::empty({T, B, H}, opts);
+  auto hx = torch::empty({B, HC}, opts);
+  hx.narrow(1, 0, H).copy_(h0);
+  auto c = c0.clone();
+  std::vector<float> k(static_cast<size_t>(B * H));
+  std::vector<std::vector<int64_t>> sample_open(B);  // open units of each sample
+  std::vector<int64_t> open_units;                   // union over the batch
+  open_units.reserve(H);
+  std::vector<float> scratch(static_cast<size_t>(at::get_num_threads()) * 4 * H);
+  auto rows = torch::empty({4 * H}, torch::kInt64);
+  int64_t* const rows_p = rows.data_ptr<int64_t>();
+  const bool has_mask = mask.numel() > 0;
+  const P* tp = times.data_ptr<P>();
+  const float* mp = has_mask ? mask.data_ptr<float>() : nullptr;
+  float* const hx_p = hx.data_ptr<float>();
+  float* const c_p = c.data_ptr<float>();
+  float* const out_p = out.data_ptr<float>();
+  const float* const w_p = w.data_ptr<float>();
+  const float* const bias_p = bias.data_ptr<float>();
+  int64_t updates = 0;
+  auto x_part = hx.narrow(1, H, C);
+  // the blend of unit j of one sample, from its activations (stride `width` between gates)
+  auto blend = [&](const float* a, int64_t m, int64_t width, int64_t b, int64_t j) {
+    float* hr = hx_p + b * HC;
+    float* cr = c_p + b * H;
+    const float kk = k[b * H + j];
+    const float ct = a[width + m] * cr[j] + a[m] * a[2 * width + m];
+    const float ht = a[3 * width + m] * tanh_v(ct);
+    cr[j] += kk * (ct - cr[j]);
+    hr[j] += kk * (ht - hr[j]);
+  };
+  for (int64_t n = 0; n < T; ++n) {
+    const int64_t t = reverse ? T - 1 - n : n;
+    x_part.copy_(x[t]);
+    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+      const P* __restrict__ tau_v = gp.tau.data();
+      const P* __restrict__ inv_v = gp.inv_tau.data();
+      const P* __restrict__ shift_v = gp.shift.data();
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t row = t * B + b;
+        const float valid = has_mask ? mp[row] : 1.0f;
+        float* __restrict__ kr = k.data() + b * H;
+        for (int64_t j = 0; j < H; ++j)
+          kr[j] = gate_at<P>(tp[row], tau_v[j], inv_v[j], shift_v[j], gp.r_on[j], 0.0f, valid).k;
+        sample_open[b].clear();
+        for (int64_t j = 0; j < H; ++j)
+          if (kr[j] > 0.0f) sample_open[b].push_back(j);
+      }
+    });
+    int64_t total = 0;
+    for (int64_t b = 0; b < B; ++b) total += static_cast<int64_t>(sample_open[b].size());
+    updates += total;
+    if (total == 0) {
+      // every unit of every sample is closed: nothing changes
+    } else if (4 * total < B * H) {
+      // few updates: each sample takes dot products with the open rows of w in place;
+      // all its gates are computed before any of its states changes
+      at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+        float* gb = scratch.data() + static_cast<size_t>(at::get_thread_num()) * 4 * H;
+        for (int64_t b = b0; b < b1; ++b) {
+          const std::vector<int64_t>& units = sample_open[b];
+          const int64_t J = static_cast<int64_t>(units.size());
+          for (int64_t q = 0; q < 4; ++q)
+            for (int64_t m = 0; m < J; ++m) {
+              const int64_t r = q * H + units[m];
+              gb[q * J + m] = bias_p[r] + dot(w_p + r * HC, hx_p + b * HC, HC);
+            }
+          activate_row(gb, J);
+          for (int64_t m = 0; m < J; ++m) blend(gb, m, J, b, units[m]);
+        }
+      });
+    } else {
+      // many updates: one product for the union of the open units (gathered rows of w),
+      // or the dense product when most units are open
+      open_units.clear();
+      for (int64_t j = 0; j < H; ++j) {
+        bool open = false;
+        for (int64_t b = 0; b < B && !open; ++b) open = k[b * H + j] > 0.0f;
+        if (open) open_units.push_back(j);
+      }
+      int64_t J = static_cast<int64_t>(open_units.size());
+      torch::Tensor gates;
+      if (2 * J > H) {
+        open_units.resize(H);
+        for (int64_t j = 0; j < H; ++j) open_units[j] = j;
+        J = H;
+        gates = at::addmm(bias, hx, w.t());
+      } else {
+        for (int64_t q = 0; q < 4; ++q)
+          for (int64_t m = 0; m < J; ++m) rows_p[q * J + m] = q * H + open_units[m];
+        auto idx = rows.narrow(0, 0, 4 * J);
+        gates = at::addmm(bias.index_select(0, idx), hx, w.index_select(0, idx).t());
+      }
+      activate_row_blocks(gates, J);
+      const float* g_p = gates.data_ptr<float>();
+      at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b)
+          for (int64_t m = 0; m < J; ++m)
+            if (k[b * H + open_units[m]] > 0.0f) blend(g_p + b * 4 * J, m, J, b, open_units[m]);
+      });
+    }
+    for (int64_t b = 0; b < B; ++b) std::memcpy(out_p + (t * B + b) * H, hx_p + b * HC, H * sizeof(float));
+  }
+  auto count = torch::full({}, updates, torch::kInt64);
+  return {out, hx.narrow(1, 0, H).contiguous(), c, count};
+}
+
 std::vector<torch::Tensor> forward(torch::Tensor x, torch::Tensor times, torch::Tensor mask,
                                    torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
                                    torch::Tensor shift, torch::Tensor r_on, double leak,
@@ -327,9 +467,19 @@ std::vector<torch::Tensor> backward(torch::Tensor d_out, torch::Tensor d_hn, tor
                               c0, out, cs, reverse);
 }
 
+std::vector<torch::Tensor> sparse_forward(torch::Tensor x, torch::Tensor times, torch::Tensor mask,
+                                          torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
+                                          torch::Tensor shift, torch::Tensor r_on, torch::Tensor h0,
+                                          torch::Tensor c0, bool reverse) {
+  if (times.scalar_type() == torch::kFloat64)
+    return sparse_forward_impl<double>(x, times, mask, w, bias, tau, shift, r_on, h0, c0, reverse);
+  return sparse_forward_impl<float>(x, times, mask, w, bias, tau, shift, r_on, h0, c0, reverse);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &forward, "Fused Phased LSTM recurrence (CPU, float32)");
   m.def("backward", &backward, "Backward of the fused Phased LSTM recurrence (CPU, float32)");
+  m.def("sparse_forward", &sparse_forward, "Event-driven inference: open units only (CPU, float32)");
 }

@@ -8,11 +8,12 @@ from torch import nn
 
 from ._cell import PhasedLSTMCell
 from ._fused import recurrence
+from ._gate import time_gate
 
 __all__ = ["IMPLEMENTATIONS", "PhasedLSTM", "lengths_to_mask"]
 
 #: Ways to run the recurrence, see :class:`PhasedLSTM`.
-IMPLEMENTATIONS = ("auto", "kernel", "torch", "autograd")
+IMPLEMENTATIONS = ("auto", "kernel", "sparse", "torch", "autograd")
 
 
 def lengths_to_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
@@ -61,11 +62,14 @@ class PhasedLSTM(nn.Module):
         How the recurrence runs; all give the same outputs and gradients (to float
         rounding). ``"kernel"``: a compiled C++ loop with a fused step and a hand-written
         backward (CPU, float32; built on first use, see
-        :func:`~sk_plstm.nn.kernel_available`). ``"torch"``: the same hand-written
-        backward in torch operations, for any device and dtype. ``"autograd"``: a plain
-        loop of :meth:`PhasedLSTMCell.step` under autograd (the reference; slowest).
-        ``"auto"`` takes the kernel where it can run and ``"torch"`` elsewhere. Can be
-        changed on a built layer.
+        :func:`~sk_plstm.nn.kernel_available`). ``"sparse"``: in evaluation mode without
+        gradients, the event-driven kernel path that computes only the units whose gate
+        is open (closed units keep their state exactly); ``"kernel"`` otherwise.
+        ``"torch"``: the hand-written backward in torch operations, for any device and
+        dtype. ``"autograd"``: a plain loop of :meth:`PhasedLSTMCell.step` under autograd
+        (the reference; slowest). ``"auto"`` takes the kernel where it can run (the
+        sparse path for inference) and ``"torch"`` elsewhere. Can be changed on a built
+        layer.
 
     Attributes
     ----------
@@ -253,6 +257,54 @@ class PhasedLSTM(nn.Module):
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
         output = layer_input.transpose(0, 1) if self.batch_first else layer_input
         return output, (torch.stack(h_n), torch.stack(c_n))
+
+    @torch.no_grad()
+    def update_counts(
+        self, times: torch.Tensor, lengths_or_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """How often each unit updates its state in evaluation mode (where its gate is open).
+
+        A closed unit (``k = 0``, no leak in evaluation) keeps its state exactly and costs
+        nothing on the event-driven path; an LSTM updates every unit at every step.
+
+        Parameters
+        ----------
+        times : torch.Tensor of shape (batch, steps) or (steps,)
+            Timestamps, as passed to :meth:`forward` (``(steps, batch)`` when
+            ``batch_first=False``).
+        lengths_or_mask : torch.Tensor, optional
+            Valid steps, as in :meth:`forward`; padded steps never update.
+
+        Returns
+        -------
+        torch.Tensor of shape (num_layers * num_directions, hidden_size)
+            Number of updating steps of every unit, averaged over the batch. Divide by
+            the number of valid steps for the fraction of an LSTM's updates.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from sk_plstm.nn import PhasedLSTM
+        >>> layer = PhasedLSTM(1, 4, r_on=0.05)
+        >>> times = torch.arange(1000.0).unsqueeze(0)
+        >>> counts = layer.update_counts(times)
+        >>> counts.shape, bool(counts.mean() < 100)
+        (torch.Size([1, 4]), True)
+        """
+        if times.dim() == 1:
+            times = times.unsqueeze(0)
+        elif not self.batch_first:
+            times = times.transpose(0, 1)
+        batch, steps = times.shape
+        mask = self._valid_mask(lengths_or_mask, batch, steps, times.device)
+        counts = []
+        for cell in self.cells:
+            tau, r_on = cell.gate.effective_params()
+            open_ = time_gate(times, tau, cell.gate.shift, r_on, 0.0) > 0
+            if mask is not None:
+                open_ &= mask.unsqueeze(-1)
+            counts.append(open_.sum(dim=1).to(tau.dtype).mean(dim=0))
+        return torch.stack(counts)
 
     @property
     def implementation(self) -> str:
