@@ -1,11 +1,14 @@
 """Fast Phased LSTM recurrence: whole-sequence autograd Functions with hand-written backward.
 
-Two implementations of one recurrence (one layer, one direction, time-major):
+Implementations of one recurrence (one layer, one direction, time-major):
 
 * ``"kernel"``: a C++ extension (``_kernel.cpp``) compiled on first use with torch's own
   extension builder. Per step it runs one matrix product and one fused elementwise pass
   that computes the LSTM gates, the time gate and the blend; the backward is written by
-  hand, including the gradients of ``tau``, ``shift`` and ``r_on``. CPU, float32 only.
+  hand, including the gradients of ``tau``, ``shift`` and ``r_on``, and recomputes the
+  gates instead of storing them. CPU, float32 only.
+* ``"sparse"``: the kernel's event-driven inference path (evaluation mode, no gradients):
+  a closed unit keeps its state exactly, so only the open units are computed.
 * ``"torch"``: the same forward and hand-written backward in torch operations, for any
   device and dtype. The time gate is computed for all steps at once by
   :func:`~sk_plstm.nn.time_gate` under autograd, and the recurrence returns the gradient
@@ -29,6 +32,10 @@ from torch.autograd.function import once_differentiable
 from ._gate import time_gate
 
 __all__ = ["kernel_available", "recurrence"]
+
+#: ``"auto"`` takes the event-driven path for inference while the mean open ratio is at most
+#: this; with more units open, the dense step is as fast or faster (``bench_sparse.py``).
+SPARSE_MAX_R_ON = 0.1
 
 _lock = threading.Lock()
 _kernel: Any = None
@@ -324,7 +331,12 @@ def recurrence(
     leak = gate.leak if gate.training else 0.0
     inference = not torch.is_grad_enabled() and not gate.training
     if inference and (
-        implementation == "sparse" or (implementation == "auto" and _kernel_fits(x, h0, cell))
+        implementation == "sparse"
+        or (
+            implementation == "auto"
+            and _kernel_fits(x, h0, cell)
+            and float(r_on.mean()) <= SPARSE_MAX_R_ON
+        )
     ):
         return _sparse(cell, x, times, mask, h0, c0, reverse, tau, r_on)
     use_kernel = implementation in ("kernel", "sparse") or (

@@ -357,6 +357,9 @@ std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor ti
   float* const out_p = out.data_ptr<float>();
   const float* const w_p = w.data_ptr<float>();
   const float* const bias_p = bias.data_ptr<float>();
+  auto gates = torch::empty({B, 4 * H}, opts);  // for the dense step
+  float* const dense_p = gates.data_ptr<float>();
+  auto w_t = w.t();
   int64_t updates = 0;
   auto x_part = hx.narrow(1, H, C);
   // the blend of unit j of one sample, from its activations (stride `width` between gates)
@@ -392,7 +395,7 @@ std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor ti
     updates += total;
     if (total == 0) {
       // every unit of every sample is closed: nothing changes
-    } else if (4 * total < B * H) {
+    } else if (8 * total < B * H) {
       // few updates: each sample takes dot products with the open rows of w in place;
       // all its gates are computed before any of its states changes
       at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
@@ -410,34 +413,38 @@ std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor ti
         }
       });
     } else {
-      // many updates: one product for the union of the open units (gathered rows of w),
-      // or the dense product when most units are open
+      // many updates: one product for the union of the open units over the batch
+      // (gathered rows of w), or the dense step when most units are open
       open_units.clear();
       for (int64_t j = 0; j < H; ++j) {
         bool open = false;
         for (int64_t b = 0; b < B && !open; ++b) open = k[b * H + j] > 0.0f;
         if (open) open_units.push_back(j);
       }
-      int64_t J = static_cast<int64_t>(open_units.size());
-      torch::Tensor gates;
+      const int64_t J = static_cast<int64_t>(open_units.size());
       if (2 * J > H) {
-        open_units.resize(H);
-        for (int64_t j = 0; j < H; ++j) open_units[j] = j;
-        J = H;
-        gates = at::addmm(bias, hx, w.t());
+        at::addmm_out(gates, bias, hx, w_t);
+        at::parallel_for(0, B, grain_rows(4 * H), [&](int64_t b0, int64_t b1) {
+          for (int64_t b = b0; b < b1; ++b) {
+            const int64_t row = t * B + b;
+            activate_row(dense_p + b * 4 * H, H);
+            forward_row<P, false>(dense_p + b * 4 * H, hx_p + b * HC, c_p + b * H, out_p + row * H,
+                                  nullptr, gp, tp[row], has_mask ? mp[row] : 1.0f, H);
+          }
+        });
       } else {
         for (int64_t q = 0; q < 4; ++q)
           for (int64_t m = 0; m < J; ++m) rows_p[q * J + m] = q * H + open_units[m];
         auto idx = rows.narrow(0, 0, 4 * J);
-        gates = at::addmm(bias.index_select(0, idx), hx, w.index_select(0, idx).t());
+        auto union_gates = at::addmm(bias.index_select(0, idx), hx, w.index_select(0, idx).t());
+        activate_row_blocks(union_gates, J);
+        const float* g_p = union_gates.data_ptr<float>();
+        at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+          for (int64_t b = b0; b < b1; ++b)
+            for (int64_t m = 0; m < J; ++m)
+              if (k[b * H + open_units[m]] > 0.0f) blend(g_p + b * 4 * J, m, J, b, open_units[m]);
+        });
       }
-      activate_row_blocks(gates, J);
-      const float* g_p = gates.data_ptr<float>();
-      at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
-        for (int64_t b = b0; b < b1; ++b)
-          for (int64_t m = 0; m < J; ++m)
-            if (k[b * H + open_units[m]] > 0.0f) blend(g_p + b * 4 * J, m, J, b, open_units[m]);
-      });
     }
     for (int64_t b = 0; b < B; ++b) std::memcpy(out_p + (t * B + b) * H, hx_p + b * HC, H * sizeof(float));
   }

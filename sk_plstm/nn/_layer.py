@@ -68,8 +68,8 @@ class PhasedLSTM(nn.Module):
         ``"torch"``: the hand-written backward in torch operations, for any device and
         dtype. ``"autograd"``: a plain loop of :meth:`PhasedLSTMCell.step` under autograd
         (the reference; slowest). ``"auto"`` takes the kernel where it can run (the
-        sparse path for inference) and ``"torch"`` elsewhere. Can be changed on a built
-        layer.
+        sparse path for inference while the mean ``r_on`` is at most 0.1) and ``"torch"``
+        elsewhere. Can be changed on a built layer.
 
     Attributes
     ----------
