@@ -21,6 +21,7 @@ implementation otherwise (no compiler, another device or dtype, or
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import warnings
@@ -75,15 +76,23 @@ def _load_kernel() -> Any:
             if _cpu_has("avx2", "fma"):
                 flags += ["-mavx2", "-mfma"]
                 name += "_avx2"
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                _kernel = load(name=name, sources=[source], extra_cflags=flags, verbose=False)
+            # torch's builder warns and logs about compilers; the outcome is reported below
+            torch_log = logging.getLogger("torch.utils.cpp_extension")
+            level = torch_log.level
+            torch_log.setLevel(logging.CRITICAL)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    _kernel = load(name=name, sources=[source], extra_cflags=flags, verbose=False)
+            finally:
+                torch_log.setLevel(level)
         except Exception as exc:  # no compiler, no ninja, failed build: use the torch path
-            _kernel_error = f"{type(exc).__name__}: {exc}"
+            first_line = (str(exc).splitlines() or [""])[0]
+            _kernel_error = f"{type(exc).__name__}: {first_line[:160]}"
             warnings.warn(
-                "sk_plstm could not build its CPU kernel and uses the slower torch "
-                f"implementation ({_kernel_error.splitlines()[0]}). Set SK_PLSTM_KERNEL=0 "
-                "to skip the build.",
+                "sk_plstm could not build its CPU kernel (is a C++ compiler installed?) and "
+                f"uses its slower torch implementation. Cause: {_kernel_error}. Set "
+                "SK_PLSTM_KERNEL=0 to skip the build.",
                 RuntimeWarning,
                 stacklevel=3,
             )
