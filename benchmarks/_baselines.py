@@ -5,7 +5,8 @@ swapped for ``torch.nn.LSTM`` of the same size: same data conversion, standardis
 optimiser, epochs, batch size and seeding. Because an LSTM has no notion of time, it
 receives the time since the previous observation (divided by the median sampling
 interval of the training data) as an extra input channel, the usual way to give an
-LSTM irregular timing. ``SktimeLSTMBaselineClassifier`` wraps it for sktime.
+LSTM irregular timing. ``LSTMBaselineRegressor`` does the same for the regressor, and
+``SktimeLSTMBaselineClassifier`` wraps the classifier for sktime.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sktime.classification.base import BaseClassifier
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from sk_plstm import PhasedLSTMClassifier
+from sk_plstm import PhasedLSTMClassifier, PhasedLSTMRegressor
 from sk_plstm.sktime._delegate import COMMON_TAGS, DelegatingEstimator
 
 
@@ -49,14 +50,21 @@ class LSTMNet(nn.Module):
     def forward(self, values, times, lengths):
         dt = torch.diff(times, dim=1, prepend=times[:, :1]) / self.time_scale
         x = torch.cat([values, dt.to(values.dtype).unsqueeze(-1)], dim=-1)
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        _, (h_n, _) = self.lstm(packed)
-        return self.head(self.dropout(torch.cat(list(h_n[-self.directions :]), dim=-1)))
+        if self.directions == 1:
+            # right-padded input: the state after the last valid step is the output there
+            # (packing would take torch's slow, unfused path: 50x slower on long sequences)
+            out, _ = self.lstm(x)
+            last = (lengths.to(out.device) - 1).clamp(min=0)
+            summary = out[torch.arange(out.shape[0], device=out.device), last]
+        else:
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            _, (h_n, _) = self.lstm(packed)
+            summary = torch.cat(list(h_n[-self.directions :]), dim=-1)
+        return self.head(self.dropout(summary))
 
 
-class LSTMBaselineClassifier(PhasedLSTMClassifier):
-    """A plain LSTM trained like :class:`sk_plstm.PhasedLSTMClassifier` (time-gate
-    parameters are ignored)."""
+class _LSTMModule:
+    """Swaps the estimators' network for :class:`LSTMNet` of the same size."""
 
     def _module_spec(self, output_size):
         return LSTMNet, {
@@ -68,6 +76,16 @@ class LSTMBaselineClassifier(PhasedLSTMClassifier):
             "dropout": self.dropout,
             "time_scale": self.tau_range_[0] / self.time_scale_,  # network's time unit
         }
+
+
+class LSTMBaselineClassifier(_LSTMModule, PhasedLSTMClassifier):
+    """A plain LSTM trained like :class:`sk_plstm.PhasedLSTMClassifier` (time-gate
+    parameters are ignored)."""
+
+
+class LSTMBaselineRegressor(_LSTMModule, PhasedLSTMRegressor):
+    """A plain LSTM trained like :class:`sk_plstm.PhasedLSTMRegressor` (time-gate
+    parameters are ignored)."""
 
 
 class SktimeLSTMBaselineClassifier(DelegatingEstimator, BaseClassifier):

@@ -416,6 +416,41 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         panel = self._internal(self._panel(X, reset=False))
         return self.net_.predict_proba(SliceDict(**panel.as_dict())).astype(np.float64)
 
+    def update_counts(self, X: Any) -> np.ndarray:
+        """How often each unit updates its state on ``X``, in evaluation mode.
+
+        A unit updates at a time point only while its time gate is open; an LSTM would
+        update every unit at every point. This is the measure of the paper's "updates
+        per unit" and of the work the event-driven inference path does.
+
+        Parameters
+        ----------
+        X : array-like or sktime panel container
+            Series, in any format ``predict`` accepts.
+
+        Returns
+        -------
+        numpy.ndarray of shape (num_layers * num_directions, hidden_size)
+            Number of time points at which each unit updates, averaged over the series.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_plstm import PhasedLSTMClassifier
+        >>> X = np.random.default_rng(0).normal(size=(8, 1, 200))
+        >>> clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=1, random_state=0)
+        >>> counts = clf.fit(X, [0, 1] * 4).update_counts(X)
+        >>> counts.shape, bool(counts.mean() < 200)
+        ((1, 4), True)
+        """
+        panel = self._internal(self._panel(X, reset=False))
+        device = next(self.module_.parameters()).device
+        counts = self.module_.plstm.update_counts(
+            torch.as_tensor(panel.times, device=device),
+            torch.as_tensor(panel.lengths, device=device),
+        )
+        return counts.cpu().numpy().astype(np.float64)
+
     @property
     def history_(self):
         """Per-epoch training history (a ``skorch.History``) of the last fit."""
