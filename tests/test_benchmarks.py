@@ -137,3 +137,31 @@ def test_sparse_benchmark_quick_mode(tmp_path):
     assert [r["mode"] for r in rows] == ["stream", "batched"]
     assert all(r["max_diff"] < 1e-4 and 0 < r["updates"] < r["events"] for r in rows)
     assert (tmp_path / "s.md").read_text().count("| stream |") == 1
+
+
+@pytest.mark.parametrize(
+    "script, extra, outputs",
+    [
+        ("reproduce_frequency", ["--samplings", "asynchronous"], "task1_quick"),
+        ("reproduce_two_frequencies", [], "task2_quick"),
+        ("reproduce_adding", [], "adding_quick"),
+        ("reproduce_event_digits", [], "event_digits_quick"),
+    ],
+)
+def test_reproduction_scripts_quick_mode(script, extra, outputs, tmp_path):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        module = importlib.import_module(script)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    argv = ["--setting", "quick", "--epochs", "2", "--out-dir", str(tmp_path), *extra]
+    module.main(argv)
+    report = (tmp_path / f"{outputs}.md").read_text()
+    assert "| Phased LSTM" in report or "| asynchronous |" in report
+    assert f"python benchmarks/{script}.py --setting quick" in report
+    assert (tmp_path / f"{outputs}.png").stat().st_size > 10_000  # a drawn figure
+    if script == "reproduce_event_digits":
+        # the Phased LSTM updates each unit at about r_on of the events, the LSTM at all
+        row = next(line for line in report.splitlines() if line.startswith("| Phased LSTM"))
+        share = float(row.split("|")[4].strip().rstrip("%"))
+        assert share < 10
