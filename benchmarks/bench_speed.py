@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import device_name, emit_table, median_seconds  # noqa: E402
 from _reference import ReferencePhasedLSTM  # noqa: E402
 
-from sk_plstm.nn import PhasedLSTM  # noqa: E402
+from sk_plstm.nn import PhasedLSTM, kernel_available  # noqa: E402
 
 # (batch, steps, hidden, input)
 SIZES = [(32, 200, 110, 1), (256, 784, 32, 1), (256, 784, 128, 2), (128, 1000, 256, 8)]
@@ -69,7 +69,8 @@ def main(argv=None) -> list[dict]:
         )
     lines = [
         f"Device: {device_name(device)}; torch {torch.__version__}; median of {args.repeats} "
-        "training steps (forward + backward) after a warm-up.",
+        "training steps (forward + backward) after a warm-up; sk_plstm implementation: "
+        f"{'kernel' if device.type == 'cpu' and kernel_available() else 'torch'}.",
         "",
         "| batch, steps, hidden, input | sk_plstm (ms) | reference loop (ms) | nn.LSTM (ms) "
         "| sk_plstm / nn.LSTM | reference / nn.LSTM |",

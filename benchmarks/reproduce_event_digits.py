@@ -60,7 +60,7 @@ def main(argv=None) -> dict:
     )
     models = {
         "Phased LSTM": lambda seed: PhasedLSTMClassifier(
-            **COMMON, tau_range=(2.0, 50.0), r_on=0.05, random_state=seed
+            **COMMON, tau_range=(2.0, 50.0), r_on=0.05, learn_r_on=True, random_state=seed
         ),
         "LSTM": lambda seed: LSTMBaselineClassifier(**COMMON, random_state=seed),
     }
