@@ -38,6 +38,7 @@ __all__ = ["kernel_available", "recurrence"]
 #: this; with more units open, the dense step is as fast or faster (``bench_sparse.py``).
 SPARSE_MAX_R_ON = 0.1
 
+_log = logging.getLogger("sk_plstm")
 _lock = threading.Lock()
 _kernel: Any = None
 _kernel_error: str | None = None
@@ -77,6 +78,7 @@ def _load_kernel() -> Any:
                 flags += ["-mavx2", "-mfma"]
                 name += "_avx2"
             # torch's builder warns and logs about compilers; the outcome is reported below
+            _log.info("loading the sk_plstm CPU kernel (the first time: building it, ~30 s)")
             torch_log = logging.getLogger("torch.utils.cpp_extension")
             level = torch_log.level
             torch_log.setLevel(logging.CRITICAL)
