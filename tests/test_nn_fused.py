@@ -219,22 +219,13 @@ def test_sparse_path_skips_closed_units_and_counts_its_updates():
     layer = PhasedLSTM(2, 50, tau_range=(5.0, 100.0), r_on=0.05).eval()
     x, times = torch.randn(4, 200, 2), _times(4, 200)
     cell = layer.cells[0]
-    weight, bias, mask = _fused._kernel_inputs(cell, x.transpose(0, 1), None)
     tau, r_on = cell.gate.effective_params()
+    zeros = torch.zeros(4, 50)
     with torch.no_grad():
-        *_, count = _fused._kernel.sparse_forward(
-            x.transpose(0, 1).contiguous(),
-            times.T.contiguous(),
-            mask,
-            weight,
-            bias,
-            tau.contiguous(),
-            cell.gate.shift.contiguous(),
-            r_on.contiguous(),
-            torch.zeros(4, 50),
-            torch.zeros(4, 50),
-            False,
+        args = _fused._kernel_args(
+            cell, x.transpose(0, 1), times.T, None, zeros, zeros, tau, r_on, "sparse"
         )
+        *_, count = _fused._kernel.sparse_forward(*args, False)
     per_unit = layer.update_counts(times)
     assert int(count) == pytest.approx(per_unit.sum().item() * 4)
     assert per_unit.mean() / 200 < 0.1  # about r_on of the steps update

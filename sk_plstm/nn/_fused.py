@@ -121,9 +121,10 @@ def kernel_available() -> bool:
 
 
 class _KernelRecurrence(torch.autograd.Function):
+    # arguments as :func:`_kernel_args` gives them, then the leak and the direction
     @staticmethod
-    def forward(ctx, x, w, bias, tau, shift, r_on, h0, c0, times, mask, leak, reverse):
-        save = any(ctx.needs_input_grad[:8])
+    def forward(ctx, x, times, mask, w, bias, tau, shift, r_on, h0, c0, leak, reverse):
+        save = any(ctx.needs_input_grad)
         result = _kernel.forward(
             x, times, mask, w, bias, tau, shift, r_on, leak, h0, c0, reverse, save
         )
@@ -137,7 +138,7 @@ class _KernelRecurrence(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, d_out, d_hn, d_cn):
         x, times, mask, w, bias, tau, shift, r_on, h0, c0, out, c_all = ctx.saved_tensors
-        grads = _kernel.backward(
+        d_x, d_w, d_bias, d_tau, d_shift, d_r, d_h0, d_c0 = _kernel.backward(
             d_out.contiguous(),
             d_hn.contiguous(),
             d_cn.contiguous(),
@@ -156,7 +157,7 @@ class _KernelRecurrence(torch.autograd.Function):
             c_all,
             ctx.reverse,
         )
-        return (*grads, None, None, None, None)
+        return d_x, None, None, d_w, d_bias, d_tau, d_shift, d_r, d_h0, d_c0, None, None
 
 
 class _TorchRecurrence(torch.autograd.Function):
@@ -232,10 +233,6 @@ class _TorchRecurrence(torch.autograd.Function):
         return d_gates, d_k, d_w, dh, dc, None
 
 
-def _phase_dtype(times: torch.Tensor, tau: torch.Tensor) -> torch.dtype:
-    return torch.promote_types(times.dtype, tau.dtype)
-
-
 def _kernel_fits(x: torch.Tensor, h0: torch.Tensor, cell: torch.nn.Module) -> bool:
     """Whether the compiled kernel can run these tensors (float32 on the CPU)."""
     return (
@@ -245,15 +242,35 @@ def _kernel_fits(x: torch.Tensor, h0: torch.Tensor, cell: torch.nn.Module) -> bo
     )
 
 
-def _kernel_inputs(
-    cell: torch.nn.Module, x: torch.Tensor, mask: torch.Tensor | None
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The kernel's weight ``[w_hh | w_ih]``, summed bias and float mask (empty: none).
+def _kernel_args(
+    cell: torch.nn.Module,
+    x: torch.Tensor,
+    times: torch.Tensor,
+    mask: torch.Tensor | None,
+    h0: torch.Tensor,
+    c0: torch.Tensor,
+    tau: torch.Tensor,
+    r_on: torch.Tensor,
+    implementation: str,
+) -> tuple[torch.Tensor, ...]:
+    """The kernel's inputs: ``x, times, mask, [w_hh | w_ih], bias, tau, shift, r_on, h0, c0``.
 
-    Under autograd they are built afresh (so gradients reach the parameters); without
-    gradients they are cached on the cell until a parameter changes, so that streaming one
-    event per call does not copy the whole weight every call.
+    Raises a clear error where the kernel cannot run. The mask is float (empty: none) and
+    the times are in the phase dtype. Under autograd the weight and the summed bias are
+    built afresh (so gradients reach the parameters); without gradients they are cached on
+    the cell until a parameter changes, so that streaming one event per call does not copy
+    the whole weight every call.
     """
+    if _load_kernel() is None:
+        raise RuntimeError(
+            f"implementation={implementation!r} needs the sk_plstm CPU kernel, which is not "
+            f"available: {_kernel_error}"
+        )
+    if x.device.type != "cpu" or x.dtype != torch.float32:
+        raise ValueError(
+            f"implementation={implementation!r} runs the sk_plstm kernel, which takes float32 "
+            f"tensors on the CPU, got {x.dtype} on {x.device}."
+        )
     params = (cell.weight_hh, cell.weight_ih, cell.bias_ih, cell.bias_hh)
     tracked = torch.is_grad_enabled() and any(p is not None and p.requires_grad for p in params)
     key = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in params if p is not None)
@@ -268,33 +285,18 @@ def _kernel_inputs(
             bias = x.new_zeros(weight.shape[0])
         # never keep tensors that belong to an autograd graph
         cell._kernel_weights = None if tracked else (key, (weight, bias))
-    mask_f = x.new_empty(0) if mask is None else mask.to(torch.float32).contiguous()
-    return weight, bias, mask_f
-
-
-def _sparse(cell, x, times, mask, h0, c0, reverse, tau, r_on):
-    """Event-driven inference with the kernel: only open units are computed."""
-    kernel = _load_kernel()
-    if kernel is None or x.device.type != "cpu" or x.dtype != torch.float32:
-        raise ValueError(
-            "implementation='sparse' runs float32 tensors on the CPU with the compiled kernel "
-            f"(kernel available: {kernel is not None}), got {x.dtype} on {x.device}."
-        )
-    weight, bias, mask_f = _kernel_inputs(cell, x, mask)
-    out, h_n, c_n, _ = kernel.sparse_forward(
+    return (
         x.contiguous(),
-        times.to(_phase_dtype(times, tau)).contiguous(),
-        mask_f,
+        times.to(torch.promote_types(times.dtype, tau.dtype)).contiguous(),
+        x.new_empty(0) if mask is None else mask.to(torch.float32).contiguous(),
         weight,
-        bias.contiguous(),
+        bias,
         tau.contiguous(),
         cell.gate.shift.contiguous(),
         r_on.contiguous(),
         h0.contiguous(),
         c0.contiguous(),
-        bool(reverse),
     )
-    return out, h_n, c_n
 
 
 def recurrence(
@@ -349,32 +351,14 @@ def recurrence(
             and float(r_on.mean()) <= SPARSE_MAX_R_ON
         )
     ):
-        return _sparse(cell, x, times, mask, h0, c0, reverse, tau, r_on)
-    use_kernel = implementation in ("kernel", "sparse") or (
+        args = _kernel_args(cell, x, times, mask, h0, c0, tau, r_on, implementation)
+        out, h_n, c_n, _ = _kernel.sparse_forward(*args, bool(reverse))
+        return out, h_n, c_n
+    if implementation in ("kernel", "sparse") or (
         implementation == "auto" and _kernel_fits(x, h0, cell)
-    )
-    if use_kernel:
-        if _load_kernel() is None:
-            raise RuntimeError(f"The sk_plstm CPU kernel is not available: {_kernel_error}")
-        if x.device.type != "cpu" or x.dtype != torch.float32:
-            raise ValueError(
-                f"The sk_plstm kernel runs float32 tensors on the CPU, got {x.dtype} on {x.device}."
-            )
-        weight, bias, mask_f = _kernel_inputs(cell, x, mask)
-        return _KernelRecurrence.apply(
-            x.contiguous(),
-            weight,
-            bias,
-            tau.contiguous(),
-            gate.shift.contiguous(),
-            r_on.contiguous(),
-            h0.contiguous(),
-            c0.contiguous(),
-            times.to(_phase_dtype(times, tau)).contiguous(),
-            mask_f,
-            float(leak),
-            bool(reverse),
-        )
+    ):
+        args = _kernel_args(cell, x, times, mask, h0, c0, tau, r_on, implementation)
+        return _KernelRecurrence.apply(*args, float(leak), bool(reverse))
     bias = None
     if cell.bias_ih is not None:
         bias = cell.bias_ih + cell.bias_hh
