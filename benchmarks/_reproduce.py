@@ -96,6 +96,16 @@ def learning_curves(
     return results
 
 
+def final_scores(runs: list[dict]) -> list[float]:
+    """The test score after the last epoch of every run."""
+    return [r["scores"][-1] for r in runs]
+
+
+def mean_seconds(runs: list[dict]) -> float:
+    """Mean training time of the runs, in seconds."""
+    return float(np.mean([r["seconds"] for r in runs]))
+
+
 def mean_sd(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
     """``mean +- sd`` of ``values`` times ``scale`` (sd 0 for a single value)."""
     v = np.asarray(values, dtype=float) * scale
@@ -155,3 +165,26 @@ def write_report(path: str, title: str, setting: dict, command: str, lines: list
         f.write(text)
     print(text)
     return text
+
+
+def publish(
+    args: argparse.Namespace,
+    stem: str,
+    title: str,
+    setting: dict,
+    panels: dict[str, dict[str, list[dict]]],
+    ylabel: str,
+    lines: list[str],
+    script: str,
+    argv: list[str] | None,
+) -> str:
+    """Draw the learning curves to ``<stem>.png`` and write ``<stem>.md`` (the table
+    ``lines`` followed by the plot) in ``args.out_dir``."""
+    plot_curves(panels, os.path.join(args.out_dir, f"{stem}.png"), ylabel)
+    return write_report(
+        os.path.join(args.out_dir, f"{stem}.md"),
+        title,
+        setting,
+        invocation(script, argv),
+        [*lines, "", f"![learning curves]({stem}.png)"],
+    )

@@ -16,19 +16,18 @@ from __future__ import annotations
 import os
 import sys
 
-import numpy as np
 from sklearn.metrics import mean_squared_error
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _baselines import LSTMBaselineRegressor  # noqa: E402
 from _reproduce import (  # noqa: E402
-    invocation,
+    final_scores,
     learning_curves,
     mean_sd,
+    mean_seconds,
     parser,
-    plot_curves,
+    publish,
     resolve,
-    write_report,
 )
 
 from sk_plstm import PhasedLSTMRegressor  # noqa: E402
@@ -71,23 +70,21 @@ def main(argv=None) -> dict:
     for name, runs in results.items():
         reached = [next((i + 1 for i, s in enumerate(r["scores"]) if s < 0.05), None) for r in runs]
         lines.append(
-            f"| {name} | {mean_sd([r['scores'][-1] for r in runs], digits=4)} "
+            f"| {name} | {mean_sd(final_scores(runs), digits=4)} "
             f"| {mean_sd([min(r['scores']) for r in runs], digits=4)} "
             f"| {', '.join('never' if e is None else str(e) for e in reached)} "
-            f"| {np.mean([r['seconds'] for r in runs]):.0f} |"
+            f"| {mean_seconds(runs):.0f} |"
         )
-    lines += ["", f"![learning curves](adding_{args.setting}.png)"]
-    plot_curves(
-        {f"adding, {length} steps": results},
-        os.path.join(args.out_dir, f"adding_{args.setting}.png"),
-        "test MSE",
-    )
-    write_report(
-        os.path.join(args.out_dir, f"adding_{args.setting}.md"),
+    publish(
+        args,
+        f"adding_{args.setting}",
         "The adding problem",
         setting,
-        invocation(__file__, argv),
+        {f"adding, {length} steps": results},
+        "test MSE",
         lines,
+        __file__,
+        argv,
     )
     return results
 

@@ -23,13 +23,13 @@ from sklearn.model_selection import train_test_split
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _baselines import LSTMBaselineClassifier  # noqa: E402
 from _reproduce import (  # noqa: E402
-    invocation,
+    final_scores,
     learning_curves,
     mean_sd,
+    mean_seconds,
     parser,
-    plot_curves,
+    publish,
     resolve,
-    write_report,
 )
 from reproduce_frequency import accuracy  # noqa: E402
 
@@ -96,27 +96,24 @@ def main(argv=None) -> dict:
     for name, runs in results.items():
         u = [r["updates"] for r in runs]
         lines.append(
-            f"| {name} | {mean_sd([r['scores'][-1] for r in runs], 100)} | {mean_sd(u, digits=1)} "
-            f"| {np.mean(u) / lstm_updates:.1%} | {np.mean([r['seconds'] for r in runs]):.0f} |"
+            f"| {name} | {mean_sd(final_scores(runs), 100)} | {mean_sd(u, digits=1)} "
+            f"| {np.mean(u) / lstm_updates:.1%} | {mean_seconds(runs):.0f} |"
         )
     lines += [
         "",
         "The paper reports, on N-MNIST, 159 updates per unit for the Phased LSTM against 3153 "
         "for the LSTM (5%) at equal or better accuracy.",
-        "",
-        f"![learning curves]({stem}.png)",
     ]
-    plot_curves(
-        {"event digits": results},
-        os.path.join(args.out_dir, f"{stem}.png"),
-        "test accuracy",
-    )
-    write_report(
-        os.path.join(args.out_dir, f"{stem}.md"),
+    publish(
+        args,
+        stem,
         "Event-based digits",
         setting,
-        invocation(__file__, argv),
+        {"event digits": results},
+        "test accuracy",
         lines,
+        __file__,
+        argv,
     )
     return results
 

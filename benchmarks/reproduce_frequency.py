@@ -22,13 +22,13 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _baselines import LSTMBaselineClassifier  # noqa: E402
 from _reproduce import (  # noqa: E402
-    invocation,
+    final_scores,
     learning_curves,
     mean_sd,
+    mean_seconds,
     parser,
-    plot_curves,
+    publish,
     resolve,
-    write_report,
 )
 
 from sk_plstm import PhasedLSTMClassifier  # noqa: E402
@@ -101,21 +101,22 @@ def main(argv=None) -> dict:
         "|---|---|---|---|---|---|---|",
     ]
     for sampling, results in panels.items():
-        final = {name: [r["scores"][-1] for r in runs] for name, runs in results.items()}
-        seconds = {name: np.mean([r["seconds"] for r in runs]) for name, runs in results.items()}
+        plstm, lstm = results["Phased LSTM"], results["LSTM"]
         lines.append(
-            f"| {sampling} | {mean_sd(final['Phased LSTM'], 100)} | {mean_sd(final['LSTM'], 100)} "
-            f"| {' | '.join(PAPER[sampling])} "
-            f"| {seconds['Phased LSTM']:.0f} / {seconds['LSTM']:.0f} |"
+            f"| {sampling} | {mean_sd(final_scores(plstm), 100)} "
+            f"| {mean_sd(final_scores(lstm), 100)} | {' | '.join(PAPER[sampling])} "
+            f"| {mean_seconds(plstm):.0f} / {mean_seconds(lstm):.0f} |"
         )
-    lines += ["", f"![learning curves](task1_{args.setting}.png)"]
-    plot_curves(panels, os.path.join(args.out_dir, f"task1_{args.setting}.png"), "test accuracy")
-    write_report(
-        os.path.join(args.out_dir, f"task1_{args.setting}.md"),
+    publish(
+        args,
+        f"task1_{args.setting}",
         "Task 1: frequency discrimination",
         setting,
-        invocation(__file__, argv),
+        panels,
+        "test accuracy",
         lines,
+        __file__,
+        argv,
     )
     return panels
 

@@ -15,17 +15,15 @@ from __future__ import annotations
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _reproduce import (  # noqa: E402
-    invocation,
+    final_scores,
     learning_curves,
     mean_sd,
+    mean_seconds,
     parser,
-    plot_curves,
+    publish,
     resolve,
-    write_report,
 )
 from reproduce_frequency import accuracy, models  # noqa: E402
 
@@ -46,32 +44,27 @@ def main(argv=None) -> dict:
     results = learning_curves(
         models(), (*train, *test), setting["epochs"], setting["seeds"], accuracy, args.jobs
     )
-    final = {name: [r["scores"][-1] for r in runs] for name, runs in results.items()}
-    best = {name: [max(r["scores"]) for r in runs] for name, runs in results.items()}
-    seconds = {name: np.mean([r["seconds"] for r in runs]) for name, runs in results.items()}
     lines = [
         "Test accuracy (%), mean +- sd over seeds.",
         "",
         "| model | after the last epoch | best epoch | fit time per run (s) |",
         "|---|---|---|---|",
     ]
-    for name in results:
+    for name, runs in results.items():
         lines.append(
-            f"| {name} | {mean_sd(final[name], 100)} | {mean_sd(best[name], 100)} "
-            f"| {seconds[name]:.0f} |"
+            f"| {name} | {mean_sd(final_scores(runs), 100)} "
+            f"| {mean_sd([max(r['scores']) for r in runs], 100)} | {mean_seconds(runs):.0f} |"
         )
-    lines += ["", f"![learning curves](task2_{args.setting}.png)"]
-    plot_curves(
-        {"two frequencies, asynchronous": results},
-        os.path.join(args.out_dir, f"task2_{args.setting}.png"),
-        "test accuracy",
-    )
-    write_report(
-        os.path.join(args.out_dir, f"task2_{args.setting}.md"),
+    publish(
+        args,
+        f"task2_{args.setting}",
         "Task 2: two-frequency discrimination",
         setting,
-        invocation(__file__, argv),
+        {"two frequencies, asynchronous": results},
+        "test accuracy",
         lines,
+        __file__,
+        argv,
     )
     return results
 
