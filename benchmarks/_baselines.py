@@ -68,12 +68,7 @@ class _LSTMModule:
 
     def _module_spec(self, output_size):
         return LSTMNet, {
-            "input_size": self.n_channels_,
-            "output_size": output_size,
-            "hidden_size": self.hidden_size,
-            "num_layers": self.num_layers,
-            "bidirectional": self.bidirectional,
-            "dropout": self.dropout,
+            **self._network_size(output_size),
             "time_scale": self.tau_range_[0] / self.time_scale_,  # network's time unit
         }
 

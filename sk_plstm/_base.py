@@ -242,15 +242,21 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         return panel
 
     # ------------------------------------------------------------------ fitting
-    def _module_spec(self, output_size: int) -> tuple[type[torch.nn.Module], dict[str, Any]]:
-        """The torch module class and its keyword arguments (a hook for other networks)."""
-        return PhasedLSTMNet, {
+    def _network_size(self, output_size: int) -> dict[str, Any]:
+        """The size arguments every network takes (inputs, outputs, units, layers)."""
+        return {
             "input_size": self.n_channels_,
             "output_size": output_size,
             "hidden_size": self.hidden_size,
             "num_layers": self.num_layers,
             "bidirectional": self.bidirectional,
             "dropout": self.dropout,
+        }
+
+    def _module_spec(self, output_size: int) -> tuple[type[torch.nn.Module], dict[str, Any]]:
+        """The torch module class and its keyword arguments (a hook for other networks)."""
+        return PhasedLSTMNet, {
+            **self._network_size(output_size),
             "tau_range": (
                 self.tau_range_[0] / self.time_scale_,
                 self.tau_range_[1] / self.time_scale_,
