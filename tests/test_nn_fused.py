@@ -241,6 +241,10 @@ def test_update_counts_respects_padding_and_the_time_layout():
     layer_tm = PhasedLSTM(1, 6, num_layers=2, bidirectional=True, r_on=1.0, batch_first=False)
     layer_tm.load_state_dict(layer.state_dict())
     torch.testing.assert_close(layer_tm.update_counts(times.T, torch.tensor([10, 5, 0])), counts)
+    with pytest.raises(ValueError, match="times must be 1-D"):
+        layer.update_counts(torch.zeros(2, 3, 4))
+    with pytest.raises(ValueError, match="lengths"):
+        layer.update_counts(times, torch.tensor([10, 11, 0]))
 
 
 @needs_kernel

@@ -291,6 +291,8 @@ class PhasedLSTM(nn.Module):
         >>> counts.shape, bool(counts.mean() < 100)
         (torch.Size([1, 4]), True)
         """
+        if times.dim() not in (1, 2):
+            raise ValueError(f"times must be 1-D (steps,) or 2-D, got shape {tuple(times.shape)}.")
         if times.dim() == 1:
             times = times.unsqueeze(0)
         elif not self.batch_first:
