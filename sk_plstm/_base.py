@@ -16,21 +16,27 @@ from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
-from skorch.callbacks import GradientNormClipping
+from skorch.callbacks import EpochScoring, GradientNormClipping
 from skorch.dataset import ValidSplit
 from skorch.helper import SliceDict
 from skorch.history import History
+from tqdm.auto import tqdm
 
 from ._compat import Interval, StrOptions
 from ._data import Panel, TimeOrigin, check_time_unit, to_panel
+from ._inspect import ModelDescription, describe, gate_openness, gate_table
 from ._persistence import write_model
 from ._stream import PhasedLSTMStream
 from ._training import (
     LAST_CHECKPOINT,
     Checkpointer,
     DivergenceGuard,
+    EpochScorer,
+    ResumableEarlyStopping,
+    TrainingProgress,
     fingerprint,
     load_checkpoint,
+    lr_scheduler,
 )
 from .nn import PhasedLSTMNet
 
@@ -40,6 +46,12 @@ _OPTIMIZERS = {
     "sgd": torch.optim.SGD,
     "rmsprop": torch.optim.RMSprop,
 }
+
+
+LR_SCHEDULES = ("cosine", "plateau")
+
+#: Validation fraction held out when early_stopping is on and validation_fraction is None.
+EARLY_STOPPING_FRACTION = 0.1
 
 
 def _is_optimizer_class(value: Any) -> bool:
@@ -76,6 +88,10 @@ class PhasedLSTMParams:
         weight_decay: float = 0.0,
         grad_clip: float | None = None,
         validation_fraction: float | None = None,
+        early_stopping: bool = False,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        lr_schedule: str | None = None,
         checkpoint_dir: str | None = None,
         checkpoint_every: int = 1,
         callbacks: list | None = None,
@@ -102,6 +118,10 @@ class PhasedLSTMParams:
         self.weight_decay = weight_decay
         self.grad_clip = grad_clip
         self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.lr_schedule = lr_schedule
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.callbacks = callbacks
@@ -137,6 +157,10 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "grad_clip": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither"), None],
+        "early_stopping": ["boolean"],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "lr_schedule": [StrOptions(set(LR_SCHEDULES)), None],
         "checkpoint_dir": [str, os.PathLike, None],
         "checkpoint_every": [Interval(numbers.Integral, 1, None, closed="left")],
         "callbacks": [list, None],
@@ -161,6 +185,11 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
     @abstractmethod
     def _criterion(self) -> type[torch.nn.Module]:
         """The loss class."""
+
+    @staticmethod
+    @abstractmethod
+    def _epoch_score(y_true: np.ndarray, outputs: np.ndarray) -> float:
+        """The validation score recorded every epoch (the estimator's ``score``)."""
 
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> None:
@@ -268,24 +297,84 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             "learn_r_on": self.learn_r_on,
         }
 
+    def _validation(self, incremental: bool) -> float | None:
+        """The fraction of the training series held out for validation, if any."""
+        if self.validation_fraction is not None:
+            return self.validation_fraction
+        if self.early_stopping and not incremental:
+            return EARLY_STOPPING_FRACTION
+        return None
+
+    def _check_validation_size(self, n_series: int, incremental: bool) -> None:
+        """A clear error when the validation split cannot hold every class (or any series)."""
+        fraction = self._validation(incremental)
+        if fraction is None:
+            return
+        n_valid = int(np.ceil(fraction * n_series))
+        needed = len(self.classes_) if is_classifier(self) else 1
+        if n_valid < needed or n_series - n_valid < needed:
+            source = (
+                f"validation_fraction={fraction}"
+                if self.validation_fraction is not None
+                else f"early_stopping (which holds out {fraction} of the series)"
+            )
+            raise ValueError(
+                f"{source} leaves {n_valid} of the {n_series} training series for "
+                f"validation and {n_series - n_valid} for training; each needs at least "
+                f"{needed} (one per class for a classifier). Give more series or change "
+                "validation_fraction."
+            )
+
     def _build_net(
         self,
         output_size: int,
         extra_callbacks: list | None = None,
         max_epochs: int | None = None,
+        incremental: bool = False,
     ) -> NeuralNet:
+        """The skorch net with this estimator's training callbacks.
+
+        ``incremental`` (``partial_fit``) leaves out early stopping, as scikit-learn's
+        incremental estimators do: each call trains one epoch.
+        """
         optimizer = self.optimizer
         if not _is_optimizer_class(optimizer):
             optimizer = _OPTIMIZERS[optimizer]
+        epochs = self.max_epochs if max_epochs is None else max_epochs
         module, module_kwargs = self._module_spec(output_size)
+        validation = self._validation(incremental)
+        monitor = "train_loss" if validation is None else "valid_loss"
+        # skorch's printing callbacks print whatever their verbosity when the sink is not print
+        sink = tqdm.write if self.verbose >= 2 else print
         callbacks = [("divergence_guard", DivergenceGuard(self.lr, self.grad_clip))]
         if self.grad_clip is not None:
             callbacks.append(("grad_clip", GradientNormClipping(self.grad_clip)))
+        if validation is not None:
+            scoring = EpochScorer(self._epoch_score)
+            callbacks.append(
+                ("valid_score", EpochScoring(scoring, lower_is_better=False, name="valid_score"))
+            )
+        if self.lr_schedule is not None:
+            patience = max(1, self.n_iter_no_change // 2)
+            schedule = lr_scheduler(self.lr_schedule, self.lr, self.max_epochs, patience, monitor)
+            callbacks.append(("lr_schedule", schedule))
         callbacks += list(extra_callbacks or []) + list(self.callbacks or [])
+        if self.verbose:
+            callbacks.append(("progress", TrainingProgress(epochs, self.batch_size)))
+        if self.early_stopping and not incremental:  # last: its stop skips later callbacks
+            stopper = ResumableEarlyStopping(
+                monitor=monitor,
+                patience=self.n_iter_no_change,
+                threshold=self.tol,
+                threshold_mode="abs",
+                load_best=True,
+                sink=sink,
+            )
+            callbacks.append(("early_stopping", stopper))
         train_split = None
-        if self.validation_fraction is not None:
+        if validation is not None:
             train_split = ValidSplit(
-                self.validation_fraction,
+                validation,
                 stratified=is_classifier(self),
                 random_state=self.seed_,
             )
@@ -296,47 +385,87 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             optimizer=optimizer,
             optimizer__weight_decay=self.weight_decay,
             lr=self.lr,
-            max_epochs=self.max_epochs if max_epochs is None else max_epochs,
+            max_epochs=epochs,
             batch_size=self.batch_size,
             train_split=train_split,
             iterator_train__shuffle=True,
             callbacks=callbacks,
+            callbacks__print_log__sink=sink,
             device=self.device,
-            verbose=self.verbose,
+            # verbose=1 draws progress bars; 2 also prints a line per epoch
+            verbose=int(self.verbose >= 2),
         )
 
+    def _gate_params(self) -> dict[str, np.ndarray]:
+        """Every unit's period, shift and open ratio, in the time index's units.
+
+        Arrays of shape (num_layers * num_directions, hidden_size), one row per gate
+        layer in the order of the network's cells.
+        """
+        rows = {"tau": [], "shift": [], "r_on": []}
+        for cell in self.net_.module_.plstm.cells:
+            tau, r_on = cell.gate.effective_params()
+            rows["tau"].append(tau.detach().cpu().double().numpy() * self.time_scale_)
+            shift = torch.remainder(cell.gate.shift.detach().double(), tau.detach().double())
+            rows["shift"].append(shift.cpu().numpy() * self.time_scale_)
+            rows["r_on"].append(r_on.detach().cpu().double().numpy())
+        return {name: np.stack(values) for name, values in rows.items()}
+
     def _fit(
-        self, X: Any, y: Any, epochs: int | None = None, classes: Any = None
+        self,
+        X: Any,
+        y: Any,
+        epochs: int | None = None,
+        classes: Any = None,
+        incremental: bool = False,
     ) -> PhasedLSTMBase:
         """Fit for ``epochs`` (``max_epochs`` by default), resuming from a checkpoint if any.
 
-        ``classes`` (classifier only) declares every class up front, for ``partial_fit``.
+        ``classes`` (classifier only) declares every class up front, and ``incremental``
+        marks the first call of ``partial_fit``.
         """
         epochs = self.max_epochs if epochs is None else epochs
         self._check_params()
         panel = self._panel(X, reset=True)
         targets, output_size = self._prepare_targets(y, len(panel), classes)
+        self._check_validation_size(len(panel), incremental)
         self.tau_range_ = self._resolve_tau_range(panel)
         self._set_time_scale()
         panel = self._internal(panel)
         self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        for name in ("best_epoch_", "initial_gates_"):
+            self.__dict__.pop(name, None)
         inputs = SliceDict(**panel.as_dict())
-        checkpoints, resume = self._checkpointing(panel, targets)
-        with self._seeded(self.seed_):
-            net = self._build_net(output_size, checkpoints, epochs)
-            if resume is None:
-                net.fit(inputs, targets)
-            else:
-                self._restore(net, resume)
-                remaining = epochs - resume["epoch"]
-                if remaining > 0:
-                    net.partial_fit(inputs, targets, epochs=remaining)
-        self.net_ = net
+        checkpoints, resume = self._checkpointing(panel, targets, incremental)
+        try:
+            with self._seeded(self.seed_):
+                self.net_ = net = self._build_net(output_size, checkpoints, epochs, incremental)
+                if resume is None:
+                    net.initialize()
+                    if hasattr(net.module_, "plstm"):  # not for other networks (_module_spec)
+                        self.initial_gates_ = self._gate_params()
+                    net.partial_fit(inputs, targets, epochs=epochs)
+                else:
+                    self._restore(net, resume)
+                    remaining = epochs - resume["epoch"]
+                    if remaining > 0 and not self._stopped_early():
+                        net.partial_fit(inputs, targets, epochs=remaining)
+        except BaseException:
+            del self.net_  # a failed fit leaves no model behind
+            raise
         self.n_iter_ = len(net.history)
-        if checkpoints and self.n_iter_ >= epochs:
+        stopped = self._stopped_early()
+        if self.early_stopping and not incremental:
+            self.best_epoch_ = int(dict(net.callbacks_)["early_stopping"].best_epoch_)
+        if checkpoints and (self.n_iter_ >= epochs or stopped):
             # complete: nothing to resume (an interrupted fit keeps its checkpoint)
             (Path(self.checkpoint_dir) / LAST_CHECKPOINT).unlink(missing_ok=True)
         return self
+
+    def _stopped_early(self) -> bool:
+        """Whether early stopping ended the last fit of ``net_``."""
+        stopper = dict(self.net_.callbacks_).get("early_stopping")
+        return stopper is not None and stopper.stopped(self.net_)
 
     @contextmanager
     def _seeded(self, seed: int):
@@ -347,7 +476,9 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             torch.manual_seed(seed)
             yield
 
-    def _checkpointing(self, panel: Panel, targets: np.ndarray) -> tuple[list, dict | None]:
+    def _checkpointing(
+        self, panel: Panel, targets: np.ndarray, incremental: bool
+    ) -> tuple[list, dict | None]:
         """Checkpoint callback and the state to resume from (when checkpoint_dir is set)."""
         if self.checkpoint_dir is None:
             return [], None
@@ -367,12 +498,23 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             directory,
             self.checkpoint_every,
             fit_id,
-            save_best if self.validation_fraction is not None else None,
+            save_best if self._validation(incremental) is not None else None,
+            self._resume_state,
         )
         return [("checkpointer", callback)], load_checkpoint(directory, fit_id)
 
-    @staticmethod
-    def _restore(net: NeuralNet, state: dict) -> None:
+    def _resume_state(self) -> dict:
+        """What a checkpoint needs beyond the net: initial gates, early stopping's best."""
+        state = {}
+        if hasattr(self, "initial_gates_"):
+            state["initial_gates"] = {k: torch.as_tensor(v) for k, v in self.initial_gates_.items()}
+        stopper = dict(self.net_.callbacks_).get("early_stopping")
+        if stopper is not None and stopper.best_model_weights_ is not None:
+            state["best_epoch"] = int(stopper.best_epoch_)
+            state["best_weights"] = stopper.best_model_weights_
+        return state
+
+    def _restore(self, net: NeuralNet, state: dict) -> None:
         net.initialize()
         net.module_.load_state_dict(state["module"])
         net.optimizer_.load_state_dict(state["optimizer"])
@@ -380,10 +522,19 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         torch.set_rng_state(state["rng"])
         if state["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda_rng"])
+        extra = state.get("extra", {})
+        if "initial_gates" in extra:
+            self.initial_gates_ = {k: v.numpy() for k, v in extra["initial_gates"].items()}
+        stopper = dict(net.callbacks_).get("early_stopping")
+        if stopper is not None and "best_weights" in extra:
+            stopper.best_epoch_ = extra["best_epoch"]
+            stopper.best_model_weights_ = extra["best_weights"]
+        if stopper is not None:  # the patience count as the interrupted fit left it
+            stopper.on_train_begin(net)
 
     def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> PhasedLSTMBase:
         if not hasattr(self, "net_"):
-            return self._fit(X, y, epochs=1, classes=classes)
+            return self._fit(X, y, epochs=1, classes=classes, incremental=True)
         panel = self._internal(self._panel(X, reset=False))
         targets = self._partial_targets(y, len(panel))
         with self._seeded(self.seed_ + len(self.net_.history)):
@@ -456,6 +607,107 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             torch.as_tensor(panel.lengths, device=device),
         )
         return counts.cpu().numpy().astype(np.float64)
+
+    def time_gates(self, initial: bool = False) -> pd.DataFrame:
+        """The period, phase shift and open ratio of every unit's time gate.
+
+        Parameters
+        ----------
+        initial : bool, default=False
+            The values before training (``initial_gates_``) instead of the learned ones.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per unit, ``num_layers * num_directions * hidden_size`` rows, with
+            columns ``layer``, ``direction`` ("forward" or "backward"), ``unit``,
+            ``tau`` and ``shift`` (in the time index's units, or ``time_unit`` for
+            datetime indexes; the shift taken modulo ``tau``) and ``r_on``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_plstm import PhasedLSTMClassifier
+        >>> X = np.random.default_rng(0).normal(size=(8, 1, 50))
+        >>> clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=2, random_state=0)
+        >>> gates = clf.fit(X, [0, 1] * 4).time_gates()
+        >>> list(gates.columns), len(gates)
+        (['layer', 'direction', 'unit', 'tau', 'shift', 'r_on'], 4)
+        """
+        check_is_fitted(self, "net_")
+        if initial and not hasattr(self, "initial_gates_"):
+            raise AttributeError(
+                "This model holds no initial gates: it was saved by an sk_plstm version "
+                "that did not record them; refit it to compare before and after training."
+            )
+        return gate_table(self, self.initial_gates_ if initial else self._gate_params())
+
+    def gate_openness(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """How open every unit's time gate is at every time point of ``X``.
+
+        The openness ``k`` (evaluation mode) is 0 while a unit is closed and keeps its
+        state, and rises to 1 in the middle of its open phase. It depends on the
+        timestamps only.
+
+        Parameters
+        ----------
+        X : array-like or sktime panel container
+            Series, in any format ``predict`` accepts.
+
+        Returns
+        -------
+        openness : numpy.ndarray of shape (n_series, max_length, n_gate_layers, hidden_size)
+            ``k`` in ``[0, 1]`` of each unit, for ``n_gate_layers = num_layers *
+            num_directions`` (layer by layer, forward before backward); NaN after the
+            end of a shorter series.
+        times : numpy.ndarray of shape (n_series, max_length)
+            The time of each point, measured from ``time_origin_`` in the units of
+            :meth:`time_gates`; NaN after the end of a shorter series.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_plstm import PhasedLSTMClassifier
+        >>> X = np.random.default_rng(0).normal(size=(8, 1, 50))
+        >>> clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=1, random_state=0)
+        >>> openness, times = clf.fit(X, [0, 1] * 4).gate_openness(X[:2])
+        >>> openness.shape, times.shape
+        ((2, 50, 1, 4), (2, 50))
+        """
+        return gate_openness(self, X)
+
+    def describe(self, X: Any = None) -> ModelDescription:
+        """Sizes, learned periods and open fractions of the fitted model.
+
+        Parameters
+        ----------
+        X : array-like or sktime panel container, optional
+            Series (any format ``predict`` accepts) on which to measure how often the
+            units update.
+
+        Returns
+        -------
+        ModelDescription
+            Prints as a short report; its ``summary`` dict holds the sizes, epochs and
+            time unit, and its ``layers`` DataFrame one row per layer and direction with
+            the learned ``tau`` range, mean ``r_on`` and the fraction of time the units
+            are open (``open_fraction``; ``updates_fraction`` on ``X``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_plstm import PhasedLSTMClassifier
+        >>> X = np.random.default_rng(0).normal(size=(8, 1, 50))
+        >>> clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=1, random_state=0)
+        >>> info = clf.fit(X, [0, 1] * 4).describe(X)
+        >>> info.summary["n_parameters"], list(info.layers["units"])
+        (134, [4])
+        >>> print(info)  # doctest: +ELLIPSIS
+        PhasedLSTMClassifier: 1 channel(s) -> 1 layer(s) x 4 units -> 2 output(s); 134 parameters
+        ...
+        """
+        check_is_fitted(self, "net_")
+        return describe(self, X)
 
     @property
     def history_(self):

@@ -70,7 +70,25 @@ default="adam"
         Clip the gradient norm to this value before each optimiser step.
     validation_fraction : float in (0, 1), optional
         Hold out this fraction of the training series (stratified for the
-        classifier) and record the validation loss every epoch.
+        classifier) and record the validation loss and score (accuracy for the
+        classifier, R² for the regressor) every epoch, as ``valid_loss`` and
+        ``valid_score`` in ``history_``.
+    early_stopping : bool, default=False
+        Stop when the validation loss has not improved by more than ``tol`` for
+        ``n_iter_no_change`` epochs, and keep the weights of the best epoch
+        (``best_epoch_``). Without ``validation_fraction``, 10% of the training
+        series are held out. ``partial_fit`` does not stop early.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before early stopping; ``lr_schedule="plateau"``
+        waits half as many before lowering the learning rate.
+    tol : float, default=1e-4
+        Smallest decrease of the monitored loss that counts as an improvement.
+    lr_schedule : {"cosine", "plateau"} or None, default=None
+        Learning-rate schedule. ``"cosine"`` anneals ``lr`` to ``lr / 100`` over
+        ``max_epochs``; ``"plateau"`` divides it by 10 when the validation loss
+        (the training loss without validation) stops improving. The rate of each
+        epoch is recorded as ``lr`` in ``history_``. Any skorch ``LRScheduler``
+        can also be passed in ``callbacks``.
     checkpoint_dir : str or path, optional
         Directory for checkpoints: every ``checkpoint_every`` epochs the training
         state (weights, optimiser, history, random state) is written there, and
@@ -82,14 +100,21 @@ default="adam"
     checkpoint_every : int, default=1
         Epochs between checkpoints.
     callbacks : list of skorch callbacks, optional
-        Extra skorch callbacks (for example ``skorch.callbacks.EarlyStopping``).
+        Extra skorch callbacks, for control beyond the parameters above (for
+        example ``skorch.callbacks.EarlyStopping`` on another metric, or an
+        ``LRScheduler`` with another policy); they run after the built-in ones and
+        before early stopping.
     device : str or torch.device, default="cpu"
         Where to train and predict, for example ``"cuda"``.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation and batch shuffling; an int gives the same
         model, and the same predictions, on every fit.
     verbose : int, default=0
-        Print a line per epoch when positive.
+        0 trains silently (the default, as suits pipelines and grid searches).
+        1 draws a progress bar over the epochs with the last losses, validation
+        score and epoch time, and a bar over the batches of any epoch that runs
+        longer than 2 s (widgets in a notebook, text on standard error
+        elsewhere). 2 also prints a table row per epoch.
 
     Attributes
     ----------
@@ -99,7 +124,7 @@ default="adam"
         Number of channels seen at fit.
     n_features_in_ : int
         Number of columns seen at fit; only set when fitted on a 2-D array.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Column names; only set when fitted on a 2-D DataFrame with string column names.
     tau_range_ : tuple of float
         The period range used for initialisation, in the time index's units.
@@ -109,13 +134,19 @@ default="adam"
         in units of ``time_scale_``.
     time_origin_ : TimeOrigin
         Reference time fixed at fit that all timestamps are measured from.
-    channel_mean_, channel_std_ : ndarray of shape (n_channels_,)
+    channel_mean_, channel_std_ : ndarray of shape (``n_channels_``,)
         Standardisation statistics (when ``standardize=True``).
     net_ : skorch.NeuralNet
         The trained skorch net; ``module_`` is its torch module and
         ``history_`` its training history.
     n_iter_ : int
         Number of epochs run.
+    best_epoch_ : int
+        With ``early_stopping``: the epoch (from 1) whose weights were kept.
+    initial_gates_ : dict of ndarray of shape (num_layers * num_directions, hidden_size)
+        The periods ``"tau"``, shifts ``"shift"`` (both in the time index's units)
+        and open ratios ``"r_on"`` of every unit before training; compare with
+        :meth:`time_gates`.
     seed_ : int
         The torch seed drawn from ``random_state`` for this fit.
 
@@ -136,6 +167,11 @@ default="adam"
 
     def _criterion(self) -> type[torch.nn.Module]:
         return torch.nn.CrossEntropyLoss
+
+    @staticmethod
+    def _epoch_score(y_true: np.ndarray, outputs: np.ndarray) -> float:
+        """Accuracy of the encoded labels against the largest logit."""
+        return float(np.mean(np.argmax(outputs, axis=1) == y_true))
 
     def _prepare_targets(
         self, y: Any, n_samples: int, classes: Any = None

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_array
 
 from ._base import PhasedLSTMBase
@@ -27,8 +28,9 @@ class PhasedLSTMRegressor(RegressorMixin, PhasedLSTMBase):
     ----------
     hidden_size, num_layers, bidirectional, dropout, tau_range, r_on, leak, \
 learn_tau, learn_shift, learn_r_on, time_unit, standardize, max_epochs, batch_size, \
-lr, optimizer, weight_decay, grad_clip, validation_fraction, checkpoint_dir, \
-checkpoint_every, callbacks, device, random_state, verbose
+lr, optimizer, weight_decay, grad_clip, validation_fraction, early_stopping, \
+n_iter_no_change, tol, lr_schedule, checkpoint_dir, checkpoint_every, callbacks, device, \
+random_state, verbose
         As for :class:`PhasedLSTMClassifier`.
 
     Attributes
@@ -36,7 +38,7 @@ checkpoint_every, callbacks, device, random_state, verbose
     y_mean_, y_std_ : ndarray of shape (n_targets,)
         Target standardisation statistics.
     n_channels_, n_features_in_, feature_names_in_, tau_range_, time_origin_, \
-channel_mean_, channel_std_, net_, n_iter_, seed_, time_scale_
+channel_mean_, channel_std_, net_, n_iter_, seed_, time_scale_, best_epoch_, initial_gates_
         As for :class:`PhasedLSTMClassifier`.
 
     Examples
@@ -58,6 +60,11 @@ channel_mean_, channel_std_, net_, n_iter_, seed_, time_scale_
 
     def _criterion(self) -> type[torch.nn.Module]:
         return torch.nn.MSELoss
+
+    @staticmethod
+    def _epoch_score(y_true: np.ndarray, outputs: np.ndarray) -> float:
+        """R^2 of the standardised targets (the same as of the original ones)."""
+        return float(r2_score(y_true, outputs))
 
     def _prepare_targets(
         self, y: Any, n_samples: int, classes: Any = None

@@ -1,26 +1,57 @@
-"""Training helpers around skorch: divergence guard, checkpoints and resuming."""
+"""Training helpers around skorch: progress, early stopping, schedules, checkpoints, resuming."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import time
 from collections.abc import Callable
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
+from tqdm.auto import tqdm
 
-__all__ = ["Checkpointer", "DivergenceGuard", "TrainingDivergedError", "fingerprint"]
+__all__ = [
+    "Checkpointer",
+    "DivergenceGuard",
+    "EpochScorer",
+    "ResumableEarlyStopping",
+    "ResumableLRScheduler",
+    "TrainingDivergedError",
+    "TrainingProgress",
+    "fingerprint",
+    "lr_scheduler",
+]
 
 LAST_CHECKPOINT = "last.ckpt"
 BEST_MODEL = "best.plstm"
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The training loss became NaN or infinite."""
+    """The training loss became NaN or infinite.
+
+    Raised by ``fit`` and ``partial_fit`` as soon as a batch loss is not finite; the
+    message names the epoch and suggests a lower ``lr`` or ``grad_clip``. No model is
+    kept.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_plstm import PhasedLSTMRegressor, TrainingDivergedError
+    >>> X = np.random.default_rng(0).normal(size=(16, 1, 10))
+    >>> reg = PhasedLSTMRegressor(hidden_size=4, lr=1e12, optimizer="sgd", random_state=0)
+    >>> try:
+    ...     reg.fit(X, X[:, 0, -1] * 1e3)
+    ... except TrainingDivergedError as error:
+    ...     print(str(error).split(":")[0])
+    Training diverged in epoch 3
+    """
 
 
 class DivergenceGuard(Callback):
@@ -44,6 +75,160 @@ class DivergenceGuard(Callback):
                 f"Lower the learning rate (lr is {self.lr}), {clip}, or check the targets "
                 "for extreme values. No model was returned."
             )
+
+
+class TrainingProgress(Callback):
+    """Progress bars: one over the epochs, and one over the batches of a long epoch.
+
+    The epoch bar shows the last epoch's losses, validation score and duration. The
+    batch bar of an epoch appears only once the epoch has run for ``batch_delay``
+    seconds, so short epochs stay on one line. ``tqdm.auto`` draws widgets in a
+    notebook and text elsewhere (on standard error).
+
+    Parameters
+    ----------
+    total_epochs : int
+        Epochs this call to fit trains for (the bar's length).
+    batch_size : int
+        Series per batch, to size the batch bar.
+    batch_delay : float, optional
+        Seconds an epoch must run before its batch bar is drawn (``BATCH_DELAY``,
+        2 s, by default).
+    """
+
+    KEYS = ("train_loss", "valid_loss", "valid_score")
+    BATCH_DELAY = 2.0
+
+    def __init__(
+        self, total_epochs: int, batch_size: int, batch_delay: float | None = None
+    ) -> None:
+        self.total_epochs = total_epochs
+        self.batch_size = batch_size
+        self.batch_delay = self.BATCH_DELAY if batch_delay is None else batch_delay
+
+    def on_train_begin(self, net, **kwargs):
+        self.epochs_ = tqdm(total=self.total_epochs, desc="fit", unit="epoch", dynamic_ncols=True)
+        self.batches_ = None
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        n_batches = math.ceil(len(dataset_train) / self.batch_size) if dataset_train else None
+        self.batches_ = tqdm(
+            total=n_batches,
+            desc=f"epoch {len(net.history)}",
+            unit="batch",
+            leave=False,
+            delay=self.batch_delay,
+            dynamic_ncols=True,
+        )
+        self.started_ = time.perf_counter()
+
+    def on_batch_end(self, net, training=None, **kwargs):
+        if training and self.batches_ is not None:
+            self.batches_.update()
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.batches_ is not None:
+            self.batches_.close()
+            self.batches_ = None
+        row = net.history[-1]
+        shown = {key: f"{row[key]:.4g}" for key in self.KEYS if key in row}
+        shown["time"] = f"{time.perf_counter() - self.started_:.2f}s"
+        self.epochs_.set_postfix(shown, refresh=False)
+        self.epochs_.update()
+
+    def on_train_end(self, net, **kwargs):
+        if self.batches_ is not None:
+            self.batches_.close()
+        self.epochs_.close()
+
+
+class ResumableEarlyStopping(EarlyStopping):
+    """skorch's early stopping, with its counters rebuilt from the history on resume.
+
+    A fit resumed from a checkpoint starts with a history: the epochs without
+    improvement and the best score so far are replayed from it, so training stops at
+    the same epoch as an uninterrupted fit. The best weights seen before the
+    interruption are set by the caller (``best_model_weights_`` and ``best_epoch_``,
+    from the checkpoint) before training resumes.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        best_weights = getattr(self, "best_model_weights_", None)
+        best_epoch = getattr(self, "best_epoch_", 0)
+        super().on_train_begin(net, **kwargs)
+        for row in net.history:
+            if self.monitor not in row:
+                continue
+            if self._is_score_improved(row[self.monitor]):
+                self.misses_ = 0
+                self.dynamic_threshold_ = self._calc_new_threshold(row[self.monitor])
+                self.best_epoch_ = row["epoch"]
+            else:
+                self.misses_ += 1
+        if best_epoch == self.best_epoch_:
+            self.best_model_weights_ = best_weights
+        elif net.history and self.best_epoch_ == net.history[-1, "epoch"]:
+            # the checkpoint was written before this callback saw its (best) epoch
+            self.best_model_weights_ = deepcopy(net.module_.state_dict())
+
+    def stopped(self, net) -> bool:
+        """Whether the last epoch of ``net`` triggered the stop."""
+        return bool(net.history) and self.misses_ >= self.patience
+
+
+class EpochScorer:
+    """A skorch scoring callable from a ``score(y_true, outputs)`` function.
+
+    skorch's ``EpochScoring`` calls it with the net (whose cached validation outputs
+    ``predict_proba`` returns), the validation inputs and targets.
+    """
+
+    def __init__(self, score: Callable[[np.ndarray, np.ndarray], float]) -> None:
+        self.score = score
+
+    def __call__(self, net, X, y) -> float:
+        outputs = net.predict_proba(X)
+        y_true = y.cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+        return float(self.score(y_true, outputs))
+
+
+class ResumableLRScheduler(LRScheduler):
+    """skorch's ``LRScheduler``, whose plateau state survives ``partial_fit`` and resuming.
+
+    skorch builds a new torch scheduler at the start of every call to ``fit`` or
+    ``partial_fit``. Closed-form schedules (cosine) continue from the epoch count; a
+    ``ReduceLROnPlateau`` would forget its best loss and patience count, so here the
+    monitored values already in the history are replayed into it, leaving the
+    optimiser's learning rates (restored with it) as they are.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        if not isinstance(self.lr_scheduler_, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            return
+        rates = [group["lr"] for group in net.optimizer_.param_groups]
+        for row in net.history:
+            if self.monitor in row:
+                self.lr_scheduler_.step(row[self.monitor])
+        for group, rate in zip(net.optimizer_.param_groups, rates):
+            group["lr"] = rate
+        self.lr_scheduler_._last_lr = rates  # what skorch records as this epoch's rate
+
+
+def lr_scheduler(schedule: str, lr: float, epochs: int, patience: int, monitor: str) -> LRScheduler:
+    """The learning-rate schedule named by the estimators' ``lr_schedule``.
+
+    ``"cosine"`` anneals the rate to 1% of ``lr`` over ``epochs``; ``"plateau"`` divides
+    it by 10 when ``monitor`` has not improved for ``patience`` epochs. The rate of
+    every epoch is recorded in the history as ``lr``.
+    """
+    if schedule == "cosine":
+        return ResumableLRScheduler(
+            "CosineAnnealingLR", T_max=epochs, eta_min=0.01 * lr, event_name="lr"
+        )
+    return ResumableLRScheduler(
+        "ReduceLROnPlateau", monitor=monitor, factor=0.1, patience=patience, event_name="lr"
+    )
 
 
 def fingerprint(arrays: list[np.ndarray], params: dict[str, Any]) -> str:
@@ -84,11 +269,13 @@ class Checkpointer(Callback):
         every: int,
         fit_fingerprint: str,
         save_best: Callable[[Any, Path], None] | None,
+        extra_state: Callable[[], dict] | None = None,
     ) -> None:
         self.directory = directory
         self.every = every
         self.fit_fingerprint = fit_fingerprint
         self.save_best = save_best
+        self.extra_state = extra_state
 
     def on_epoch_end(self, net, **kwargs):
         epoch = len(net.history)
@@ -103,6 +290,7 @@ class Checkpointer(Callback):
                 "history": _plain(net.history.to_list()),
                 "rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                "extra": self.extra_state() if self.extra_state is not None else {},
             }
             _atomic_save(state, self.directory / LAST_CHECKPOINT)
 

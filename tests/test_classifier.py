@@ -143,10 +143,13 @@ def test_user_data_is_not_mutated(motions):
 def test_verbose_prints_epochs_and_default_is_silent(motions, capsys):
     X, y, _, _ = motions
     PhasedLSTMClassifier(**{**FAST, "max_epochs": 2}).fit(X, y)
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr() == ("", "")
     PhasedLSTMClassifier(**{**FAST, "max_epochs": 2, "verbose": 1}).fit(X, y)
+    out, err = capsys.readouterr()
+    assert out == "" and "fit: 100%" in err and "train_loss=" in err  # a progress bar
+    PhasedLSTMClassifier(**{**FAST, "max_epochs": 2, "verbose": 2}).fit(X, y)
     out = capsys.readouterr().out
-    assert "train_loss" in out and out.count("\n") >= 4
+    assert "train_loss" in out and out.count("\n") >= 4  # and a table row per epoch
 
 
 def test_skorch_callbacks_and_optimizer_class_are_accepted(motions):

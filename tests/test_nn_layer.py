@@ -195,3 +195,25 @@ def test_cuda_matches_cpu_outputs_and_gradients():
     (out_g.sum() + c_g.sum()).backward()
     for (name, p), p_g in zip(layer.named_parameters(), gpu.parameters()):
         torch.testing.assert_close(p_g.grad.cpu(), p.grad, rtol=1e-3, atol=1e-4, msg=name)
+
+
+def test_gate_openness_is_the_eval_time_gate_of_every_cell_and_zero_on_padding():
+    from sk_plstm.nn import time_gate
+
+    layer = PhasedLSTM(2, 5, num_layers=2, bidirectional=True, tau_range=(1.0, 20.0), r_on=0.3)
+    times = torch.cumsum(torch.rand(3, 40, dtype=torch.float64), dim=1)
+    lengths = torch.tensor([40, 25, 1])
+    k = layer.gate_openness(times, lengths)
+    assert k.shape == (4, 3, 40, 5)
+    for i, cell in enumerate(layer.cells):
+        tau, r_on = cell.gate.effective_params()
+        expected = time_gate(times, tau, cell.gate.shift, r_on, 0.0)
+        torch.testing.assert_close(k[i, 0], expected[0])
+        torch.testing.assert_close(k[i, 1, :25], expected[1, :25])
+    assert (k[:, 1, 25:] == 0).all() and (k[:, 2, 1:] == 0).all()
+    assert (k > 0).any() and (k == 0).any()
+    # time-major input gives the same, batch first
+    layer.batch_first = False
+    torch.testing.assert_close(layer.gate_openness(times.T, lengths), k)
+    counts = layer.update_counts(times.T, lengths)
+    torch.testing.assert_close(counts, (k > 0).sum(dim=2).float().mean(dim=1))

@@ -215,3 +215,197 @@ def test_ctrl_c_keeps_the_checkpoint_so_fit_resumes(tmp_path):
     assert stopped.n_iter_ == 3 and (tmp_path / "last.ckpt").exists()
     resumed = PhasedLSTMClassifier(**params).fit(X, Y)
     assert resumed.n_iter_ == 6 and not (tmp_path / "last.ckpt").exists()
+
+
+# ---------------------------------------------------------------- early stopping, schedules
+NOISE = RNG.normal(size=(80, 2, 15))
+NOISE_Y = RNG.integers(0, 2, size=80)  # labels unrelated to X: the validation loss rises
+RNG_FLIP = np.random.default_rng(1)
+STOP_PARAMS = dict(hidden_size=32, max_epochs=60, lr=3e-2, batch_size=16, random_state=1)
+
+
+def test_early_stopping_keeps_the_weights_of_the_best_epoch():
+    clf = PhasedLSTMClassifier(
+        **STOP_PARAMS, early_stopping=True, n_iter_no_change=4, validation_fraction=0.25
+    ).fit(NOISE, NOISE_Y)
+    valid = np.asarray(clf.history_[:, "valid_loss"])
+    assert clf.n_iter_ < 60
+    assert clf.best_epoch_ == int(np.argmin(valid)) + 1
+    assert clf.n_iter_ - clf.best_epoch_ == 4  # stopped after 4 epochs without improvement
+    # the kept weights are those of a fit that ran exactly best_epoch_ epochs
+    shorter = PhasedLSTMClassifier(
+        **{**STOP_PARAMS, "max_epochs": clf.best_epoch_}, validation_fraction=0.25
+    ).fit(NOISE, NOISE_Y)
+    np.testing.assert_allclose(clf.predict_proba(NOISE), shorter.predict_proba(NOISE), atol=1e-6)
+    assert 0 <= clf.history_[-1, "valid_score"] <= 1
+
+
+def test_early_stopping_tolerance_counts_small_gains_as_none():
+    clf = PhasedLSTMClassifier(
+        **STOP_PARAMS, early_stopping=True, n_iter_no_change=2, tol=10.0, validation_fraction=0.25
+    ).fit(NOISE, NOISE_Y)
+    assert clf.n_iter_ == 3 and clf.best_epoch_ == 1  # no loss ever drops by 10
+
+
+def test_early_stopping_holds_out_a_tenth_without_validation_fraction():
+    clf = PhasedLSTMClassifier(
+        hidden_size=4, max_epochs=2, batch_size=4, early_stopping=True, random_state=0
+    ).fit(X, Y)
+    # 64 series: 7 validate (stratified, ceil of 10%), 57 train in 15 batches of 4
+    assert clf.history_[0, "train_batch_count"] == 15
+    assert "valid_loss" in clf.history_[0] and "valid_score" in clf.history_[0]
+
+
+def test_validation_too_small_for_the_classes_is_a_clear_error():
+    clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=2, early_stopping=True)
+    with pytest.raises(ValueError, match="early_stopping .* leaves 1 of the 8 training series"):
+        clf.fit(X[:8], [0, 1] * 4)
+    assert not hasattr(clf, "net_")
+
+
+def test_regressor_records_r2_as_validation_score():
+    y = X[:, 0, -3:].mean(axis=1)
+    reg = PhasedLSTMRegressor(
+        hidden_size=8, max_epochs=4, validation_fraction=0.25, random_state=0
+    ).fit(X, y)
+    scores = np.asarray(reg.history_[:, "valid_score"])
+    assert np.isfinite(scores).all() and (scores <= 1).all()
+
+
+def test_cosine_schedule_anneals_to_a_hundredth():
+    clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=8, lr=0.02, lr_schedule="cosine")
+    clf.set_params(random_state=0).fit(X, Y)
+    epoch = np.arange(8)
+    expected = 2e-4 + (0.02 - 2e-4) * (1 + np.cos(np.pi * epoch / 8)) / 2
+    np.testing.assert_allclose(clf.history_[:, "lr"], expected, rtol=1e-9)
+
+
+def test_plateau_schedule_divides_by_ten_after_patience():
+    clf = PhasedLSTMClassifier(
+        **{**STOP_PARAMS, "max_epochs": 20},
+        lr_schedule="plateau",
+        n_iter_no_change=4,
+        validation_fraction=0.25,
+    ).fit(NOISE, NOISE_Y)
+    lrs = np.asarray(clf.history_[:, "lr"])
+    valid = np.asarray(clf.history_[:, "valid_loss"])
+    powers = np.log10(lrs / 3e-2)
+    np.testing.assert_allclose(powers, np.round(powers), atol=1e-6)  # lr / 10**k
+    assert (np.diff(lrs) <= 0).all()
+    first_drop = int(np.argmax(lrs < 3e-2))
+    assert first_drop > 0, "the noise labels must make the validation loss stall"
+    # patience 2: the rate falls after the third epoch in a row without a new best
+    best_before = np.minimum.accumulate(valid[:first_drop])
+    assert (valid[first_drop - 2 : first_drop] >= best_before[first_drop - 3] * (1 - 1e-4)).all()
+
+
+def test_resume_with_early_stopping_and_schedule_matches_an_uninterrupted_fit(tmp_path):
+    params = dict(
+        **{**STOP_PARAMS, "lr": 1e-2},
+        early_stopping=True,
+        n_iter_no_change=4,
+        validation_fraction=0.25,
+        lr_schedule="cosine",
+    )
+    y = np.where(RNG_FLIP.random(64) < 0.2, 1 - Y, Y)  # learnable, then overfitted
+    reference = PhasedLSTMClassifier(**params).fit(X, y)
+    assert 1 < reference.best_epoch_ < reference.n_iter_ - 3
+
+    class Crash(Exception):
+        pass
+
+    class Interrupt(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history) == reference.n_iter_ - 2:
+                raise Crash
+
+    with pytest.raises(Crash):
+        PhasedLSTMClassifier(**params, checkpoint_dir=str(tmp_path), callbacks=[Interrupt()]).fit(
+            X, y
+        )
+    resumed = PhasedLSTMClassifier(**params, checkpoint_dir=str(tmp_path)).fit(X, y)
+    assert (resumed.n_iter_, resumed.best_epoch_) == (reference.n_iter_, reference.best_epoch_)
+    np.testing.assert_allclose(resumed.history_[:, "lr"], reference.history_[:, "lr"])
+    np.testing.assert_allclose(resumed.predict_proba(X), reference.predict_proba(X), atol=1e-5)
+    assert not (tmp_path / "last.ckpt").exists()  # stopped early: the fit is complete
+    for name, values in reference.initial_gates_.items():
+        np.testing.assert_array_equal(resumed.initial_gates_[name], values)
+
+
+def test_partial_fit_does_not_stop_early():
+    clf = PhasedLSTMClassifier(hidden_size=4, early_stopping=True, random_state=0)
+    for _ in range(3):
+        clf.partial_fit(X, Y, classes=[0, 1])
+    assert clf.n_iter_ == 3 and not hasattr(clf, "best_epoch_")
+    assert "valid_loss" not in clf.history_[-1]
+
+
+# ---------------------------------------------------------------- progress
+def test_silent_by_default(capsys):
+    PhasedLSTMClassifier(hidden_size=4, max_epochs=2, random_state=0).fit(X, Y)
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
+
+
+def test_verbose_one_draws_an_epoch_bar_with_losses_and_time(capsys):
+    PhasedLSTMClassifier(
+        hidden_size=4, max_epochs=3, validation_fraction=0.25, verbose=1, random_state=0
+    ).fit(X, Y)
+    out = capsys.readouterr()
+    assert "fit: 100%" in out.err and "3/3" in out.err
+    for key in ("train_loss=", "valid_loss=", "valid_score=", "time="):
+        assert key in out.err
+    assert "batch" not in out.err  # epochs shorter than 2 s get no batch bar
+    assert out.out == ""  # no table rows at verbose=1
+
+
+def test_long_epochs_get_a_batch_bar(capsys, monkeypatch):
+    monkeypatch.setattr(sk_plstm._training.TrainingProgress, "BATCH_DELAY", 0.0)
+    PhasedLSTMClassifier(hidden_size=4, max_epochs=2, batch_size=8, verbose=1).fit(X, Y)
+    err = capsys.readouterr().err
+    assert "epoch 1: " in err and "/8 [" in err and "batch/s" in err
+
+
+def test_verbose_two_also_prints_a_row_per_epoch(capsys):
+    PhasedLSTMClassifier(
+        hidden_size=4, max_epochs=2, early_stopping=True, lr_schedule="cosine", verbose=2
+    ).fit(X, Y)
+    out = capsys.readouterr().out
+    assert "train_loss" in out and "valid_score" in out and "lr" in out
+    assert len([line for line in out.splitlines() if line.strip().startswith(("1", "2"))]) == 2
+
+
+def _plateau_rates(losses, lr, patience):
+    """The rates torch's ReduceLROnPlateau gives for these losses (defaults otherwise)."""
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=lr)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.1, patience=patience)
+    rates = []
+    for loss in losses:
+        rates.append(optimizer.param_groups[0]["lr"])
+        scheduler.step(loss)
+    return rates
+
+
+@pytest.mark.parametrize("incremental", [False, True])
+def test_plateau_schedule_follows_the_losses_in_fit_and_partial_fit(incremental):
+    params = dict(hidden_size=8, lr=0.05, lr_schedule="plateau", n_iter_no_change=2)
+    params["validation_fraction"] = 0.25  # the validation loss stalls on noise labels
+    clf = PhasedLSTMClassifier(**params, max_epochs=14, random_state=0)
+    if incremental:
+        for _ in range(14):
+            clf.partial_fit(NOISE, NOISE_Y, classes=[0, 1])
+    else:
+        clf.fit(NOISE, NOISE_Y)
+    losses = clf.history_[:, "valid_loss"]
+    rates = clf.history_[:, "lr"]
+    np.testing.assert_allclose(rates, _plateau_rates(losses, 0.05, patience=1))
+    assert min(rates) < 0.05  # the schedule did act
+
+
+def test_cosine_schedule_continues_across_partial_fit():
+    clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=6, lr=0.02, lr_schedule="cosine")
+    for _ in range(6):
+        clf.partial_fit(X, Y, classes=[0, 1])
+    expected = 2e-4 + (0.02 - 2e-4) * (1 + np.cos(np.pi * np.arange(6) / 6)) / 2
+    np.testing.assert_allclose(clf.history_[:, "lr"], expected, rtol=1e-9)

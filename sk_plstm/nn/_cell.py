@@ -179,4 +179,5 @@ class PhasedLSTMCell(nn.Module):
         return state
 
     def extra_repr(self) -> str:
+        """Sizes and whether there are biases, shown in the module's ``repr``."""
         return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}"

@@ -43,6 +43,18 @@ def time_gate(
     -------
     torch.Tensor of shape (..., hidden_size)
         The openness ``k`` in ``[0, 1]``.
+
+    Examples
+    --------
+    A unit with period 10, no shift and open ratio 0.2 opens during the first 2 time
+    units of every period and peaks at time 1:
+
+    >>> import torch
+    >>> from sk_plstm.nn import time_gate
+    >>> times = torch.tensor([0.0, 0.5, 1.0, 1.5, 5.0, 11.0])  # shape (6,)
+    >>> one = torch.ones(1)
+    >>> time_gate(times, 10 * one, 0 * one, 0.2 * one, leak=0.0).squeeze(-1)
+    tensor([0.0000, 0.5000, 1.0000, 0.5000, 0.0000, 1.0000])
     """
     phase_dtype = torch.promote_types(times.dtype, tau.dtype)
     t = times.unsqueeze(-1).to(phase_dtype)
@@ -134,4 +146,5 @@ class TimeGate(nn.Module):
         return time_gate(times, tau, self.shift, r_on, self.leak if self.training else 0.0)
 
     def extra_repr(self) -> str:
+        """Size and leak, shown in the module's ``repr``."""
         return f"{self.hidden_size}, leak={self.leak}"

@@ -33,6 +33,18 @@ def init_time_gate_(
         Open ratio, in ``(0, 1]``.
     generator : torch.Generator, optional
         Source of randomness; the global generator when omitted.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_plstm.nn import init_time_gate_
+    >>> tau, shift, r_on = torch.empty(3), torch.empty(3), torch.empty(3)
+    >>> g = torch.Generator().manual_seed(0)
+    >>> init_time_gate_(tau, shift, r_on, tau_range=(1.0, 100.0), r_on_value=0.05, generator=g)
+    >>> bool(((tau >= 1.0) & (tau <= 100.0)).all()), bool(((shift >= 0) & (shift < tau)).all())
+    (True, True)
+    >>> r_on
+    tensor([0.0500, 0.0500, 0.0500])
     """
     low, high = float(tau_range[0]), float(tau_range[1])
     if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= high):
@@ -59,11 +71,21 @@ def init_lstm_weights_(
     Parameters
     ----------
     weights : list of torch.Tensor
-        Weight matrices and bias vectors of one LSTM cell.
+        Weight matrices and bias vectors of one LSTM cell, any shapes (for example
+        ``(4 * hidden_size, input_size)`` and ``(4 * hidden_size,)``).
     hidden_size : int
         Number of hidden units.
     generator : torch.Generator, optional
         Source of randomness; the global generator when omitted.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_plstm.nn import init_lstm_weights_
+    >>> w_ih, b_ih = torch.empty(4 * 16, 3), torch.empty(4 * 16)
+    >>> init_lstm_weights_([w_ih, b_ih], hidden_size=16, generator=torch.Generator().manual_seed(0))
+    >>> bool(w_ih.abs().max() <= 16**-0.5)
+    True
     """
     bound = 1.0 / math.sqrt(hidden_size)
     with torch.no_grad():

@@ -29,6 +29,16 @@ def lengths_to_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
     Returns
     -------
     torch.Tensor of shape (batch, steps), dtype bool
+        True at the first ``lengths[i]`` steps of sequence ``i``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_plstm.nn import lengths_to_mask
+    >>> lengths_to_mask(torch.tensor([2, 0, 3]), 3).int()
+    tensor([[1, 1, 0],
+            [0, 0, 0],
+            [1, 1, 1]], dtype=torch.int32)
     """
     return torch.arange(steps, device=lengths.device) < lengths.unsqueeze(-1)
 
@@ -259,6 +269,57 @@ class PhasedLSTM(nn.Module):
         return output, (torch.stack(h_n), torch.stack(c_n))
 
     @torch.no_grad()
+    def gate_openness(
+        self, times: torch.Tensor, lengths_or_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Openness ``k`` of every unit's time gate at every time, in evaluation mode.
+
+        ``k`` is 0 while a unit is closed (it keeps its state exactly, as the leak is 0
+        in evaluation), rises to 1 in the middle of its open phase and falls back; the
+        gate depends on the timestamps only, not on the input values.
+
+        Parameters
+        ----------
+        times : torch.Tensor of shape (batch, steps) or (steps,)
+            Timestamps, as passed to :meth:`forward` (``(steps, batch)`` when
+            ``batch_first=False``).
+        lengths_or_mask : torch.Tensor, optional
+            Valid steps, as in :meth:`forward`; padded steps get ``k = 0``.
+
+        Returns
+        -------
+        torch.Tensor of shape (num_layers * num_directions, batch, steps, hidden_size)
+            The openness in ``[0, 1]`` of each layer and direction (in the order of
+            ``cells``: layer by layer, forward before backward), batch first whatever
+            ``batch_first`` is.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from sk_plstm.nn import PhasedLSTM
+        >>> layer = PhasedLSTM(1, 4, r_on=0.05)
+        >>> k = layer.gate_openness(torch.arange(1000.0))
+        >>> k.shape, bool(((k >= 0) & (k <= 1)).all())
+        (torch.Size([1, 1, 1000, 4]), True)
+        """
+        if times.dim() not in (1, 2):
+            raise ValueError(f"times must be 1-D (steps,) or 2-D, got shape {tuple(times.shape)}.")
+        if times.dim() == 1:
+            times = times.unsqueeze(0)
+        elif not self.batch_first:
+            times = times.transpose(0, 1)
+        batch, steps = times.shape
+        mask = self._valid_mask(lengths_or_mask, batch, steps, times.device)
+        openness = []
+        with torch.no_grad():
+            for cell in self.cells:
+                tau, r_on = cell.gate.effective_params()
+                k = time_gate(times, tau, cell.gate.shift, r_on, 0.0)
+                if mask is not None:
+                    k = k * mask.unsqueeze(-1).to(k.dtype)
+                openness.append(k)
+        return torch.stack(openness)
+
     def update_counts(
         self, times: torch.Tensor, lengths_or_mask: torch.Tensor | None = None
     ) -> torch.Tensor:
@@ -291,22 +352,8 @@ class PhasedLSTM(nn.Module):
         >>> counts.shape, bool(counts.mean() < 100)
         (torch.Size([1, 4]), True)
         """
-        if times.dim() not in (1, 2):
-            raise ValueError(f"times must be 1-D (steps,) or 2-D, got shape {tuple(times.shape)}.")
-        if times.dim() == 1:
-            times = times.unsqueeze(0)
-        elif not self.batch_first:
-            times = times.transpose(0, 1)
-        batch, steps = times.shape
-        mask = self._valid_mask(lengths_or_mask, batch, steps, times.device)
-        counts = []
-        for cell in self.cells:
-            tau, r_on = cell.gate.effective_params()
-            open_ = time_gate(times, tau, cell.gate.shift, r_on, 0.0) > 0
-            if mask is not None:
-                open_ &= mask.unsqueeze(-1)
-            counts.append(open_.sum(dim=1).to(tau.dtype).mean(dim=0))
-        return torch.stack(counts)
+        is_open = self.gate_openness(times, lengths_or_mask) > 0
+        return is_open.sum(dim=2).to(self.cells[0].gate.tau.dtype).mean(dim=1)
 
     @property
     def implementation(self) -> str:
@@ -349,6 +396,7 @@ class PhasedLSTM(nn.Module):
         return torch.stack(outputs, dim=0), h, c
 
     def extra_repr(self) -> str:
+        """The sizes and options shown in the module's ``repr``."""
         return (
             f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
             f"batch_first={self.batch_first}, bidirectional={self.bidirectional}"

@@ -1,0 +1,141 @@
+"""What a fitted estimator learned: its time gates, their openness, a text summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+__all__ = ["ModelDescription", "describe", "gate_openness", "gate_table"]
+
+
+def _gate_labels(estimator: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Layer number and direction name of each gate row, in the network's cell order."""
+    directions = ["forward", "backward"] if estimator.bidirectional else ["forward"]
+    layers = np.repeat(np.arange(estimator.num_layers), len(directions))
+    return layers, np.array(directions * estimator.num_layers)
+
+
+def time_unit_label(estimator: Any) -> str:
+    """The unit of the times, periods and shifts the estimator reports."""
+    kind = estimator.time_origin_.kind
+    if kind == "steps":
+        return "steps"
+    if kind == "numeric":
+        return "time index units"
+    return str(estimator.time_unit)
+
+
+def gate_table(estimator: Any, gates: dict[str, np.ndarray]) -> pd.DataFrame:
+    """One row per unit: layer, direction, unit, ``tau``, ``shift``, ``r_on``."""
+    layers, directions = _gate_labels(estimator)
+    n_gates, hidden = gates["tau"].shape
+    return pd.DataFrame(
+        {
+            "layer": np.repeat(layers, hidden),
+            "direction": np.repeat(directions, hidden),
+            "unit": np.tile(np.arange(hidden), n_gates),
+            **{name: values.ravel() for name, values in gates.items()},
+        }
+    )
+
+
+def gate_openness(estimator: Any, X: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Openness of every unit at every time point of ``X`` (see the estimators' method)."""
+    panel = estimator._panel(X, reset=False)
+    internal = estimator._internal(panel)
+    device = next(estimator.module_.parameters()).device
+    openness = estimator.module_.plstm.gate_openness(
+        torch.as_tensor(internal.times, device=device),
+        torch.as_tensor(internal.lengths, device=device),
+    )
+    openness = openness.permute(1, 2, 0, 3).cpu().double().numpy()
+    valid = panel.valid_mask()
+    openness[~valid] = np.nan
+    times = np.where(valid, panel.times, np.nan)
+    return openness, times
+
+
+@dataclass
+class ModelDescription:
+    """A fitted Phased LSTM estimator in numbers, printable as a short report.
+
+    Parameters
+    ----------
+    summary : dict
+        Estimator, sizes (channels, outputs, units, layers, parameters), epochs run,
+        time unit and ``tau_range_``.
+    layers : pandas.DataFrame
+        One row per layer and direction: ``units``, the learned ``tau_min``,
+        ``tau_median``, ``tau_max`` (in ``summary["time_unit"]``), ``r_on_mean``,
+        ``open_fraction`` (the fraction of time a unit's gate is open, the mean
+        ``r_on``) and, when series were given, ``updates_fraction`` (the fraction of
+        their time points at which a unit updates, against 1 for an LSTM).
+    """
+
+    summary: dict[str, Any]
+    layers: pd.DataFrame = field(repr=False)
+
+    def __str__(self) -> str:
+        s = self.summary
+        lines = [
+            f"{s['estimator']}: {s['n_channels']} channel(s) -> {s['num_layers']} layer(s) x "
+            f"{s['hidden_size']} units{' x 2 directions' if s['bidirectional'] else ''} -> "
+            f"{s['n_outputs']} output(s); {s['n_parameters']:,} parameters",
+            f"trained {s['n_iter']} epoch(s)"
+            + (f", weights of epoch {s['best_epoch']} kept" if s.get("best_epoch") else ""),
+            f"times in {s['time_unit']}; tau initialised in {s['tau_range']}",
+            self.layers.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
+        ]
+        if "updates_fraction" in self.layers:
+            lines.append(
+                f"updates_fraction: on {s['n_series']} series, of their time points "
+                "(an LSTM updates at all of them)"
+            )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = "<br>".join(str(self).splitlines()[:3])
+        return f"<p>{head}</p>{self.layers.to_html(index=False)}"
+
+
+def describe(estimator: Any, X: Any = None) -> ModelDescription:
+    """A :class:`ModelDescription` of a fitted estimator (see the estimators' method)."""
+    gates = estimator._gate_params()
+    layers, directions = _gate_labels(estimator)
+    table = pd.DataFrame(
+        {
+            "layer": layers,
+            "direction": directions,
+            "units": gates["tau"].shape[1],
+            "tau_min": gates["tau"].min(axis=1),
+            "tau_median": np.median(gates["tau"], axis=1),
+            "tau_max": gates["tau"].max(axis=1),
+            "r_on_mean": gates["r_on"].mean(axis=1),
+        }
+    )
+    table["open_fraction"] = table["r_on_mean"]
+    module = estimator.module_
+    summary = {
+        "estimator": type(estimator).__name__,
+        "n_channels": estimator.n_channels_,
+        "n_outputs": module.head.out_features,
+        "hidden_size": estimator.hidden_size,
+        "num_layers": estimator.num_layers,
+        "bidirectional": estimator.bidirectional,
+        "n_parameters": sum(p.numel() for p in module.parameters()),
+        "n_iter": estimator.n_iter_,
+        "best_epoch": getattr(estimator, "best_epoch_", None),
+        "time_unit": time_unit_label(estimator),
+        "tau_range": tuple(float(v) for v in estimator.tau_range_),
+    }
+    if X is not None:
+        openness, _ = gate_openness(estimator, X)
+        valid = ~np.isnan(openness[..., 0, 0])
+        updating = (openness > 0)[valid]  # (valid points, gate layers, units)
+        table["updates_fraction"] = updating.mean(axis=(0, 2))
+        summary["n_series"] = len(openness)
+    return ModelDescription(summary, table)

@@ -1,0 +1,238 @@
+"""Plots of what a fitted Phased LSTM learned (matplotlib, an optional dependency).
+
+Every function takes a fitted :class:`~sk_plstm.PhasedLSTMClassifier`,
+:class:`~sk_plstm.PhasedLSTMRegressor` or one of their sktime counterparts
+(:mod:`sk_plstm.sktime`), draws on the given matplotlib axes (new ones when none
+are given) and returns them. Install matplotlib with ``pip install matplotlib``
+(or ``pip install sk_plstm[plot]``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import PhasedLSTMBase, PhasedLSTMParams
+from ._inspect import time_unit_label
+
+__all__ = ["plot_learning_curves", "plot_open_units", "plot_time_gates"]
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover - exercised by hiding matplotlib in a test
+        raise ImportError(
+            "sk_plstm.plotting needs matplotlib; install it with `pip install matplotlib` "
+            "(or `pip install sk_plstm[plot]`)."
+        ) from None
+    return plt
+
+
+def _fitted(estimator: Any) -> PhasedLSTMBase:
+    """The fitted scikit-learn estimator (unwrapping the sktime adapters)."""
+    if isinstance(estimator, PhasedLSTMParams) and not isinstance(estimator, PhasedLSTMBase):
+        if not hasattr(estimator, "estimator_"):  # an sktime adapter
+            raise NotFittedError(f"This {type(estimator).__name__} is not fitted yet.")
+        estimator = estimator.estimator_
+    if not isinstance(estimator, PhasedLSTMBase):
+        raise TypeError(
+            f"Expected a Phased LSTM estimator from sk_plstm, got {type(estimator).__name__}."
+        )
+    check_is_fitted(estimator, "net_")
+    return estimator
+
+
+def plot_learning_curves(estimator: Any, ax: Any = None) -> Any:
+    """Training (and validation) loss per epoch, with the validation score if recorded.
+
+    Parameters
+    ----------
+    estimator : fitted Phased LSTM estimator
+        Its ``history_`` is drawn: ``train_loss``, and ``valid_loss`` and
+        ``valid_score`` (on a second y axis) when fitted with a validation split.
+        With early stopping, the epoch whose weights were kept is marked.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes with the losses (the score's twin axes is ``ax.score_axes`` when
+        drawn, else None).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sk_plstm import PhasedLSTMClassifier
+    >>> from sk_plstm.plotting import plot_learning_curves
+    >>> X = np.random.default_rng(0).normal(size=(20, 1, 30))
+    >>> clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=3, validation_fraction=0.2,
+    ...                            random_state=0).fit(X, [0, 1] * 10)
+    >>> ax = plot_learning_curves(clf)
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['train_loss', 'valid_loss']
+    """
+    fitted = _fitted(estimator)
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    history = fitted.history_
+    epochs = np.asarray(history[:, "epoch"])
+    for key in ("train_loss", "valid_loss"):
+        if key in history[-1]:
+            ax.plot(epochs, history[:, key], marker=".", label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.score_axes = None
+    handles, labels = ax.get_legend_handles_labels()
+    if "valid_score" in history[-1]:
+        ax.score_axes = score_ax = ax.twinx()
+        (line,) = score_ax.plot(
+            epochs, history[:, "valid_score"], color="C2", marker=".", label="valid_score"
+        )
+        score_ax.set_ylabel("accuracy" if is_classifier(fitted) else "R²")
+        handles, labels = handles + [line], labels + ["valid_score"]
+    best = getattr(fitted, "best_epoch_", None)
+    if best is not None:
+        handles.append(ax.axvline(best, color="0.5", linestyle="--"))
+        labels.append(f"kept (epoch {best})")
+    ax.legend(handles, labels, loc="best")
+    ax.set_title(f"{type(fitted).__name__}: {len(epochs)} epochs")
+    return ax
+
+
+def plot_time_gates(estimator: Any, axes: Any = None) -> Any:
+    """Each unit's period ``tau`` and open ratio ``r_on``, before against after training.
+
+    Parameters
+    ----------
+    estimator : fitted Phased LSTM estimator
+        Compares ``initial_gates_`` with the learned gates (:meth:`time_gates`).
+    axes : sequence of two matplotlib.axes.Axes, optional
+        Where to draw ``tau`` and ``r_on``; a new figure with two panels when None.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes of shape (2,)
+        The ``tau`` panel (log-log, one point per unit, coloured by layer and
+        direction, with the diagonal of unchanged values) and the ``r_on`` panel.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sk_plstm import PhasedLSTMClassifier
+    >>> from sk_plstm.plotting import plot_time_gates
+    >>> X = np.random.default_rng(0).normal(size=(20, 1, 30))
+    >>> clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=2, random_state=0)
+    >>> axes = plot_time_gates(clf.fit(X, [0, 1] * 10))
+    >>> [ax.get_xlabel() for ax in axes]
+    ['tau before training (time index units)', 'r_on before training']
+    """
+    fitted = _fitted(estimator)
+    plt = _pyplot()
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(9, 4))
+    axes = np.asarray(axes).ravel()
+    before, after = fitted.time_gates(initial=True), fitted.time_gates()
+    unit = time_unit_label(fitted)
+    groups = before.groupby(["layer", "direction"], sort=False).groups
+    for name, (ax, scale) in zip(("tau", "r_on"), ((axes[0], "log"), (axes[1], "linear"))):
+        for (layer, direction), rows in groups.items():
+            label = f"layer {layer}" + (f" {direction}" if fitted.bidirectional else "")
+            ax.scatter(before.loc[rows, name], after.loc[rows, name], s=12, label=label)
+        low = min(before[name].min(), after[name].min())
+        high = max(before[name].max(), after[name].max())
+        ax.plot([low, high], [low, high], color="0.6", linewidth=1, zorder=0)
+        ax.set_xscale(scale)
+        ax.set_yscale(scale)
+        suffix = f" ({unit})" if name == "tau" else ""
+        ax.set_xlabel(f"{name} before training{suffix}")
+        ax.set_ylabel(f"{name} after training{suffix}")
+    axes[0].legend(loc="best", fontsize="small")
+    axes[0].set_title("periods")
+    learned = "learned" if fitted.learn_r_on else "fixed (learn_r_on=False)"
+    axes[1].set_title(f"open ratios, {learned}")
+    return axes
+
+
+def plot_open_units(
+    estimator: Any,
+    X: Any,
+    series: int = 0,
+    gate_layer: int = 0,
+    ax: Any = None,
+) -> Any:
+    """A raster of which units are open at each time point of one series.
+
+    Parameters
+    ----------
+    estimator : fitted Phased LSTM estimator
+        The model whose gates are drawn (:meth:`gate_openness`).
+    X : array-like or sktime panel container
+        Series in any format ``predict`` accepts; one of them is drawn.
+    series : int, default=0
+        Position of the series in ``X``.
+    gate_layer : int, default=0
+        Which layer and direction to draw, in the order of :meth:`time_gates`
+        (layer by layer, forward before backward).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Units (sorted by period, shortest at the bottom) against the series' time
+        points, shaded by the openness ``k`` in ``[0, 1]``; the title gives the
+        fraction of (unit, time point) pairs at which a unit updates.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sk_plstm import PhasedLSTMClassifier
+    >>> from sk_plstm.plotting import plot_open_units
+    >>> X = np.random.default_rng(0).normal(size=(20, 1, 30))
+    >>> clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=2, random_state=0)
+    >>> ax = plot_open_units(clf.fit(X, [0, 1] * 10), X, series=3)
+    >>> ax.get_ylabel()
+    'unit (sorted by tau)'
+    """
+    fitted = _fitted(estimator)
+    plt = _pyplot()
+    openness, times = fitted.gate_openness(X)
+    n_series, _, n_gates, _ = openness.shape
+    if not 0 <= series < n_series:
+        raise ValueError(f"series must be in [0, {n_series}) for this X, got {series}.")
+    if not 0 <= gate_layer < n_gates:
+        raise ValueError(f"gate_layer must be in [0, {n_gates}) for this model, got {gate_layer}.")
+    valid = ~np.isnan(times[series])
+    t = times[series][valid]
+    k = openness[series][valid][:, gate_layer, :]  # (time points, units)
+    order = np.argsort(fitted._gate_params()["tau"][gate_layer])
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.5))
+    # one column per time point, between the midpoints to its neighbours (irregular times)
+    edges = np.concatenate(([t[0]], (t[1:] + t[:-1]) / 2, [t[-1]])) if len(t) > 1 else t
+    if len(t) == 1:
+        edges = np.array([t[0] - 0.5, t[0] + 0.5])
+    mesh = ax.pcolormesh(
+        edges, np.arange(k.shape[1] + 1), k[:, order].T, cmap="Greys", vmin=0, vmax=1
+    )
+    ax.figure.colorbar(mesh, ax=ax, label="openness k")
+    ax.set_xlabel(f"time ({time_unit_label(fitted)})")
+    ax.set_ylabel("unit (sorted by tau)")
+    ax.set_title(
+        f"series {series}, gate layer {gate_layer}: units update at "
+        f"{np.mean(k > 0):.1%} of (unit, time point) pairs"
+    )
+    return ax
