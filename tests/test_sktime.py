@@ -100,3 +100,18 @@ def test_unequal_length_unequal_spacing_in_every_container():
         preds.append(clf.predict_proba(Xc))
     np.testing.assert_allclose(preds[0], preds[1], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(preds[0], preds[2], rtol=1e-5, atol=1e-6)
+
+
+def test_sktime_estimators_describe_what_they_learned():
+    from sktime.datasets import load_japanese_vowels
+
+    X, y = load_japanese_vowels(split="train", return_X_y=True)
+    X, y = X.iloc[:60], y[:60]
+    clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=2, random_state=0).fit(X, y)
+    inner = clf.estimator_
+    assert str(clf.describe(X)) == str(inner.describe(X))
+    assert clf.time_gates(initial=True).equals(inner.time_gates(initial=True))
+    openness, times = clf.gate_openness(X.iloc[:3])
+    assert openness.shape[:2] == times.shape and openness.shape[2:] == (1, 4)
+    with pytest.raises(Exception, match="not been fitted|not fitted"):
+        PhasedLSTMClassifier().describe()

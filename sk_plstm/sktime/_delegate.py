@@ -40,6 +40,56 @@ class DelegatingEstimator(PhasedLSTMParams):
     def _predict(self, X: Any) -> np.ndarray:
         return self.estimator_.predict(X)
 
+    def describe(self, X: Any = None) -> Any:
+        """Sizes, learned periods and open fractions of the fitted model.
+
+        Parameters
+        ----------
+        X : sktime panel container or numpy array, optional
+            Series on which to measure how often the units update.
+
+        Returns
+        -------
+        sk_plstm._inspect.ModelDescription
+            A printable summary; see :meth:`sk_plstm.PhasedLSTMClassifier.describe`.
+        """
+        self.check_is_fitted()
+        return self.estimator_.describe(X)
+
+    def time_gates(self, initial: bool = False) -> Any:
+        """Every unit's period, phase shift and open ratio (before training if ``initial``).
+
+        Parameters
+        ----------
+        initial : bool, default=False
+            The values before training instead of the learned ones.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per unit; see :meth:`sk_plstm.PhasedLSTMClassifier.time_gates`.
+        """
+        self.check_is_fitted()
+        return self.estimator_.time_gates(initial=initial)
+
+    def gate_openness(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """How open every unit's time gate is at every time point of ``X``.
+
+        Parameters
+        ----------
+        X : sktime panel container or numpy array
+            Series in any format the estimator accepts.
+
+        Returns
+        -------
+        openness : numpy.ndarray of shape (n_series, max_length, n_gate_layers, hidden_size)
+            The openness ``k`` in ``[0, 1]``, NaN after the end of a shorter series.
+        times : numpy.ndarray of shape (n_series, max_length)
+            The time of each point; see :meth:`sk_plstm.PhasedLSTMClassifier.gate_openness`.
+        """
+        self.check_is_fitted()
+        return self.estimator_.gate_openness(X)
+
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict]:
         """Cheap settings for sktime's conformance checks.
