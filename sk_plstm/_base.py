@@ -22,6 +22,7 @@ from skorch.helper import SliceDict
 from skorch.history import History
 from tqdm.auto import tqdm
 
+from . import _distributed
 from ._compat import Interval, StrOptions
 from ._data import Panel, TimeOrigin, check_time_unit, to_panel
 from ._inspect import ModelDescription, describe, gate_openness, gate_table
@@ -96,6 +97,7 @@ class PhasedLSTMParams:
         checkpoint_every: int = 1,
         callbacks: list | None = None,
         device: str = "cpu",
+        distributed: bool = False,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
     ) -> None:
@@ -126,6 +128,7 @@ class PhasedLSTMParams:
         self.checkpoint_every = checkpoint_every
         self.callbacks = callbacks
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         super().__init__()
@@ -165,6 +168,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         "checkpoint_every": [Interval(numbers.Integral, 1, None, closed="left")],
         "callbacks": [list, None],
         "device": [str, torch.device],
+        "distributed": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -199,6 +203,12 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
                 f"subclass, got {self.optimizer!r}."
             )
         check_time_unit(self.time_unit)
+        if self.distributed and not _distributed.process_group_ready():
+            raise ValueError(
+                "distributed=True trains on every rank of a torch.distributed process group, "
+                "but none is initialised: launch the script with torchrun and call "
+                "torch.distributed.init_process_group() before fit (docs/scaling.md)."
+            )
         device = torch.device(self.device)
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(
@@ -359,7 +369,8 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             schedule = lr_scheduler(self.lr_schedule, self.lr, self.max_epochs, patience, monitor)
             callbacks.append(("lr_schedule", schedule))
         callbacks += list(extra_callbacks or []) + list(self.callbacks or [])
-        if self.verbose:
+        rank, world = self._rank_and_world()
+        if self.verbose and rank == 0:  # one progress bar, not one per rank
             callbacks.append(("progress", TrainingProgress(epochs, self.batch_size)))
         if self.early_stopping and not incremental:  # last: its stop skips later callbacks
             stopper = ResumableEarlyStopping(
@@ -378,7 +389,8 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
                 stratified=is_classifier(self),
                 random_state=self.seed_,
             )
-        return NeuralNet(
+        net_class = _distributed.DistributedNet if world > 1 else NeuralNet
+        return net_class(
             module=module,
             **{f"module__{name}": value for name, value in module_kwargs.items()},
             criterion=self._criterion(),
@@ -391,9 +403,9 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             iterator_train__shuffle=True,
             callbacks=callbacks,
             callbacks__print_log__sink=sink,
-            device=self.device,
-            # verbose=1 draws progress bars; 2 also prints a line per epoch
-            verbose=int(self.verbose >= 2),
+            device=self._device(),
+            # verbose=1 draws progress bars; 2 also prints a line per epoch (on rank 0)
+            verbose=int(self.verbose >= 2 and rank == 0),
         )
 
     def _gate_params(self) -> dict[str, np.ndarray]:
@@ -433,6 +445,8 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         self._set_time_scale()
         panel = self._internal(panel)
         self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        if self.distributed:  # every rank must shuffle alike: rank 0's seed for all
+            self.seed_ = _distributed.broadcast_seed(self.seed_)
         for name in ("best_epoch_", "initial_gates_"):
             self.__dict__.pop(name, None)
         inputs = SliceDict(**panel.as_dict())
@@ -470,7 +484,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
     @contextmanager
     def _seeded(self, seed: int):
         """Seed torch for a block, leaving the caller's global generators as they were."""
-        device = torch.device(self.device)
+        device = torch.device(self._device())
         forked = [device] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=forked, device_type=device.type):
             torch.manual_seed(seed)
@@ -487,7 +501,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         params = {
             k: v
             for k, v in self.get_params().items()
-            if k not in ("verbose", "callbacks", "checkpoint_dir", "device")
+            if k not in ("verbose", "callbacks", "checkpoint_dir", "device", "distributed")
         }
         fit_id = fingerprint([panel.values, panel.times, panel.lengths, targets], params)
 
@@ -501,7 +515,21 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             save_best if self._validation(incremental) is not None else None,
             self._resume_state,
         )
-        return [("checkpointer", callback)], load_checkpoint(directory, fit_id)
+        # every rank resumes from the checkpoint; only rank 0 writes one
+        callbacks = [("checkpointer", callback)] if self._rank_and_world()[0] == 0 else []
+        return callbacks, load_checkpoint(directory, fit_id)
+
+    def _rank_and_world(self) -> tuple[int, int]:
+        """The rank of this process and the number of ranks it trains with (``(0, 1)`` alone)."""
+        if self.distributed and _distributed.process_group_ready():
+            return _distributed.rank_and_world()
+        return 0, 1
+
+    def _device(self) -> str | torch.device:
+        """The training device: with ``distributed``, a bare ``"cuda"`` is this rank's GPU."""
+        if self.distributed:
+            return _distributed.local_device(self.device)
+        return self.device
 
     def _resume_state(self) -> dict:
         """What a checkpoint needs beyond the net: initial gates, early stopping's best."""

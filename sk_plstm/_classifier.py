@@ -106,6 +106,14 @@ default="adam"
         before early stopping.
     device : str or torch.device, default="cpu"
         Where to train and predict, for example ``"cuda"``.
+    distributed : bool, default=False
+        Train one model on every rank of an initialised ``torch.distributed``
+        process group (data-parallel, with ``DistributedDataParallel``; launch the
+        script with ``torchrun``). Every rank calls ``fit`` with the same data; all
+        ranks draw the same batches, each computes the gradient of its slice of every
+        batch, and their average is the whole batch's gradient, so ``batch_size`` is
+        the global batch size. After ``fit`` every rank holds the whole model. A bare
+        ``"cuda"`` device means this rank's GPU, ``cuda:LOCAL_RANK``.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation and batch shuffling; an int gives the same
         model, and the same predictions, on every fit.

@@ -23,7 +23,7 @@ class PhasedLSTMRegressor(DelegatingEstimator, BaseRegressor):
 learn_tau, learn_shift, learn_r_on, time_unit, standardize, max_epochs, batch_size, \
 lr, optimizer, weight_decay, grad_clip, validation_fraction, early_stopping, \
 n_iter_no_change, tol, lr_schedule, checkpoint_dir, checkpoint_every, callbacks, device, \
-random_state, verbose
+distributed, random_state, verbose
         As for :class:`sk_plstm.PhasedLSTMRegressor`.
 
     Attributes
