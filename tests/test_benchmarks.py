@@ -166,3 +166,17 @@ def test_reproduction_scripts_quick_mode(script, extra, outputs, tmp_path):
         row = next(line for line in report.splitlines() if line.startswith("| Phased LSTM"))
         share = float(row.split("|")[4].strip().rstrip("%"))
         assert share < 10
+
+
+def test_scaling_benchmark_quick_ddp():
+    small = ["--series", "24", "--length", "12", "--hidden", "4", "--epochs", "1", "--repeats", "1"]
+    # the spawned ranks import the benchmark module: keep it on the path they inherit
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        bench_scaling = importlib.import_module("bench_scaling")
+        lines = bench_scaling.main(["ddp", "--procs", "1", "2", "--batch", "8", *small])
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    rows = [line.split("|") for line in lines if line.startswith("| 8 |")]
+    assert [row[2].strip() for row in rows] == ["1", "2"]
+    assert float(rows[1][5]) < 1e-5  # 3 steps: 2 processes give 1 process's model
