@@ -6,6 +6,7 @@ and trained through skorch.
 """
 
 from ._classifier import PhasedLSTMClassifier
+from ._inspect import ModelDescription
 from ._persistence import load
 from ._regressor import PhasedLSTMRegressor
 from ._stream import PhasedLSTMStream
@@ -14,6 +15,7 @@ from ._training import TrainingDivergedError
 __version__ = "0.1.0"
 
 __all__ = [
+    "ModelDescription",
     "PhasedLSTMClassifier",
     "PhasedLSTMRegressor",
     "PhasedLSTMStream",

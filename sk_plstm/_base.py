@@ -715,7 +715,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
 
         Returns
         -------
-        ModelDescription
+        sk_plstm.ModelDescription
             Prints as a short report; its ``summary`` dict holds the sizes, epochs and
             time unit, and its ``layers`` DataFrame one row per layer and direction with
             the learned ``tau`` range, mean ``r_on`` and the fraction of time the units

@@ -74,6 +74,16 @@ class ModelDescription:
         ``open_fraction`` (the fraction of time a unit's gate is open, the mean
         ``r_on``) and, when series were given, ``updates_fraction`` (the fraction of
         their time points at which a unit updates, against 1 for an LSTM).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_plstm import PhasedLSTMRegressor
+    >>> X = np.random.default_rng(0).normal(size=(16, 1, 40))
+    >>> reg = PhasedLSTMRegressor(hidden_size=4, max_epochs=1, random_state=0)
+    >>> info = reg.fit(X, X[:, 0, -1]).describe(X)
+    >>> info.summary["n_outputs"], list(info.layers.columns[:3])
+    (1, ['layer', 'direction', 'units'])
     """
 
     summary: dict[str, Any]

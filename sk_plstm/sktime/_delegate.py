@@ -50,7 +50,7 @@ class DelegatingEstimator(PhasedLSTMParams):
 
         Returns
         -------
-        sk_plstm._inspect.ModelDescription
+        sk_plstm.ModelDescription
             A printable summary; see :meth:`sk_plstm.PhasedLSTMClassifier.describe`.
         """
         self.check_is_fitted()
