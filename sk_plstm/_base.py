@@ -354,8 +354,10 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         module, module_kwargs = self._module_spec(output_size)
         validation = self._validation(incremental)
         monitor = "train_loss" if validation is None else "valid_loss"
+        rank, world = self._rank_and_world()
+        printing = self.verbose >= 2 and rank == 0  # a row per epoch, from one rank
         # skorch's printing callbacks print whatever their verbosity when the sink is not print
-        sink = tqdm.write if self.verbose >= 2 else print
+        sink = tqdm.write if printing else print
         callbacks = [("divergence_guard", DivergenceGuard(self.lr, self.grad_clip))]
         if self.grad_clip is not None:
             callbacks.append(("grad_clip", GradientNormClipping(self.grad_clip)))
@@ -369,7 +371,6 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             schedule = lr_scheduler(self.lr_schedule, self.lr, self.max_epochs, patience, monitor)
             callbacks.append(("lr_schedule", schedule))
         callbacks += list(extra_callbacks or []) + list(self.callbacks or [])
-        rank, world = self._rank_and_world()
         if self.verbose and rank == 0:  # one progress bar, not one per rank
             callbacks.append(("progress", TrainingProgress(epochs, self.batch_size)))
         if self.early_stopping and not incremental:  # last: its stop skips later callbacks
@@ -405,7 +406,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             callbacks__print_log__sink=sink,
             device=self._device(),
             # verbose=1 draws progress bars; 2 also prints a line per epoch (on rank 0)
-            verbose=int(self.verbose >= 2 and rank == 0),
+            verbose=int(printing),
         )
 
     def _gate_params(self) -> dict[str, np.ndarray]:

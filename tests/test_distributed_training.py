@@ -77,3 +77,21 @@ def test_distributed_without_process_group_is_a_clear_error():
     X, y = _data()
     with pytest.raises(ValueError, match="process group"):
         PhasedLSTMClassifier(**PARAMS, distributed=True).fit(X, y)
+
+
+def _verbose_rank(rank, store):
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=WORLD)
+    try:
+        X, y = _data()
+        params = {**PARAMS, "early_stopping": True, "n_iter_no_change": 1, "verbose": 2}
+        PhasedLSTMClassifier(**params, distributed=True).fit(X, y)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_only_rank_zero_prints(tmp_path, capfd):
+    mp.spawn(_verbose_rank, args=(str(tmp_path / "store"),), nprocs=WORLD, join=True)
+    out, err = capfd.readouterr()
+    assert out.count("train_loss") == 1  # one table header, from rank 0
+    assert err.count("fit:   0%") == 1  # one progress bar
