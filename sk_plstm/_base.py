@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from . import _distributed
 from ._compat import Interval, StrOptions
 from ._data import Panel, TimeOrigin, check_time_unit, to_panel
-from ._inspect import ModelDescription, describe, gate_openness, gate_table
+from ._inspect import ModelDescription, describe, gate_openness, gate_table, update_counts
 from ._persistence import write_model
 from ._stream import PhasedLSTMStream
 from ._training import (
@@ -629,13 +629,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         >>> counts.shape, bool(counts.mean() < 200)
         ((1, 4), True)
         """
-        panel = self._internal(self._panel(X, reset=False))
-        device = next(self.module_.parameters()).device
-        counts = self.module_.plstm.update_counts(
-            torch.as_tensor(panel.times, device=device),
-            torch.as_tensor(panel.lengths, device=device),
-        )
-        return counts.cpu().numpy().astype(np.float64)
+        return update_counts(self, X)
 
     def time_gates(self, initial: bool = False) -> pd.DataFrame:
         """The period, phase shift and open ratio of every unit's time gate.

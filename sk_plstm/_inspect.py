@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-__all__ = ["ModelDescription", "describe", "gate_openness", "gate_table"]
+__all__ = ["ModelDescription", "describe", "gate_openness", "gate_table", "update_counts"]
 
 
 def _gate_labels(estimator: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -43,15 +43,30 @@ def gate_table(estimator: Any, gates: dict[str, np.ndarray]) -> pd.DataFrame:
     )
 
 
-def gate_openness(estimator: Any, X: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Openness of every unit at every time point of ``X`` (see the estimators' method)."""
+def _gate_inputs(estimator: Any, X: Any) -> tuple[Any, torch.Tensor, torch.Tensor]:
+    """``X`` as the gates see it: its panel, its internal times and its lengths.
+
+    The panel is in the data's units; the times (in ``time_scale_``) and lengths are
+    tensors on the module's device.
+    """
     panel = estimator._panel(X, reset=False)
     internal = estimator._internal(panel)
     device = next(estimator.module_.parameters()).device
-    openness = estimator.module_.plstm.gate_openness(
-        torch.as_tensor(internal.times, device=device),
-        torch.as_tensor(internal.lengths, device=device),
-    )
+    times = torch.as_tensor(internal.times, device=device)
+    return panel, times, torch.as_tensor(internal.lengths, device=device)
+
+
+def update_counts(estimator: Any, X: Any) -> np.ndarray:
+    """Updates of every unit on ``X``, averaged over the series (see the estimators' method)."""
+    _, times, lengths = _gate_inputs(estimator, X)
+    counts = estimator.module_.plstm.update_counts(times, lengths)
+    return counts.cpu().numpy().astype(np.float64)
+
+
+def gate_openness(estimator: Any, X: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Openness of every unit at every time point of ``X`` (see the estimators' method)."""
+    panel, times, lengths = _gate_inputs(estimator, X)
+    openness = estimator.module_.plstm.gate_openness(times, lengths)
     openness = openness.permute(1, 2, 0, 3).cpu().double().numpy()
     valid = panel.valid_mask()
     openness[~valid] = np.nan
@@ -143,9 +158,9 @@ def describe(estimator: Any, X: Any = None) -> ModelDescription:
         "tau_range": tuple(float(v) for v in estimator.tau_range_),
     }
     if X is not None:
-        openness, _ = gate_openness(estimator, X)
-        valid = ~np.isnan(openness[..., 0, 0])
-        updating = (openness > 0)[valid]  # (valid points, gate layers, units)
-        table["updates_fraction"] = updating.mean(axis=(0, 2))
-        summary["n_series"] = len(openness)
+        panel, times, lengths = _gate_inputs(estimator, X)
+        # updates per unit, averaged over the series, over the mean number of points
+        counts = estimator.module_.plstm.update_counts(times, lengths).cpu().double().numpy()
+        table["updates_fraction"] = counts.mean(axis=1) / panel.lengths.mean()
+        summary["n_series"] = len(panel)
     return ModelDescription(summary, table)

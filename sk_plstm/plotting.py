@@ -222,8 +222,9 @@ def plot_open_units(
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3.5))
     # one column per time point, between the midpoints to its neighbours (irregular times)
-    edges = np.concatenate(([t[0]], (t[1:] + t[:-1]) / 2, [t[-1]])) if len(t) > 1 else t
-    if len(t) == 1:
+    if len(t) > 1:
+        edges = np.concatenate(([t[0]], (t[1:] + t[:-1]) / 2, [t[-1]]))
+    else:
         edges = np.array([t[0] - 0.5, t[0] + 0.5])
     mesh = ax.pcolormesh(
         edges, np.arange(k.shape[1] + 1), k[:, order].T, cmap="Greys", vmin=0, vmax=1
