@@ -6,6 +6,7 @@ and trained through skorch.
 """
 
 from ._classifier import PhasedLSTMClassifier
+from ._data import from_events, to_events
 from ._inspect import ModelDescription
 from ._persistence import load
 from ._regressor import PhasedLSTMRegressor
@@ -21,5 +22,7 @@ __all__ = [
     "PhasedLSTMStream",
     "TrainingDivergedError",
     "__version__",
+    "from_events",
     "load",
+    "to_events",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import warnings
 from abc import abstractmethod
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +25,7 @@ from tqdm.auto import tqdm
 
 from . import _distributed
 from ._compat import Interval, StrOptions
-from ._data import Panel, TimeOrigin, check_time_unit, to_panel
+from ._data import MISSING, Panel, TimeOrigin, check_time_unit, to_panel
 from ._inspect import ModelDescription, describe, gate_openness, gate_table, update_counts
 from ._persistence import write_model
 from ._stream import PhasedLSTMStream
@@ -81,6 +82,7 @@ class PhasedLSTMParams:
         learn_shift: bool = True,
         learn_r_on: bool = False,
         time_unit: str = "s",
+        missing: str = "mask",
         standardize: bool = True,
         max_epochs: int = 100,
         batch_size: int = 32,
@@ -112,6 +114,7 @@ class PhasedLSTMParams:
         self.learn_shift = learn_shift
         self.learn_r_on = learn_r_on
         self.time_unit = time_unit
+        self.missing = missing
         self.standardize = standardize
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -152,6 +155,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         "learn_shift": ["boolean"],
         "learn_r_on": ["boolean"],
         "time_unit": [str, pd.Timedelta],
+        "missing": [StrOptions(set(MISSING))],
         "standardize": ["boolean"],
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -176,6 +180,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = self.missing == "mask"
         tags.non_deterministic = False
         return tags
 
@@ -253,20 +258,47 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         """``panel`` as the network sees it: standardised values, times in ``time_scale_``."""
         if self.standardize:
             panel = panel.standardized(self.channel_mean_, self.channel_std_)
-        return Panel(panel.values, panel.times / self.time_scale_, panel.lengths)
+        return Panel(panel.values, panel.times / self.time_scale_, panel.lengths, panel.channels)
+
+    def _network_inputs(self, panel: Panel) -> SliceDict:
+        """The network's keyword arguments for ``panel`` (in the data's units).
+
+        Values are standardised (zero where unobserved) and, for a model fitted on data
+        with missing values (``mask_inputs_``), followed by the observation masks; a
+        model fitted on complete data reads an unobserved value as the channel's mean.
+        """
+        mask_inputs = getattr(self, "mask_inputs_", False)
+        if panel.has_missing and not mask_inputs:
+            warnings.warn(
+                "X has missing values, but the model was fitted on fully observed data and "
+                "takes no observation masks: each missing value is read as its channel's "
+                "training mean. Fit on data with missing values to let the model use them.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return SliceDict(**self._internal(panel).network_inputs(mask_inputs))
 
     def _panel(self, X: Any, reset: bool) -> Panel:
         """Convert ``X`` (recording the time origin, channels and statistics at fit).
 
-        The panel is in the data's units; :meth:`_internal` makes the network's view.
+        The panel is in the data's units (float64); :meth:`_internal` makes the
+        network's view.
         """
         if reset:
-            for name in ("n_features_in_", "feature_names_in_"):
+            for name in ("n_features_in_", "feature_names_in_", "channel_names_"):
                 self.__dict__.pop(name, None)
             panel, self.time_origin_ = to_panel(
-                X, estimator=self, reset=True, time_unit=self.time_unit
+                X,
+                estimator=self,
+                reset=True,
+                time_unit=self.time_unit,
+                missing=self.missing,
+                dtype=np.float64,
             )
             self.n_channels_ = panel.n_channels
+            if panel.channels is not None:
+                self.channel_names_ = panel.channels
+            self.mask_inputs_ = panel.has_missing
             if self.standardize:
                 self.channel_mean_, self.channel_std_ = panel.channel_stats()
         else:
@@ -277,14 +309,18 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
                 reset=False,
                 origin=self.time_origin_,
                 n_channels=self.n_channels_,
+                channel_names=getattr(self, "channel_names_", None),
+                missing=self.missing,
+                dtype=np.float64,
             )
         return panel
 
     # ------------------------------------------------------------------ fitting
     def _network_size(self, output_size: int) -> dict[str, Any]:
         """The size arguments every network takes (inputs, outputs, units, layers)."""
+        masks = self.n_channels_ if getattr(self, "mask_inputs_", False) else 0
         return {
-            "input_size": self.n_channels_,
+            "input_size": self.n_channels_ + masks,
             "output_size": output_size,
             "hidden_size": self.hidden_size,
             "num_layers": self.num_layers,
@@ -444,14 +480,13 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         self._check_validation_size(len(panel), incremental)
         self.tau_range_ = self._resolve_tau_range(panel)
         self._set_time_scale()
-        panel = self._internal(panel)
+        inputs = self._network_inputs(panel)
         self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         if self.distributed:  # every rank must shuffle alike: rank 0's seed for all
             self.seed_ = _distributed.broadcast_seed(self.seed_)
         for name in ("best_epoch_", "initial_gates_"):
             self.__dict__.pop(name, None)
-        inputs = SliceDict(**panel.as_dict())
-        checkpoints, resume = self._checkpointing(panel, targets, incremental)
+        checkpoints, resume = self._checkpointing(inputs, targets, incremental)
         try:
             with self._seeded(self.seed_):
                 self.net_ = net = self._build_net(output_size, checkpoints, epochs, incremental)
@@ -492,7 +527,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             yield
 
     def _checkpointing(
-        self, panel: Panel, targets: np.ndarray, incremental: bool
+        self, inputs: SliceDict, targets: np.ndarray, incremental: bool
     ) -> tuple[list, dict | None]:
         """Checkpoint callback and the state to resume from (when checkpoint_dir is set)."""
         if self.checkpoint_dir is None:
@@ -504,7 +539,9 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             for k, v in self.get_params().items()
             if k not in ("verbose", "callbacks", "checkpoint_dir", "device", "distributed")
         }
-        fit_id = fingerprint([panel.values, panel.times, panel.lengths, targets], params)
+        fit_id = fingerprint(
+            [inputs["values"], inputs["times"], inputs["lengths"], targets], params
+        )
 
         def save_best(net, path):
             write_model(self, net, path)
@@ -564,10 +601,11 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
     def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> PhasedLSTMBase:
         if not hasattr(self, "net_"):
             return self._fit(X, y, epochs=1, classes=classes, incremental=True)
-        panel = self._internal(self._panel(X, reset=False))
+        panel = self._panel(X, reset=False)
         targets = self._partial_targets(y, len(panel))
+        inputs = self._network_inputs(panel)
         with self._seeded(self.seed_ + len(self.net_.history)):
-            self.net_.partial_fit(SliceDict(**panel.as_dict()), targets, epochs=1)
+            self.net_.partial_fit(inputs, targets, epochs=1)
         self.n_iter_ = len(self.net_.history)
         return self
 
@@ -599,8 +637,8 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
 
     def _forward(self, X: Any) -> np.ndarray:
         """Network outputs for ``X`` in evaluation mode, shape (n_samples, output_size)."""
-        panel = self._internal(self._panel(X, reset=False))
-        return self.net_.predict_proba(SliceDict(**panel.as_dict())).astype(np.float64)
+        inputs = self._network_inputs(self._panel(X, reset=False))
+        return self.net_.predict_proba(inputs).astype(np.float64)
 
     def update_counts(self, X: Any) -> np.ndarray:
         """How often each unit updates its state on ``X``, in evaluation mode.

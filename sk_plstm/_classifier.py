@@ -52,9 +52,19 @@ class PhasedLSTMClassifier(ClassifierMixin, PhasedLSTMBase):
         example ``"ms"``, ``"s"``, ``"h"``, ``"D"``); numeric time indexes are
         used as they are. ``"steps"`` ignores every time index and treats each
         series as sampled at ``0, 1, 2, ...`` (an ordinary sequence model).
+    missing : {"mask", "error"}, default="mask"
+        What a NaN value means. ``"mask"``: the channel was not observed at that
+        time, so channels may be sampled at their own times (a ``nested_univ`` cell
+        or a dict of Series per channel may carry its own time index; see
+        :func:`sk_plstm.from_events` for event tables). Time points with no observed
+        channel are dropped; every observation drives the time gates with its real
+        time. A model fitted on data with missing values receives each channel's
+        value (0, the channel mean, where unobserved) and its observation mask.
+        ``"error"``: any NaN raises, as for estimators that need complete data.
+        Infinity is always an error.
     standardize : bool, default=True
-        Standardise each channel with the mean and standard deviation of the
-        training data (stored in ``channel_mean_`` and ``channel_std_``).
+        Standardise each channel with the mean and standard deviation of its
+        observed training values (stored in ``channel_mean_`` and ``channel_std_``).
     max_epochs : int, default=100
         Training epochs.
     batch_size : int, default=32
@@ -142,6 +152,13 @@ default="adam"
         in units of ``time_scale_``.
     time_origin_ : TimeOrigin
         Reference time fixed at fit that all timestamps are measured from.
+    channel_names_ : tuple of str
+        Channel names seen at fit; only set when the training container names its
+        channels (DataFrame columns, dict keys). Named channels given later are
+        matched to them by name; other names raise.
+    mask_inputs_ : bool
+        Whether the training data had missing values, so that the network receives
+        the observation masks beside the values (``2 * n_channels_`` inputs).
     channel_mean_, channel_std_ : ndarray of shape (``n_channels_``,)
         Standardisation statistics (when ``standardize=True``).
     net_ : skorch.NeuralNet

@@ -25,18 +25,35 @@ times are used as they are; datetime and timedelta times are converted to
 at ``0, 1, 2, ...``. All times are expressed relative to an origin (the earliest
 training time, fixed at fit and reused at predict) in float64, so large
 absolute times (for example Unix epoch seconds) keep their precision.
+
+Missing values: a NaN in a channel at a time point means "not observed then"
+(``missing="mask"``, the default). Channels may carry their own time indexes (the cells
+of a ``nested_univ`` row, or a ``dict`` of Series in a list): a series is then the
+union of its channels' times, NaN where a channel was not observed. A time point at
+which no channel is observed is dropped. :class:`Panel` keeps NaN at unobserved entries
+and an observation mask beside the values; code downstream reads the mask.
+``missing="error"`` refuses every NaN.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_array, validate_data
 
-__all__ = ["Panel", "TimeOrigin", "check_time_unit", "from_panel", "to_panel"]
+__all__ = [
+    "Panel",
+    "TimeOrigin",
+    "check_missing",
+    "check_time_unit",
+    "from_events",
+    "from_panel",
+    "to_events",
+    "to_panel",
+]
 
 #: Container types that :func:`from_panel` can write.
 RETURN_TYPES = ("pd-multiindex", "nested_univ", "df-list")
@@ -75,21 +92,39 @@ class Panel:
     Parameters
     ----------
     values : numpy.ndarray of shape (n_series, max_length, n_channels)
-        Values, zero at padded steps (float32 for the estimators).
+        Values: NaN where a channel was not observed, zero at padded steps.
     times : numpy.ndarray of shape (n_series, max_length), float64
         Timestamps relative to the origin; padded steps repeat the last valid time.
     lengths : numpy.ndarray of shape (n_series,), int64
         Number of valid steps of each series.
+    channels : tuple of str, optional
+        The channel names, where the container had them.
+
+    Attributes
+    ----------
+    mask : numpy.ndarray of shape (n_series, max_length, n_channels), bool
+        True where a channel was observed at a valid step (False at unobserved
+        entries and at padded steps).
     """
 
     values: np.ndarray
     times: np.ndarray
     lengths: np.ndarray
+    channels: tuple[str, ...] | None = None
+    mask: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.mask = ~np.isnan(self.values) & self.valid_mask()[:, :, None]
 
     @property
     def n_channels(self) -> int:
         """Number of channels."""
         return self.values.shape[2]
+
+    @property
+    def has_missing(self) -> bool:
+        """Whether any channel is unobserved at a valid step."""
+        return bool((self.mask != self.valid_mask()[:, :, None]).any())
 
     def __len__(self) -> int:
         return self.values.shape[0]
@@ -98,26 +133,25 @@ class Panel:
         """Boolean mask of shape (n_series, max_length), True at valid steps."""
         return np.arange(self.values.shape[1]) < self.lengths[:, None]
 
-    def as_dict(self) -> dict[str, np.ndarray]:
-        """The arrays as keyword arguments of :class:`sk_plstm.nn.PhasedLSTMNet`."""
-        return {"values": self.values, "times": self.times, "lengths": self.lengths}
-
     def channel_stats(self) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and standard deviation of every channel over all valid steps.
+        """Mean and standard deviation of every channel over its observed values (float64).
 
         Returns
         -------
         mean, std : numpy.ndarray of shape (n_channels,)
-            The standard deviation is 1 where a channel is constant.
+            The standard deviation is 1 where a channel is constant (its spread is zero
+            or at float64 rounding of its mean) or never observed.
         """
-        valid = self.values[self.valid_mask()].astype(np.float64)
-        mean = valid.mean(axis=0)
-        std = valid.std(axis=0)
-        std[~(std > 1e-12)] = 1.0
+        count = np.maximum(self.mask.sum(axis=(0, 1)), 1)
+        observed = np.where(self.mask, self.values, 0.0).astype(np.float64)
+        mean = observed.sum(axis=(0, 1)) / count
+        spread = np.where(self.mask, observed - mean, 0.0)
+        std = np.sqrt((spread**2).sum(axis=(0, 1)) / count)
+        std[~(std > 1e-12 * np.abs(mean))] = 1.0
         return mean, std
 
     def standardized(self, mean: np.ndarray, std: np.ndarray) -> Panel:
-        """A copy with every channel standardised; padded steps stay zero.
+        """A copy with every channel standardised in float64 (NaN stays NaN).
 
         Parameters
         ----------
@@ -127,13 +161,36 @@ class Panel:
         -------
         Panel
         """
-        scaled = ((self.values - mean) / std).astype(np.float32)
+        scaled = (self.values.astype(np.float64) - mean) / std
         scaled[~self.valid_mask()] = 0.0
-        if not np.isfinite(scaled).all():
+        return Panel(scaled, self.times, self.lengths, self.channels)
+
+    def network_inputs(self, with_mask: bool, time_scale: float = 1.0) -> dict[str, np.ndarray]:
+        """The arrays as keyword arguments of :class:`sk_plstm.nn.PhasedLSTMNet`.
+
+        Parameters
+        ----------
+        with_mask : bool
+            Append the observation mask (1 observed, 0 not) as ``n_channels`` more
+            input channels.
+        time_scale : float, default=1.0
+            The network's time unit: times are divided by it.
+
+        Returns
+        -------
+        dict
+            ``values`` float32 of shape (n_series, max_length, n_channels) (or
+            ``2 * n_channels`` with the mask), zero where unobserved and at padded
+            steps; ``times`` float64 (n_series, max_length); ``lengths`` (n_series,).
+        """
+        values = np.where(self.mask, self.values, 0.0).astype(np.float32)
+        if not np.isfinite(values).all():
             raise ValueError(
                 "X has values too large to represent in float32 after standardisation."
             )
-        return Panel(scaled, self.times, self.lengths)
+        if with_mask:
+            values = np.concatenate([values, self.mask.astype(np.float32)], axis=2)
+        return {"values": values, "times": self.times / time_scale, "lengths": self.lengths}
 
     def time_scale(self) -> tuple[float, float]:
         """Typical sampling interval and typical duration of the series.
@@ -248,11 +305,30 @@ def _index_times(index: pd.Index, where: str) -> tuple[str, np.ndarray]:
     return "numeric", index.to_numpy(dtype=np.float64)
 
 
-def _from_multiindex(X: pd.DataFrame) -> list[tuple[tuple[str, np.ndarray], np.ndarray]]:
+@dataclass
+class _Series:
+    """One parsed series: its time kind, raw times, values (NaN = unobserved), names."""
+
+    kind: str
+    times: np.ndarray  # float64, or int64 (integer times, datetime nanoseconds)
+    values: np.ndarray  # (L, C) float64
+    names: tuple[str, ...] | None = None
+
+
+def _channel_names(columns: Any, where: str) -> tuple[str, ...]:
+    names = tuple(str(c) for c in columns)
+    if len(set(names)) != len(names):
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"{where} has repeated channel names {repeated}; name each channel once.")
+    return names
+
+
+def _from_multiindex(X: pd.DataFrame) -> list[_Series]:
     if X.shape[1] == 0:
         raise ValueError("X is a DataFrame with no columns (channels).")
     if X.shape[0] == 0:
         raise ValueError("X is an empty DataFrame; it needs at least one series.")
+    names = _channel_names(X.columns, "X")
     instance = X.index.droplevel(-1)
     codes, _ = pd.factorize(instance, use_na_sentinel=False)  # order of first appearance
     order = np.argsort(codes, kind="stable")
@@ -261,12 +337,42 @@ def _from_multiindex(X: pd.DataFrame) -> list[tuple[tuple[str, np.ndarray], np.n
     time_level = X.index.get_level_values(-1)
     series = []
     for i, rows in enumerate(np.split(order, bounds)):
-        where = f"X series {i}"
-        series.append((_index_times(time_level[rows], where), values[rows]))
+        kind, times = _index_times(time_level[rows], f"X series {i}")
+        series.append(_Series(kind, times, values[rows], names))
     return series
 
 
-def _from_nested(X: pd.DataFrame) -> list[tuple[tuple[str, np.ndarray], np.ndarray]]:
+def _union_of_channels(cells: list[pd.Series], names: tuple[str, ...], where: str) -> _Series:
+    """One series from channels that each carry their own time index (NaN where unobserved)."""
+    index = cells[0].index
+    if all(cell.index.equals(index) for cell in cells[1:]):
+        kind, times = _index_times(index, where)
+        values = np.column_stack([_as_float_values(cell.to_numpy(), where) for cell in cells])
+        return _Series(kind, times, values.reshape(len(times), len(cells)), names)
+    parsed = []
+    for name, cell in zip(names, cells):
+        at = f"{where}, channel {name!r}"
+        kind, times = _index_times(cell.index, at)
+        _check_times(times, at)
+        parsed.append((kind, times, _as_float_values(cell.to_numpy(), at)))
+    kinds = {kind for kind, _, _ in parsed}
+    if len(kinds) > 1:
+        raise ValueError(
+            f"{where}: its channels have different kinds of time index ({sorted(kinds)}); "
+            "use one kind."
+        )
+    raws = [times for _, times, _ in parsed]
+    if any(r.dtype.kind == "f" for r in raws):
+        raws = [r.astype(np.float64) for r in raws]
+    union = np.unique(np.concatenate(raws))
+    values = np.full((len(union), len(cells)), np.nan)
+    for j, (raw, (_, _, v)) in enumerate(zip(raws, parsed)):
+        values[np.searchsorted(union, raw), j] = v
+    return _Series(kinds.pop(), union, values, names)
+
+
+def _from_nested(X: pd.DataFrame) -> list[_Series]:
+    names = _channel_names(X.columns, "X")
     series = []
     for i in range(X.shape[0]):
         cells = list(X.iloc[i])
@@ -275,38 +381,47 @@ def _from_nested(X: pd.DataFrame) -> list[tuple[tuple[str, np.ndarray], np.ndarr
             raise TypeError(
                 f"{where}: a nested_univ DataFrame must hold a pandas.Series in every cell."
             )
-        index = cells[0].index
-        if any(not cell.index.equals(index) for cell in cells[1:]):
-            raise ValueError(
-                f"{where}: all channels of a series must share one time index; "
-                "resample or align the channels first."
-            )
-        values = np.column_stack([_as_float_values(cell.to_numpy(), where) for cell in cells])
-        series.append((_index_times(index, where), values))
+        series.append(_union_of_channels(cells, names, where))
     return series
 
 
-def _from_list(X: list) -> list[tuple[tuple[str, np.ndarray], np.ndarray]]:
+def _from_dict(item: dict, where: str) -> _Series:
+    if not item:
+        raise ValueError(f"{where} is an empty dict; it needs at least one channel.")
+    cells = list(item.values())
+    if not all(isinstance(cell, pd.Series) for cell in cells):
+        raise TypeError(
+            f"{where} is a dict: it must map each channel name to a pandas.Series indexed "
+            "by that channel's observation times."
+        )
+    return _union_of_channels(cells, _channel_names(item.keys(), where), where)
+
+
+def _from_list(X: list) -> list[_Series]:
     series = []
     for i, item in enumerate(X):
         where = f"X series {i}"
         if isinstance(item, pd.DataFrame):
             if item.shape[1] == 0:
                 raise ValueError(f"{where} is a DataFrame with no columns (channels).")
-            series.append((_index_times(item.index, where), _as_float_values(item, where)))
+            kind, times = _index_times(item.index, where)
+            names = _channel_names(item.columns, where)
+            series.append(_Series(kind, times, _as_float_values(item, where), names))
         elif isinstance(item, pd.Series):
-            values = _as_float_values(item.to_numpy(), where)[:, None]
-            series.append((_index_times(item.index, where), values))
+            kind, times = _index_times(item.index, where)
+            series.append(_Series(kind, times, _as_float_values(item.to_numpy(), where)[:, None]))
+        elif isinstance(item, dict):
+            series.append(_from_dict(item, where))
         elif isinstance(item, np.ndarray) and item.ndim in (1, 2):
             values = _as_float_values(item, where)
             values = values[:, None] if values.ndim == 1 else values
-            steps = np.arange(values.shape[0], dtype=np.float64)
-            series.append((("numeric", steps), values))
+            steps = np.arange(values.shape[0], dtype=np.int64)
+            series.append(_Series("numeric", steps, values))
         else:
             raise TypeError(
                 f"{where} is a {type(item).__name__}; a list of series must hold only "
-                "DataFrames, Series, or numpy arrays of shape (n_timepoints,) or "
-                "(n_timepoints, n_channels)."
+                "DataFrames, Series, dicts of Series (one per channel), or numpy arrays of "
+                "shape (n_timepoints,) or (n_timepoints, n_channels)."
             )
     return series
 
@@ -323,13 +438,28 @@ def _is_nested(X: pd.DataFrame) -> bool:
 # ---------------------------------------------------------------------------
 # Checks and padding.
 
+#: What ``missing`` may be: NaN read as "not observed", or refused.
+MISSING = ("mask", "error")
 
-def _check_series(times: np.ndarray, values: np.ndarray, i: int) -> None:
-    where = f"X series {i}"
-    if values.shape[0] == 0:
-        raise ValueError(f"{where} is empty; every series needs at least one time point.")
-    if not np.isfinite(values).all():
-        raise ValueError(f"{where} contains NaN or infinity; impute or drop missing values first.")
+
+def check_missing(missing: Any) -> str:
+    """Validate the ``missing`` option.
+
+    Parameters
+    ----------
+    missing : {"mask", "error"}
+        ``"mask"``: NaN means "not observed"; ``"error"``: NaN is refused.
+
+    Returns
+    -------
+    str
+    """
+    if not (isinstance(missing, str) and missing in MISSING):
+        raise ValueError(f"missing must be one of {MISSING}, got {missing!r}.")
+    return missing
+
+
+def _check_times(times: np.ndarray, where: str) -> None:
     if times.dtype.kind == "f" and not np.isfinite(times).all():
         raise ValueError(f"{where} has NaN or infinite timestamps.")
     not_after = times[1:] <= times[:-1]  # a comparison, not a difference: cannot overflow
@@ -342,21 +472,86 @@ def _check_series(times: np.ndarray, values: np.ndarray, i: int) -> None:
         )
 
 
-def _pad(series: list[tuple[np.ndarray, np.ndarray]], n_channels: int, dtype: type) -> Panel:
-    lengths = np.array([v.shape[0] for _, v in series], dtype=np.int64)
+def _nan_error(where: str) -> ValueError:
+    return ValueError(
+        f"{where} contains NaN (missing values), which missing='error' refuses; impute "
+        "them, or use missing='mask' to read NaN as 'not observed'."
+    )
+
+
+def _clean_series(s: _Series, i: int, missing: str) -> _Series:
+    """Check one series; drop the time points at which no channel was observed."""
+    where = f"X series {i}"
+    if s.values.shape[0] == 0:
+        raise ValueError(f"{where} is empty; every series needs at least one time point.")
+    if np.isinf(s.values).any():
+        raise ValueError(f"{where} contains infinity; every value must be finite (or NaN).")
+    _check_times(s.times, where)
+    observed = ~np.isnan(s.values)
+    if observed.all():
+        return s
+    if missing == "error":
+        raise _nan_error(where)
+    rows = observed.any(axis=1)
+    if not rows.any():
+        raise ValueError(
+            f"{where} has no observed value (all its values are NaN); every series needs "
+            "at least one observation."
+        )
+    return _Series(s.kind, s.times[rows], s.values[rows], s.names)
+
+
+def _align_names(series: list[_Series], expected: tuple[str, ...] | None) -> tuple | None:
+    """Match every series' channels to one order by name; return the names, if known.
+
+    The reference is ``expected`` (the names seen at fit) or else the first named series.
+    """
+    named = [s for s in series if s.names is not None]
+    if not named:
+        return None
+    reference = expected if expected is not None else named[0].names
+    for i, s in enumerate(series):
+        if s.names is None or s.names == reference:
+            continue
+        if set(s.names) != set(reference) or len(s.names) != len(reference):
+            what = "the estimator was fitted on" if expected is not None else "series 0 has"
+            missing = [n for n in reference if n not in s.names]
+            extra = [n for n in s.names if n not in reference]
+            raise ValueError(
+                f"X series {i} has channels {list(s.names)}, but {what} channels "
+                f"{list(reference)} (missing: {missing}, unexpected: {extra}); channels are "
+                "matched by name."
+            )
+        order = [s.names.index(n) for n in reference]
+        s.values, s.names = s.values[:, order], reference
+    return reference
+
+
+def _pad(series: list[_Series], n_channels: int, dtype: type, names: Any) -> Panel:
+    lengths = np.array([len(s.times) for s in series], dtype=np.int64)
     max_len = int(lengths.max())
     values = np.zeros((len(series), max_len, n_channels), dtype=dtype)
     times = np.empty((len(series), max_len), dtype=np.float64)
-    for i, (t, v) in enumerate(series):
-        values[i, : len(t)] = v
-        times[i, : len(t)] = t
-        times[i, len(t) :] = t[-1]
-    return Panel(values, times, lengths)
+    for i, s in enumerate(series):
+        values[i, : len(s.times)] = s.values
+        times[i, : len(s.times)] = s.times
+        times[i, len(s.times) :] = s.times[-1]
+    return Panel(values, times, lengths, names)
 
 
 def _check_range(values: np.ndarray, dtype: type) -> None:
-    if np.abs(values).max(initial=0.0) > np.finfo(dtype).max:
+    if np.nanmax(np.abs(values), initial=0.0) > np.finfo(dtype).max:
         raise ValueError(f"X has values too large to represent in {np.dtype(dtype).name}.")
+
+
+def _check_every_channel_observed(panel: Panel) -> None:
+    never = np.flatnonzero(~panel.mask.any(axis=(0, 1)))
+    if never.size:
+        labels = [panel.channels[c] for c in never] if panel.channels else never.tolist()
+        raise ValueError(
+            f"X has channels that are never observed (all NaN in every series): {labels}; "
+            "drop them, or give training data in which each channel is observed at least once."
+        )
 
 
 def _relative_times(
@@ -389,6 +584,30 @@ def _minus_origin(raw: np.ndarray, origin: float | int) -> np.ndarray:
     return approx
 
 
+def _parse(
+    X: Any, estimator: Any, reset: bool, missing: str, n_channels: int | None
+) -> list[_Series]:
+    """Every accepted container as a list of series with their raw times."""
+    if isinstance(X, pd.DataFrame) and isinstance(X.index, pd.MultiIndex):
+        return _from_multiindex(X)
+    if isinstance(X, pd.DataFrame) and _is_nested(X):
+        return _from_nested(X)
+    if isinstance(X, (list, tuple)) and not X:
+        raise ValueError("X is an empty list; it needs at least one series.")
+    if isinstance(X, (list, tuple)) and any(
+        isinstance(item, (pd.DataFrame, pd.Series, np.ndarray, dict)) for item in X
+    ):
+        return _from_list(list(X))
+    if isinstance(X, np.ndarray) and X.ndim == 3:
+        return _from_numpy3d(X, n_channels)
+    if isinstance(X, pd.Series) or (isinstance(X, np.ndarray) and X.ndim not in (2, 3)):
+        raise ValueError(
+            f"X must be {_FORMATS}; got a {getattr(X, 'ndim', 1)}-D input. Reshape your data: "
+            "X.reshape(1, -1) for a single series, X.reshape(-1, 1) for single-value series."
+        )
+    return _from_2d(X, estimator, reset, missing)
+
+
 def to_panel(
     X: Any,
     *,
@@ -397,6 +616,8 @@ def to_panel(
     time_unit: Any = "s",
     origin: TimeOrigin | None = None,
     n_channels: int | None = None,
+    channel_names: tuple[str, ...] | None = None,
+    missing: str = "mask",
     dtype: type = np.float32,
 ) -> tuple[Panel, TimeOrigin]:
     """Convert any accepted input into a padded :class:`Panel`, validating it.
@@ -410,7 +631,7 @@ def to_panel(
         counts and names are recorded when ``reset`` and checked otherwise);
         None validates 2-D input without recording anything.
     reset : bool
-        True at fit, False at predict.
+        True at fit (every channel must then be observed somewhere), False at predict.
     time_unit : str or pandas.Timedelta, default="s"
         Unit of datetime and timedelta times (numeric times are used as they
         are); ``"steps"`` ignores time indexes and uses positions ``0, 1, 2, ...``.
@@ -418,13 +639,20 @@ def to_panel(
         Origin fixed at fit; computed from ``X`` (the earliest time) when omitted.
     n_channels : int, optional
         Channel count seen at fit; a different count raises.
+    channel_names : tuple of str, optional
+        Channel names seen at fit: named channels of ``X`` are matched to them by
+        name (reordered where needed); other names raise.
+    missing : {"mask", "error"}, default="mask"
+        ``"mask"``: NaN means "not observed" (time points with no observed channel are
+        dropped); ``"error"``: any NaN raises.
     dtype : numpy float type, default=numpy.float32
         Floating type of the values.
 
     Returns
     -------
     panel : Panel
-        Values ``(n, L, C)`` of ``dtype``, times ``(n, L)`` float64, lengths ``(n,)``.
+        Values ``(n, L, C)`` of ``dtype`` (NaN where unobserved), times ``(n, L)``
+        float64, lengths ``(n,)``, the channel names where ``X`` has them.
     origin : TimeOrigin
         The origin used (the given one, or the one computed from ``X``).
 
@@ -434,53 +662,29 @@ def to_panel(
         With a message naming the problem (and the series) for any input
         that cannot be used.
     """
+    check_missing(missing)
     unit_ns = check_time_unit(time_unit) if origin is None else origin.unit_ns
     in_steps = origin.kind == "steps" if origin is not None else time_unit == "steps"
-    if isinstance(X, pd.DataFrame) and isinstance(X.index, pd.MultiIndex):
-        series = _from_multiindex(X)
-    elif isinstance(X, pd.DataFrame) and _is_nested(X):
-        series = _from_nested(X)
-    elif isinstance(X, (list, tuple)) and not X:
-        raise ValueError("X is an empty list; it needs at least one series.")
-    elif isinstance(X, (list, tuple)) and any(
-        isinstance(item, (pd.DataFrame, pd.Series, np.ndarray, dict)) for item in X
-    ):
-        series = _from_list(list(X))
-    elif isinstance(X, np.ndarray) and X.ndim == 3:
-        return _from_numpy3d(X, origin, unit_ns, n_channels, in_steps, dtype)
-    elif isinstance(X, pd.Series) or (isinstance(X, np.ndarray) and X.ndim not in (2, 3)):
-        raise ValueError(
-            f"X must be {_FORMATS}; got a {getattr(X, 'ndim', 1)}-D input. Reshape your data: "
-            "X.reshape(1, -1) for a single series, X.reshape(-1, 1) for single-value series."
-        )
-    else:
-        dtypes = [np.float64, np.float32]
-        if isinstance(X, np.ndarray):
-            _reject_strings_and_datetimes(X, "X")
-        try:
-            if estimator is None:
-                X2 = check_array(X, dtype=dtypes)
-            else:
-                X2 = validate_data(estimator, X, reset=reset, dtype=dtypes)
-        except OverflowError:
-            raise ValueError("X has values too large to represent as numbers.") from None
-        return _from_numpy3d(X2[:, None, :], origin, unit_ns, n_channels, in_steps, dtype)
-
+    series = _parse(X, estimator, reset, missing, n_channels)
     if in_steps:  # time indexes ignored: positions 0, 1, 2, ...
-        series = [(("steps", np.arange(len(v), dtype=np.int64)), v) for _, v in series]
-    kinds = {kind for (kind, _), _ in series}
+        for s in series:
+            s.kind, s.times = "steps", np.arange(len(s.times), dtype=np.int64)
+    kinds = {s.kind for s in series}
     if len(kinds) > 1:
         raise ValueError(f"X mixes kinds of time index ({sorted(kinds)}); use one kind.")
-    channels = {values.shape[1] for _, values in series}
+    names = _align_names(series, channel_names)
+    channels = {s.values.shape[1] for s in series}
     if len(channels) > 1:
         raise ValueError(f"X has series with different numbers of channels: {sorted(channels)}.")
     _check_channels(channels.pop(), n_channels)
-    for i, ((_, raw), values) in enumerate(series):
-        _check_series(raw, values, i)
-    rel, origin = _relative_times(kinds.pop(), [raw for (_, raw), _ in series], origin, unit_ns)
-    for values in (v for _, v in series):
-        _check_range(values, dtype)
-    panel = _pad(list(zip(rel, (v for _, v in series))), series[0][1].shape[1], dtype)
+    series = [_clean_series(s, i, missing) for i, s in enumerate(series)]
+    rel, origin = _relative_times(kinds.pop(), [s.times for s in series], origin, unit_ns)
+    for s, t in zip(series, rel):
+        _check_range(s.values, dtype)
+        s.times = t
+    panel = _pad(series, series[0].values.shape[1], dtype, names)
+    if reset:
+        _check_every_channel_observed(panel)
     return panel, origin
 
 
@@ -491,14 +695,27 @@ def _check_channels(found: int, expected: int | None) -> None:
         )
 
 
-def _from_numpy3d(
-    X: np.ndarray,
-    origin: TimeOrigin | None,
-    unit_ns: int,
-    n_channels: int | None,
-    in_steps: bool,
-    dtype: type,
-) -> tuple[Panel, TimeOrigin]:
+def _from_2d(X: Any, estimator: Any, reset: bool, missing: str) -> list[_Series]:
+    """2-D array-like (n, L): univariate series, validated by scikit-learn."""
+    dtypes = [np.float64, np.float32]
+    if isinstance(X, np.ndarray):
+        _reject_strings_and_datetimes(X, "X")
+    finite = "allow-nan" if missing == "mask" else True
+    try:
+        if estimator is None:
+            X2 = check_array(X, dtype=dtypes, ensure_all_finite=finite)
+        else:
+            X2 = validate_data(estimator, X, reset=reset, dtype=dtypes, ensure_all_finite=finite)
+    except OverflowError:
+        raise ValueError("X has values too large to represent as numbers.") from None
+    except ValueError as exc:
+        if missing == "error" and "NaN" in str(exc):
+            raise _nan_error("X") from None
+        raise
+    return _from_numpy3d(X2[:, None, :], None)
+
+
+def _from_numpy3d(X: np.ndarray, n_channels: int | None) -> list[_Series]:
     n, channels, length = X.shape
     if n == 0 or length == 0 or channels == 0:
         raise ValueError(
@@ -506,20 +723,8 @@ def _from_numpy3d(
         )
     _check_channels(channels, n_channels)
     values = _as_float_values(X, "X")
-    if not np.isfinite(values).all():
-        bad = int(np.flatnonzero(~np.isfinite(values).reshape(n, -1).all(axis=1))[0])
-        raise ValueError(
-            f"X series {bad} contains NaN or infinity; impute or drop missing values first."
-        )
-    _check_range(values, dtype)
     steps = np.arange(length, dtype=np.int64)
-    rel, origin = _relative_times("steps" if in_steps else "numeric", [steps], origin, unit_ns)
-    panel = Panel(
-        np.ascontiguousarray(values.transpose(0, 2, 1), dtype=dtype),
-        np.broadcast_to(rel[0], (n, length)).copy(),
-        np.full(n, length, dtype=np.int64),
-    )
-    return panel, origin
+    return [_Series("numeric", steps, values[i].T) for i in range(n)]
 
 
 def _absolute_index(times: np.ndarray, origin: TimeOrigin) -> pd.Index:
@@ -541,12 +746,16 @@ def from_panel(panel: Panel, origin: TimeOrigin, return_type: str = "pd-multiind
     Parameters
     ----------
     panel : Panel
-        Values ``(n, L, C)``, times relative to ``origin`` ``(n, L)``, lengths ``(n,)``.
+        Values ``(n, L, C)`` (NaN where unobserved), times relative to ``origin``
+        ``(n, L)``, lengths ``(n,)``.
     origin : TimeOrigin
         The origin the times are relative to; the container gets times of the same
         kind (integer or float, datetime, timedelta) as the data it came from.
     return_type : {"pd-multiindex", "nested_univ", "df-list"}, default="pd-multiindex"
-        The container to write. Channels are named ``dim_0, dim_1, ...``.
+        The container to write. Channels keep the panel's names (``dim_0, dim_1, ...``
+        when it has none). Unobserved values are NaN in ``pd-multiindex`` and
+        ``df-list``; a ``nested_univ`` cell holds its channel's observations only, on
+        that channel's own time index.
 
     Returns
     -------
@@ -554,7 +763,7 @@ def from_panel(panel: Panel, origin: TimeOrigin, return_type: str = "pd-multiind
     """
     if return_type not in RETURN_TYPES:
         raise ValueError(f"return_type must be one of {RETURN_TYPES}, got {return_type!r}.")
-    columns = [f"dim_{c}" for c in range(panel.n_channels)]
+    columns = list(panel.channels or [f"dim_{c}" for c in range(panel.n_channels)])
     frames = []
     for i, n in enumerate(panel.lengths):
         index = _absolute_index(panel.times[i, :n], origin)
@@ -562,5 +771,213 @@ def from_panel(panel: Panel, origin: TimeOrigin, return_type: str = "pd-multiind
     if return_type == "df-list":
         return frames
     if return_type == "nested_univ":
-        return pd.DataFrame({c: [f[c] for f in frames] for c in columns})
+        cells = {
+            c: [f[c][panel.mask[i, : len(f), j]] for i, f in enumerate(frames)]
+            for j, c in enumerate(columns)
+        }
+        return pd.DataFrame(cells)
     return pd.concat(frames, keys=range(len(frames)))
+
+
+_EVENT_FIELDS = ("instance", "time", "channel", "value")
+
+
+def from_events(
+    events: pd.DataFrame,
+    *,
+    instance: str = "instance",
+    time: str = "time",
+    channel: str = "channel",
+    value: str = "value",
+    channels: Any = None,
+    return_type: str = "pd-multiindex",
+) -> Any:
+    """Turn an event table (one row per observation) into a container the estimators take.
+
+    The layout of clinical records (PhysioNet-style: a record, a time, a variable and
+    its value per row), of sensor logs and of event-camera streams. Every series
+    becomes the union of its channels' observation times, NaN where a channel was not
+    observed at a time (``nested_univ``: each channel on its own times).
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        One row per observation, with the columns named by ``instance``, ``time``,
+        ``channel`` and ``value``; other columns are ignored. Times may be numeric,
+        datetime or timedelta; values must be numbers (a NaN value is "not observed"
+        and skipped).
+    instance, time, channel, value : str
+        Names of the columns holding the series id, the timestamp, the channel name
+        and the observed value.
+    channels : list, optional
+        The channels to keep, in this order (for example those seen at fit, so that a
+        test table lacking a channel gives the same columns); by default every channel
+        in ``events``, sorted. Channels named here but absent from ``events`` are all NaN.
+    return_type : {"pd-multiindex", "df-list", "nested_univ"}, default="pd-multiindex"
+        The container. Series are ordered by sorted instance id: the ids are the first
+        index level of a ``pd-multiindex``, the row index of a ``nested_univ`` and, for
+        a ``df-list``, the ``attrs["instance"]`` of each frame.
+
+    Returns
+    -------
+    pandas.DataFrame or list of pandas.DataFrame
+        Channels as columns, named by the channel values (as strings).
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a missing column, a non-numeric or infinite value, a missing instance id,
+        time or channel, or two observations of one channel at the same time.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sk_plstm import from_events
+    >>> events = pd.DataFrame({
+    ...     "instance": [0, 0, 0, 1, 1],
+    ...     "time": [0.0, 0.5, 1.2, 0.1, 0.4],
+    ...     "channel": ["hr", "temp", "hr", "hr", "temp"],
+    ...     "value": [71.0, 36.6, 75.0, 80.0, 37.2],
+    ... })
+    >>> X = from_events(events)
+    >>> X.loc[0]
+            hr  temp
+    time
+    0.0   71.0   NaN
+    0.5    NaN  36.6
+    1.2   75.0   NaN
+    >>> from_events(events, return_type="nested_univ").loc[1, "temp"]
+    time
+    0.4    37.2
+    Name: temp, dtype: float64
+    """
+    if return_type not in RETURN_TYPES:
+        raise ValueError(f"return_type must be one of {RETURN_TYPES}, got {return_type!r}.")
+    if not isinstance(events, pd.DataFrame):
+        raise TypeError(f"events must be a pandas.DataFrame, got {type(events).__name__}.")
+    names = dict(zip(_EVENT_FIELDS, (instance, time, channel, value)))
+    absent = [f"{key}={column!r}" for key, column in names.items() if column not in events]
+    if absent:
+        raise ValueError(
+            f"events has no column for {', '.join(absent)}; its columns are "
+            f"{[str(c) for c in events.columns]}. Name the columns with the instance=, "
+            "time=, channel= and value= arguments."
+        )
+    table = events[[instance, time, channel, value]].copy()
+    table.columns = list(_EVENT_FIELDS)
+    for key in ("instance", "time", "channel"):
+        if table[key].isna().any():
+            row = int(np.flatnonzero(table[key].isna().to_numpy())[0])
+            raise ValueError(f"events row {row} has a missing {key} ({names[key]!r}).")
+    table["value"] = _as_float_values(table["value"].to_numpy(), f"events column {value!r}")
+    if np.isinf(table["value"]).any():
+        raise ValueError(f"events column {value!r} contains infinity; values must be finite.")
+    table = table[~table["value"].isna()]
+    table["channel"] = table["channel"].astype(str)
+    if channels is None:
+        columns = sorted(table["channel"].unique())
+    else:
+        columns = list(_channel_names(channels, "channels"))
+        table = table[table["channel"].isin(columns)]
+    if table.empty:
+        raise ValueError("events has no observation (no row with a value in a kept channel).")
+    repeated = table.duplicated(["instance", "time", "channel"])
+    if repeated.any():
+        row = table[repeated].iloc[0]
+        raise ValueError(
+            f"events has two values of channel {row['channel']!r} at time {row['time']!r} "
+            f"in instance {row['instance']!r}; aggregate or remove the duplicates first."
+        )
+    wide = table.set_index(["instance", "time", "channel"])["value"].unstack("channel")
+    wide = wide.reindex(columns=columns).sort_index()
+    wide.columns = pd.Index(columns)
+    wide.index.names = [instance, time]
+    if return_type == "pd-multiindex":
+        return wide
+    ids = wide.index.unique(0)
+    frames = []
+    for key in ids:
+        frame = wide.xs(key, level=0)
+        frame.attrs["instance"] = key
+        frames.append(frame)
+    if return_type == "df-list":
+        return frames
+    cells = {c: [f[c].dropna() for f in frames] for c in columns}
+    return pd.DataFrame(cells, index=ids)
+
+
+def to_events(
+    X: Any,
+    *,
+    instance: str = "instance",
+    time: str = "time",
+    channel: str = "channel",
+    value: str = "value",
+) -> pd.DataFrame:
+    """Turn any accepted container into an event table, one row per observed value.
+
+    The inverse of :func:`from_events`: unobserved (NaN) entries give no row.
+
+    Parameters
+    ----------
+    X : array-like, pandas.DataFrame or list
+        Series in any format the estimators accept.
+    instance, time, channel, value : str
+        Names of the columns to write.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``instance`` (the series' id: the first index level of a
+        ``pd-multiindex``, the row index of a ``nested_univ``, a frame's
+        ``attrs["instance"]``, or else its position in ``X``), ``time`` (the
+        series' own times: numbers, or datetimes / timedeltas, time-zone aware times in
+        UTC), ``channel`` (the channel names, or ``dim_0, dim_1, ...``) and ``value``,
+        ordered by instance, time and channel.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_plstm import to_events
+    >>> X = np.array([[[1.0, np.nan, 3.0], [4.0, 5.0, np.nan]]])  # 1 series, 2 channels
+    >>> to_events(X)
+       instance  time channel  value
+    0         0     0   dim_0    1.0
+    1         0     0   dim_1    4.0
+    2         0     1   dim_1    5.0
+    3         0     2   dim_0    3.0
+    """
+    series = _parse(X, None, True, "mask", None)
+    ids = _instance_ids(X, len(series))
+    names = _align_names(series, None)
+    columns = list(names or [f"dim_{c}" for c in range(series[0].values.shape[1])])
+    parts = []
+    for i, s in enumerate(series):
+        rows, cols = np.nonzero(~np.isnan(s.values))
+        raw = s.times[rows]
+        if s.kind == "datetime":
+            raw = pd.to_datetime(raw, unit="ns")
+        elif s.kind == "timedelta":
+            raw = pd.to_timedelta(raw, unit="ns")
+        parts.append(
+            pd.DataFrame(
+                {
+                    instance: [ids[i]] * len(rows),
+                    time: raw,
+                    channel: np.asarray(columns, dtype=object)[cols],
+                    value: s.values[rows, cols],
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _instance_ids(X: Any, n: int) -> list:
+    """The series' ids where the container has them, else their positions."""
+    if isinstance(X, pd.DataFrame) and isinstance(X.index, pd.MultiIndex):
+        return list(pd.unique(X.index.droplevel(-1)))
+    if isinstance(X, pd.DataFrame) and len(X.index) == n:
+        return list(X.index)
+    if isinstance(X, (list, tuple)):
+        return [getattr(item, "attrs", {}).get("instance", i) for i, item in enumerate(X)]
+    return list(range(n))

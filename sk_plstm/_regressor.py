@@ -27,7 +27,7 @@ class PhasedLSTMRegressor(RegressorMixin, PhasedLSTMBase):
     Parameters
     ----------
     hidden_size, num_layers, bidirectional, dropout, tau_range, r_on, leak, \
-learn_tau, learn_shift, learn_r_on, time_unit, standardize, max_epochs, batch_size, \
+learn_tau, learn_shift, learn_r_on, time_unit, missing, standardize, max_epochs, batch_size, \
 lr, optimizer, weight_decay, grad_clip, validation_fraction, early_stopping, \
 n_iter_no_change, tol, lr_schedule, checkpoint_dir, checkpoint_every, callbacks, device, \
 distributed, random_state, verbose
@@ -37,8 +37,9 @@ distributed, random_state, verbose
     ----------
     y_mean_, y_std_ : ndarray of shape (n_targets,)
         Target standardisation statistics.
-    n_channels_, n_features_in_, feature_names_in_, tau_range_, time_origin_, \
-channel_mean_, channel_std_, net_, n_iter_, seed_, time_scale_, best_epoch_, initial_gates_
+    n_channels_, n_features_in_, feature_names_in_, channel_names_, mask_inputs_, \
+tau_range_, time_origin_, channel_mean_, channel_std_, net_, n_iter_, seed_, time_scale_, \
+best_epoch_, initial_gates_
         As for :class:`PhasedLSTMClassifier`.
 
     Examples

@@ -74,11 +74,26 @@ class PhasedLSTMStream:
         return self
 
     def _as_frame(self, values: Any, times: Any) -> pd.DataFrame:
+        """The new events as one DataFrame indexed by time, a column per channel.
+
+        Named channels (DataFrame columns, a Series' name, dict keys) may be a subset of
+        the model's channels: the others are unobserved (NaN) at these events.
+        """
         est = self.estimator
-        if isinstance(values, (pd.DataFrame, pd.Series)):
-            if times is not None:
+        names = getattr(est, "channel_names_", None)
+        if isinstance(values, (pd.DataFrame, pd.Series, dict)):
+            if times is not None and not isinstance(values, dict):
                 raise ValueError("Pass times either as the index of values or as times=, not both.")
-            return values.to_frame() if isinstance(values, pd.Series) else values
+            if isinstance(values, dict):
+                frame = self._dict_frame(values, times)
+            elif isinstance(values, pd.Series):
+                frame = values.to_frame() if values.name is not None else None
+                if frame is None:  # an unnamed Series: the channels in order
+                    frame = pd.DataFrame(values.to_numpy()[:, None], index=values.index)
+                    frame.columns = list(names) if names is not None else frame.columns
+            else:
+                frame = values
+            return self._with_all_channels(frame, names)
         array = np.asarray(values)
         if array.ndim == 1:  # a single event
             array = array[None, :]
@@ -87,27 +102,63 @@ class PhasedLSTMStream:
                 "values must have shape (n_events, n_channels) or (n_channels,), got shape "
                 f"{np.shape(values)}."
             )
-        in_steps = est.time_origin_.kind == "steps"
+        index = self._times_index(times, len(array))
+        return pd.DataFrame(array, index=index, columns=list(names) if names else None)
+
+    def _times_index(self, times: Any, n_events: int) -> pd.Index:
         if times is None:
-            if not in_steps:
+            if self.estimator.time_origin_.kind != "steps":
                 raise ValueError(
                     "times are required: pass times= (one per event), or a DataFrame indexed "
                     "by time."
                 )
-            times = np.arange(len(array))
+            times = np.arange(n_events)
         index = pd.Index(np.atleast_1d(times))
-        if len(index) != len(array):
-            raise ValueError(f"values has {len(array)} events but times has {len(index)}.")
-        return pd.DataFrame(array, index=index)
+        if len(index) != n_events:
+            raise ValueError(f"values has {n_events} events but times has {len(index)}.")
+        return index
+
+    def _dict_frame(self, values: dict, times: Any) -> pd.DataFrame:
+        """``{channel: value or values}`` at ``times``."""
+        if not values:
+            raise ValueError("values is an empty dict; give at least one channel's value.")
+        columns = {str(k): np.atleast_1d(np.asarray(v)) for k, v in values.items()}
+        sizes = {len(v) for v in columns.values()}
+        if len(sizes) > 1 or any(v.ndim != 1 for v in columns.values()):
+            raise ValueError(
+                "values is a dict: map each channel to one value, or to an array of one "
+                f"value per event (all of one length); got lengths {sorted(sizes)}."
+            )
+        return pd.DataFrame(columns, index=self._times_index(times, sizes.pop()))
+
+    @staticmethod
+    def _with_all_channels(frame: pd.DataFrame, names: tuple | None) -> pd.DataFrame:
+        if names is None:
+            return frame
+        given = [str(c) for c in frame.columns]
+        unknown = [c for c in given if c not in names]
+        if unknown:
+            raise ValueError(
+                f"values has channels {unknown} that the model was not fitted on; its "
+                f"channels are {list(names)}."
+            )
+        frame = frame.set_axis(given, axis=1)
+        return frame.reindex(columns=list(names))
 
     def update(self, values: Any, times: Any = None) -> np.ndarray:
         """Feed new events and return the model's output after each of them.
 
+        An event may carry only some channels: NaN, or a channel left out of a
+        DataFrame, Series or dict, means "not observed at this event" (for a model
+        fitted with ``missing="mask"``).
+
         Parameters
         ----------
-        values : array-like of shape (n_events, n_channels) or (n_channels,), or \
-pandas.DataFrame / Series indexed by time
-            The new events, in time order, after every event fed so far.
+        values : array-like of shape (n_events, n_channels) or (n_channels,), \
+pandas.DataFrame / Series indexed by time, or dict
+            The new events, in time order, after every event fed so far. A DataFrame's
+            columns (a Series' name, a dict's keys) name the channels observed, a subset
+            of those seen at fit; a dict maps each to one value or to one value per event.
         times : array-like of shape (n_events,), optional
             Their timestamps, in the units and kind of the training data's time
             index (numbers, or datetimes for a model fitted on datetimes). Not needed
@@ -117,7 +168,8 @@ pandas.DataFrame / Series indexed by time
         Returns
         -------
         ndarray of shape (n_events, n_classes) or (n_events,) / (n_events, n_targets)
-            Class probabilities (classifier) or predictions (regressor) after each event.
+            Class probabilities (classifier) or predictions (regressor) after each event
+            that observed at least one channel.
         """
         est = self.estimator
         frame = self._as_frame(values, times)
@@ -127,6 +179,9 @@ pandas.DataFrame / Series indexed by time
             reset=False,
             origin=est.time_origin_,
             n_channels=est.n_channels_,
+            channel_names=getattr(est, "channel_names_", None),
+            missing=est.missing,
+            dtype=np.float64,
         )
         times_rel = panel.times[0]
         if est.time_origin_.kind == "steps":
@@ -136,11 +191,12 @@ pandas.DataFrame / Series indexed by time
                 f"The events must come after the last one fed (time {self.last_time!r} "
                 f"relative to the origin), got {times_rel[0]!r}."
             )
-        panel = est._internal(Panel(panel.values, times_rel[None, :], panel.lengths))
+        panel = Panel(panel.values, times_rel[None, :], panel.lengths, panel.channels)
+        inputs = est._network_inputs(panel)
         module = est.module_
         device = next(module.parameters()).device
-        values_t = torch.as_tensor(panel.values, device=device)
-        times_t = torch.as_tensor(panel.times, device=device)
+        values_t = torch.as_tensor(inputs["values"], device=device)
+        times_t = torch.as_tensor(inputs["times"], device=device)
         was_training = module.training
         module.eval()
         try:
@@ -149,7 +205,7 @@ pandas.DataFrame / Series indexed by time
         finally:
             module.train(was_training)
         result = est._transform_outputs(outputs[0].cpu().numpy().astype(np.float64))
-        self.n_events += len(times_rel)
+        self.n_events += len(frame) if est.time_origin_.kind == "steps" else len(times_rel)
         self.last_time = float(times_rel[-1])
         self._last_output = result[-1]
         return result

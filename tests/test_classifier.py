@@ -191,12 +191,12 @@ def test_different_channel_count_at_predict(motions):
         clf.predict(X[:, :3])
 
 
-def test_nan_values_are_rejected(motions):
+def test_nan_values_are_rejected_with_missing_error(motions):
     X, y, _, _ = motions
     X = X.copy()
     X[4, 2, 7] = np.nan
-    with pytest.raises(ValueError, match="series 4 contains NaN or infinity"):
-        PhasedLSTMClassifier(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match="series 4 contains NaN .*missing='error' refuses"):
+        PhasedLSTMClassifier(**FAST, missing="error").fit(X, y)
 
 
 def test_inf_values_at_predict_are_rejected(motions):
@@ -204,7 +204,7 @@ def test_inf_values_at_predict_are_rejected(motions):
     clf = PhasedLSTMClassifier(**{**FAST, "max_epochs": 1}).fit(X, y)
     Xi = irregular_multiindex(X[:3])
     Xi.iloc[5, 0] = np.inf
-    with pytest.raises(ValueError, match="contains NaN or infinity"):
+    with pytest.raises(ValueError, match="series 0 contains infinity"):
         clf.predict(Xi)
 
 

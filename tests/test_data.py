@@ -7,7 +7,15 @@ import pandas as pd
 import pytest
 
 from sk_plstm import PhasedLSTMClassifier
-from sk_plstm._data import Panel, TimeOrigin, check_time_unit, to_panel
+from sk_plstm._data import (
+    Panel,
+    TimeOrigin,
+    check_time_unit,
+    from_events,
+    from_panel,
+    to_events,
+    to_panel,
+)
 
 
 def convert(X, reset=True, estimator=None, **kw):
@@ -265,27 +273,68 @@ def _s(values, index):
 
 _DT2 = pd.DatetimeIndex(["2026-01-02", "2026-01-01"])
 _MIXED = [pd.Series([1.0], index=[0]), pd.Series([1.0], index=pd.DatetimeIndex(["2026-01-01"]))]
-_NESTED_BAD = pd.DataFrame(
-    {
-        "a": pd.Series([pd.Series([1.0, 2.0], index=[0, 1])], dtype=object),
-        "b": pd.Series([pd.Series([1.0, 2.0], index=[0, 2])], dtype=object),
-    }
-)
+_STRICT = {"missing": "error"}
 E = ValueError
 T = TypeError
 ERROR_CASES = [
-    ("nan-3d", np.array([[[0.0, 1.0]], [[np.nan, 1.0]]]), {}, E, "series 1 contains NaN"),
-    ("nan-dflist", [pd.DataFrame({"a": [1.0, np.nan]})], {}, E, "series 0 contains NaN"),
-    ("nan-2d", np.array([[1.0, np.nan]]), {}, E, "contains NaN"),
+    ("nan-3d", np.array([[[0.0, 1.0]], [[np.nan, 1.0]]]), _STRICT, E, "series 1 contains NaN"),
+    ("nan-dflist", [pd.DataFrame({"a": [1.0, np.nan]})], _STRICT, E, "series 0 contains NaN"),
+    ("nan-2d", np.array([[1.0, np.nan]]), _STRICT, E, "contains NaN .*missing='mask'"),
+    ("all-nan-3d", np.array([[[0.0, 1.0]], [[np.nan] * 2]]), {}, E, "series 1 has no observed"),
+    (
+        "never-observed-channel",
+        np.array([[[0.0, 1.0], [np.nan] * 2]] * 2),
+        {},
+        E,
+        r"channels that are never observed .*: \[1\]",
+    ),
+    (
+        "never-observed-named",
+        [pd.DataFrame({"a": [1.0], "b": [np.nan]})],
+        {},
+        E,
+        r"never observed .*\['b'\]",
+    ),
+    ("bad-missing", np.zeros((1, 1, 2)), {"missing": "drop"}, E, "missing must be one of"),
+    (
+        "names-differ-in-list",
+        [pd.DataFrame({"a": [1.0], "b": [2.0]}), pd.DataFrame({"a": [1.0], "c": [2.0]})],
+        {},
+        E,
+        r"series 1 has channels \['a', 'c'\], but series 0 has .*missing: \['b'\]",
+    ),
+    (
+        "names-differ-from-fit",
+        [pd.DataFrame({"a": [1.0], "c": [2.0]})],
+        {"channel_names": ("a", "b"), "reset": False},
+        E,
+        r"but the estimator was fitted on channels \['a', 'b'\].*unexpected: \['c'\]",
+    ),
+    (
+        "repeated-names",
+        [pd.DataFrame([[1.0, 2.0]], columns=["a", "a"])],
+        {},
+        E,
+        r"series 0 has repeated channel names \['a'\]",
+    ),
+    (
+        "nested-unsorted-channel",
+        pd.DataFrame({"a": [pd.Series([1.0, 2.0], index=[1, 0])], "b": [pd.Series([1.0])]}),
+        {},
+        E,
+        "series 0, channel 'a' has times that are not strictly increasing",
+    ),
+    ("dict-not-series", [{"a": [1.0, 2.0]}], {}, T, "series 0 is a dict: it must map"),
+    ("dict-empty", [{}], {}, E, "series 0 is an empty dict"),
     ("inf-2d", np.array([[1.0, np.inf]]), {}, E, "infinity"),
     (
         "inf-3d",
         np.array([[[1.0, 2.0]], [[3.0, -np.inf]]]),
         {},
         E,
-        "series 1 contains NaN or infinity",
+        "series 1 contains infinity",
     ),
-    ("inf-multiindex", _mi([[1.0], [np.inf]]), {}, E, "series 0 contains NaN or infinity"),
+    ("inf-multiindex", _mi([[1.0], [np.inf]]), {}, E, "series 0 contains infinity"),
     (
         "dup-time-multiindex",
         _mi(np.ones((3, 1)), [0, 1, 1]),
@@ -347,7 +396,6 @@ ERROR_CASES = [
     ("complex-series", [pd.Series([1 + 1j, 2.0])], {}, E, "series 0 contains complex"),
     ("complex-2d", np.ones((1, 2), dtype=complex), {}, E, "[Cc]omplex data not supported"),
     ("mixed-time-kinds", _MIXED, {}, E, r"mixes kinds of time index \(\['datetime', 'numeric'\]"),
-    ("nested-unaligned", _NESTED_BAD, {}, E, "series 0: all channels of a series must share"),
     ("1d-array", np.arange(5.0), {}, E, "got a 1-D input"),
     ("series", pd.Series(np.arange(5.0)), {}, E, "got a 1-D input"),
     ("4d-array", np.zeros((2, 1, 3, 4)), {}, E, "got a 4-D input"),
@@ -377,8 +425,8 @@ def test_empty_list_names_the_problem():
 
 
 @pytest.mark.parametrize("X", [[{"a": 1.0}], [pd.Series([1.0, 2.0]), {"a": 1.0}]])
-def test_list_with_dict_names_the_problem(X):
-    with pytest.raises(TypeError, match="a list of series must hold only"):
+def test_list_with_dict_of_non_series_names_the_problem(X):
+    with pytest.raises(TypeError, match="is a dict: it must map each channel name to a pandas"):
         convert(X)
 
 
@@ -450,8 +498,12 @@ def test_channel_stats_ignore_padding():
     np.testing.assert_allclose(mean, valid.mean(axis=0), rtol=1e-10)
     np.testing.assert_allclose(std, valid.std(axis=0), rtol=1e-10)
     np.testing.assert_array_equal(panel.valid_mask().sum(axis=1), [5, 2, 3])
-    d = panel.as_dict()
-    assert set(d) == {"values", "times", "lengths"} and d["values"] is panel.values
+    d = panel.network_inputs(with_mask=False)
+    assert set(d) == {"values", "times", "lengths"} and d["values"].dtype == np.float32
+    np.testing.assert_array_equal(d["values"], panel.values)
+    with_mask = panel.network_inputs(with_mask=True)["values"]
+    assert with_mask.shape == (3, 5, 2 * panel.n_channels)
+    np.testing.assert_array_equal(with_mask[..., panel.n_channels :], panel.mask)
 
 
 def test_standardized_keeps_padding_zero():
@@ -459,7 +511,7 @@ def test_standardized_keeps_padding_zero():
     before = panel.values.copy()
     mean, std = panel.channel_stats()
     out = panel.standardized(mean, std)
-    assert isinstance(out, Panel) and out.values.dtype == np.float32
+    assert isinstance(out, Panel) and out.values.dtype == np.float64
     mask = panel.valid_mask()
     assert (out.values[~mask] == 0).all()
     np.testing.assert_allclose(out.values[mask], (before[mask] - mean) / std, rtol=1e-5)
@@ -555,3 +607,201 @@ def test_from_panel_round_trip(return_type):
     np.testing.assert_array_equal(again.values, panel.values)
     np.testing.assert_allclose(again.times, panel.times, rtol=0, atol=1e-6)
     np.testing.assert_array_equal(again.lengths, panel.lengths)
+
+
+# ---------------------------------------------------------------------------- missing values
+
+
+def _async_example():
+    """Two series, two channels observed at their own times (NaN on the union grid)."""
+    a0 = pd.Series([1.0, 2.0, 3.0], index=[0.0, 1.5, 3.0])
+    b0 = pd.Series([10.0, 20.0], index=[0.5, 1.5])
+    a1 = pd.Series([4.0], index=[2.0])
+    b1 = pd.Series([30.0, 40.0, 50.0], index=[0.0, 1.0, 2.0])
+    return [(a0, b0), (a1, b1)]
+
+
+def _async_containers():
+    pairs = _async_example()
+    frames = [pd.concat({"a": a, "b": b}, axis=1).sort_index() for a, b in pairs]  # union
+    multi = pd.concat(frames, keys=[0, 1])
+    nested_cells = pd.DataFrame({"a": [a for a, _ in pairs], "b": [b for _, b in pairs]})
+    nested_union = pd.DataFrame({c: [f[c] for f in frames] for c in ["a", "b"]})
+    dicts = [{"a": a, "b": b} for a, b in pairs]
+    events = pd.DataFrame(
+        [
+            (i, t, c, v)
+            for i, (a, b) in enumerate(pairs)
+            for c, s in (("a", a), ("b", b))
+            for t, v in s.items()
+        ],
+        columns=["instance", "time", "channel", "value"],
+    )
+    return {
+        "df-list": frames,
+        "pd-multiindex": multi,
+        "nested-per-channel": nested_cells,
+        "nested-union": nested_union,
+        "dicts": dicts,
+        "from-events": from_events(events),
+        "from-events-nested": from_events(events, return_type="nested_univ"),
+        "from-events-dflist": from_events(events, return_type="df-list"),
+    }
+
+
+@pytest.mark.parametrize("name", list(_async_containers()))
+def test_asynchronous_channels_give_the_union_of_their_times(name):
+    X = _async_containers()[name]
+    panel, origin = convert(X, dtype=np.float64)
+    assert origin.value == 0.0 and panel.channels == ("a", "b")
+    np.testing.assert_array_equal(panel.lengths, [4, 3])
+    np.testing.assert_array_equal(panel.times[0], [0.0, 0.5, 1.5, 3.0])
+    np.testing.assert_array_equal(panel.times[1], [0.0, 1.0, 2.0, 2.0])
+    expected_mask = np.array(
+        [[[1, 0], [0, 1], [1, 1], [1, 0]], [[0, 1], [0, 1], [1, 1], [0, 0]]], dtype=bool
+    )
+    np.testing.assert_array_equal(panel.mask, expected_mask)
+    np.testing.assert_array_equal(panel.values[panel.mask], [1, 10, 2, 20, 3, 30, 40, 4, 50])
+    assert np.isnan(panel.values[~panel.mask & panel.valid_mask()[..., None]]).all()
+    assert panel.has_missing
+
+
+def test_time_points_with_no_observation_are_dropped_in_every_layout():
+    X = np.array([[[1.0, np.nan, 3.0, np.nan], [2.0, np.nan, np.nan, 5.0]]])
+    panel, _ = convert(X, dtype=np.float64)
+    np.testing.assert_array_equal(panel.times[0], [0, 2, 3])  # true positions kept
+    frame = pd.DataFrame(X[0].T, index=[0.0, 0.5, 1.0, 2.5])
+    panel, _ = convert([frame])
+    np.testing.assert_array_equal(panel.times[0], [0.0, 1.0, 2.5])
+    panel, _ = convert(X, time_unit="steps")
+    np.testing.assert_array_equal(panel.times[0], [0, 2, 3])
+
+
+def test_channel_stats_use_observed_values_only():
+    X = np.array([[[1.0, np.nan, 3.0], [100.0, 200.0, np.nan]], [[np.nan, 5.0, 7.0], [0.0] * 3]])
+    panel, _ = convert(X, dtype=np.float64)
+    mean, std = panel.channel_stats()
+    np.testing.assert_allclose(mean, [np.mean([1, 3, 5, 7]), np.mean([100, 200, 0, 0, 0])])
+    np.testing.assert_allclose(std, [np.std([1, 3, 5, 7]), np.std([100, 200, 0, 0, 0])])
+    inputs = panel.standardized(mean, std).network_inputs(with_mask=True)
+    assert np.isfinite(inputs["values"]).all()
+    values, masks = inputs["values"][..., :2], inputs["values"][..., 2:]
+    assert (values[masks == 0] == 0).all()  # unobserved: the neutral value (the mean)
+    np.testing.assert_array_equal(masks.astype(bool), panel.mask)
+
+
+def test_missing_error_is_strict_and_mask_is_the_default():
+    X = np.array([[[1.0, np.nan], [1.0, 2.0]], [[1.0, 2.0], [3.0, 4.0]]])
+    assert convert(X)[0].has_missing
+    for container in (X, from_panel(convert(X, dtype=np.float64)[0], TimeOrigin("numeric", 0))):
+        with pytest.raises(ValueError, match="series 0 contains NaN"):
+            convert(container, missing="error")
+    assert not convert(np.ones((2, 1, 3)), missing="error")[0].has_missing
+
+
+def test_named_channels_are_matched_by_name():
+    frames = _async_containers()["df-list"]
+    reference, _ = convert(frames, dtype=np.float64)
+    swapped = [f[["b", "a"]] for f in frames]
+    mixed = [frames[0], swapped[1]]  # two orders within one fit
+    for X, kw in ((swapped, {"channel_names": ("a", "b")}), (mixed, {})):
+        panel, _ = convert(X, dtype=np.float64, **kw)
+        assert panel.channels == ("a", "b")
+        np.testing.assert_array_equal(panel.values, reference.values)
+    panel, _ = convert(swapped, dtype=np.float64)  # nothing to match: their own order
+    assert panel.channels == ("b", "a")
+    unnamed = [np.array([[1.0, 2.0]])]  # arrays: by position
+    assert convert(unnamed, channel_names=("a", "b"), reset=False)[0].channels is None
+
+
+def test_channel_never_observed_is_only_an_error_at_fit():
+    X = np.array([[[1.0, 2.0], [np.nan, np.nan]]])
+    panel, _ = convert(X, reset=False)
+    assert not panel.mask[..., 1].any()
+
+
+def test_missing_values_do_not_mutate_the_input():
+    containers = _async_containers()
+    snapshot = copy.deepcopy(containers)
+    for X in containers.values():
+        convert(X)
+    for name, X in containers.items():
+        if isinstance(X, list):
+            for a, b in zip(X, snapshot[name]):
+                if isinstance(a, dict):
+                    for key in a:
+                        pd.testing.assert_series_equal(a[key], b[key])
+                else:
+                    pd.testing.assert_frame_equal(a, b)
+        else:
+            pd.testing.assert_frame_equal(X, snapshot[name])
+
+
+# ---------------------------------------------------------------------------- event tables
+
+
+def test_events_round_trip_and_layouts():
+    events = to_events(_async_containers()["df-list"])
+    assert list(events.columns) == ["instance", "time", "channel", "value"]
+    assert len(events) == 9 and events["instance"].tolist().count(0) == 5
+    back = from_events(events)
+    assert back.index.names == ["instance", "time"] and list(back.columns) == ["a", "b"]
+    np.testing.assert_array_equal(to_events(back).to_numpy(), events.to_numpy())
+    nested = from_events(events, return_type="nested_univ")
+    assert nested.loc[1, "a"].index.tolist() == [2.0]
+    frames = from_events(events, return_type="df-list")
+    assert [f.attrs["instance"] for f in frames] == [0, 1]
+    renamed = events.rename(columns={"instance": "id", "value": "x"}).assign(extra="ignored")
+    same = from_events(renamed, instance="id", value="x")
+    np.testing.assert_array_equal(same.to_numpy(), back.to_numpy())
+
+
+def test_events_keep_given_channels_and_datetimes():
+    times = pd.to_datetime(["2026-01-01 00:00", "2026-01-01 00:05", "2026-01-01 00:07"])
+    events = pd.DataFrame(
+        {
+            "instance": ["p1", "p1", "p2"],
+            "time": times,
+            "channel": ["hr", "hr", "hr"],
+            "value": [70.0, 72.0, np.nan],
+        }
+    )
+    X = from_events(events, channels=["hr", "temp"])
+    assert list(X.columns) == ["hr", "temp"] and X["temp"].isna().all()
+    assert X.index.get_level_values(0).unique().tolist() == ["p1"]  # the NaN event dropped
+    panel, origin = convert(X, reset=False)
+    assert origin.kind == "datetime"
+    np.testing.assert_array_equal(panel.times[0], [0.0, 300.0])
+    assert to_events(X)["time"].tolist() == list(times[:2])
+
+
+EVENT_ERRORS = [
+    ({"drop": "value"}, ValueError, r"no column for value='value'; its columns are"),
+    ({"value": ["a", "b"]}, TypeError, "events column 'value' contains strings"),
+    ({"value": [1.0, np.inf]}, ValueError, "contains infinity"),
+    ({"time": [0.0, None]}, ValueError, r"events row 1 has a missing time \('time'\)"),
+    ({"channel": [None, "a"]}, ValueError, "events row 0 has a missing channel"),
+    ({"time": [0.0, 0.0], "channel": ["a", "a"]}, ValueError, "two values of channel 'a' at"),
+    ({"value": [np.nan, np.nan]}, ValueError, "events has no observation"),
+]
+
+
+@pytest.mark.parametrize("change, err, msg", EVENT_ERRORS)
+def test_event_table_errors(change, err, msg):
+    events = pd.DataFrame(
+        {"instance": [0, 0], "time": [0.0, 1.0], "channel": ["a", "b"], "value": [1.0, 2.0]}
+    )
+    before = events.copy()
+    bad = events.drop(columns=change.pop("drop")) if "drop" in change else events.copy()
+    for column, values in change.items():
+        bad[column] = values
+    with pytest.raises(err, match=msg):
+        from_events(bad)
+    pd.testing.assert_frame_equal(events, before)
+
+
+def test_from_events_argument_errors():
+    with pytest.raises(TypeError, match="events must be a pandas.DataFrame"):
+        from_events([(0, 0.0, "a", 1.0)])
+    with pytest.raises(ValueError, match="return_type must be one of"):
+        from_events(pd.DataFrame(columns=["instance", "time", "channel", "value"]), return_type="x")

@@ -105,7 +105,8 @@ def test_stream_of_unfitted_or_bidirectional_model():
         (np.zeros((3, 3)), [0, 1], "values has 3 events but times has 2"),
         (np.zeros((3, 2)), [0, 1, 2], "X has 2 channels, but the estimator was fitted on 3"),
         (np.zeros((2, 2, 3)), [0, 1], "values must have shape"),
-        (np.array([[0, 0, np.nan]]), [0], "NaN or infinity"),
+        (np.array([[0, 0, np.inf]]), [0], "contains infinity"),
+        (np.array([[np.nan] * 3]), [0], "has no observed value"),
         (np.zeros((2, 3)), [1, 1], "not strictly increasing"),
     ],
 )

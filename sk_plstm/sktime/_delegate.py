@@ -19,7 +19,7 @@ COMMON_TAGS = {
     "X_inner_mtype": X_INNER_MTYPES,
     "capability:multivariate": True,
     "capability:unequal_length": True,
-    "capability:missing_values": False,
+    "capability:missing_values": True,
     "capability:categorical_in_X": False,
     "capability:random_state": True,
 }
