@@ -1,17 +1,27 @@
-"""Baselines for the benchmarks: a plain LSTM trained exactly like the Phased LSTM.
+"""Baselines for the benchmarks: a plain LSTM and GRU-D, trained exactly like the Phased LSTM.
 
 ``LSTMBaselineClassifier`` is :class:`sk_plstm.PhasedLSTMClassifier` with its network
 swapped for ``torch.nn.LSTM`` of the same size: same data conversion, standardisation,
 optimiser, epochs, batch size and seeding. Because an LSTM has no notion of time, it
 receives the time since the previous observation (divided by the median sampling
 interval of the training data) as an extra input channel, the usual way to give an
-LSTM irregular timing. ``LSTMBaselineRegressor`` does the same for the regressor, and
+LSTM irregular timing; when the data has missing values it also receives the
+observation masks the estimators add (unobserved values are 0 after standardisation).
+``LSTMBaselineRegressor`` does the same for the regressor, and
 ``SktimeLSTMBaselineClassifier`` wraps the classifier for sktime.
+
+``GRUDBaselineClassifier`` swaps in GRU-D (Che et al., "Recurrent neural networks for
+multivariate time series with missing values", Scientific Reports 2018): a GRU whose
+inputs decay towards the channel mean, and whose hidden state decays, with the time
+since each channel was last observed.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from sktime.classification.base import BaseClassifier
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
@@ -21,7 +31,13 @@ from sk_plstm.sktime._delegate import COMMON_TAGS, DelegatingEstimator
 
 
 class LSTMNet(nn.Module):
-    """``torch.nn.LSTM`` over the values and the scaled time since the previous step."""
+    """``torch.nn.LSTM`` over the values and the scaled time since the previous step.
+
+    ``values`` is what the estimators feed their network: the standardised values and,
+    when the training data has missing values, the observation masks after them (so
+    ``input_size`` counts both). The LSTM also gets the time since the previous step,
+    that is since the last observation of any channel, divided by ``time_scale``.
+    """
 
     def __init__(
         self,
@@ -63,12 +79,101 @@ class LSTMNet(nn.Module):
         return self.head(self.dropout(summary))
 
 
+class GRUDNet(nn.Module):
+    """GRU-D (Che et al., 2018) over values with observation masks, read at their times.
+
+    ``values`` is what the estimators feed their network: the standardised values of the
+    ``n_channels`` channels (0 where unobserved), then, when the training data has missing
+    values (``input_size == 2 * n_channels``), their observation masks (1 observed, 0 not).
+    Without masks (``input_size == n_channels``: complete data) every value is observed.
+
+    For every channel ``d`` and step ``t``, ``delta`` is the time since the channel's last
+    observation before ``t`` (since the first step if none), divided by ``time_scale``.
+    Unobserved inputs decay from the last observed value towards the channel mean, 0
+    after standardisation (towards 0 also with ``standardize=False``):
+    ``x_hat = m x + (1 - m) gamma_x x_last`` with
+    ``gamma_x = exp(-relu(w_x delta + b_x))`` (one weight per channel); the hidden state
+    decays by ``gamma_h = exp(-relu(W_h delta + b_h))`` before each step of a GRU cell
+    that reads ``x_hat`` and the masks. The state after each series' last valid step
+    feeds a linear head.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int,
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        n_channels: int | None = None,
+        time_scale: float = 1.0,
+    ) -> None:
+        super().__init__()
+        if num_layers != 1 or bidirectional:
+            raise ValueError("GRU-D is one forward layer: num_layers=1, bidirectional=False.")
+        n_channels = input_size if n_channels is None else n_channels
+        if input_size not in (n_channels, 2 * n_channels):
+            raise ValueError(
+                f"input_size {input_size} must be n_channels ({n_channels}) for complete data "
+                f"or 2 * n_channels (values, then masks) for data with missing values."
+            )
+        self.n_channels = n_channels
+        self.masked = input_size == 2 * n_channels
+        self.time_scale = time_scale
+        # the input decay's diagonal weight, initialised like a Linear(n_channels, n_channels)
+        bound = 1.0 / math.sqrt(n_channels)
+        self.input_decay_weight = nn.Parameter(torch.empty(n_channels).uniform_(-bound, bound))
+        self.input_decay_bias = nn.Parameter(torch.empty(n_channels).uniform_(-bound, bound))
+        self.hidden_decay = nn.Linear(n_channels, hidden_size)
+        self.cell = nn.GRUCell(input_size, hidden_size)  # x_hat, and the masks if any
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_size, output_size)
+
+    def forward(self, values, times, lengths):
+        n = self.n_channels
+        x = values[..., :n]
+        m = values[..., n:] if self.masked else torch.ones_like(x)
+        steps = torch.arange(x.shape[1], device=x.device)
+        # each channel's latest observed step at or before every step (-1: none yet) ...
+        seen = torch.where(m > 0, steps[:, None], -1).cummax(dim=1).values
+        # ... and strictly before it, for delta (in float64: times can be large)
+        before = F.pad(seen[:, :-1], (0, 0, 1, 0), value=-1).clamp(min=0)
+        times = times.to(device=x.device, dtype=torch.float64)
+        last_time = torch.gather(times.unsqueeze(-1).expand_as(before), 1, before)
+        delta = ((times.unsqueeze(-1) - last_time) / self.time_scale).to(x.dtype)
+        x_last = torch.gather(x, 1, seen.clamp(min=0)) * (seen >= 0)
+        gamma_x = torch.exp(-torch.relu(delta * self.input_decay_weight + self.input_decay_bias))
+        x_hat = m * x + (1 - m) * gamma_x * x_last
+        gamma_h = torch.exp(-torch.relu(self.hidden_decay(delta)))
+        inputs = torch.cat([x_hat, m], dim=-1) if self.masked else x_hat
+        h = x.new_zeros(x.shape[0], self.cell.hidden_size)
+        states = []
+        for t in range(x.shape[1]):
+            h = self.cell(inputs[:, t], gamma_h[:, t] * h)
+            states.append(h)
+        last = (lengths.to(x.device) - 1).clamp(min=0)
+        summary = torch.stack(states, dim=1)[torch.arange(x.shape[0], device=x.device), last]
+        return self.head(self.dropout(summary))
+
+
 class _LSTMModule:
     """Swaps the estimators' network for :class:`LSTMNet` of the same size."""
 
     def _module_spec(self, output_size):
         return LSTMNet, {
             **self._network_size(output_size),
+            "time_scale": self.tau_range_[0] / self.time_scale_,  # network's time unit
+        }
+
+
+class _GRUDModule:
+    """Swaps the estimators' network for :class:`GRUDNet` of the same size."""
+
+    def _module_spec(self, output_size):
+        return GRUDNet, {
+            **self._network_size(output_size),
+            "n_channels": self.n_channels_,  # tells the values from the masks, if any
             "time_scale": self.tau_range_[0] / self.time_scale_,  # network's time unit
         }
 
@@ -80,6 +185,11 @@ class LSTMBaselineClassifier(_LSTMModule, PhasedLSTMClassifier):
 
 class LSTMBaselineRegressor(_LSTMModule, PhasedLSTMRegressor):
     """A plain LSTM trained like :class:`sk_plstm.PhasedLSTMRegressor` (time-gate
+    parameters are ignored)."""
+
+
+class GRUDBaselineClassifier(_GRUDModule, PhasedLSTMClassifier):
+    """GRU-D trained like :class:`sk_plstm.PhasedLSTMClassifier` (one layer; time-gate
     parameters are ignored)."""
 
 

@@ -1,6 +1,7 @@
 """The benchmark scripts run in their small setting; the LSTM baseline behaves."""
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +10,9 @@ import pytest
 import torch
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+# before any MiniRocket fit launches numba's threads: its OpenMP layer slows the torch fits
+# that follow in the same process (see benchmarks/bench_missing.py)
+os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +56,60 @@ def test_lstm_baseline_padding_and_training(bench):
     y = (X[:, 0, -1] > 0).astype(int)
     clf = baselines.LSTMBaselineClassifier(hidden_size=8, max_epochs=30, random_state=0).fit(X, y)
     assert isinstance(clf.module_, baselines.LSTMNet)
+    assert clf.score(X, y) > 0.8
+
+
+def test_missing_benchmark_small_setting(tmp_path):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        bench_missing = importlib.import_module("bench_missing")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    out = tmp_path / "missing.md"
+    summary = bench_missing.main(["--setting", "small", "--out", str(out)])
+    assert len(summary) == 4  # one task at one rate x four models
+    models = set(summary.index.get_level_values("model"))
+    assert {"PhasedLSTM", "LSTM", "GRU-D"} <= models and len(models) == 4
+    assert summary["acc_mean"].between(0, 1).all() and (summary["fit_mean"] > 0).all()
+    assert summary["nan_share"].between(0.4, 0.7).all()  # 60% of each channel removed
+    table = out.read_text()
+    assert table.count("| BasicMotions | 60% removed |") == 4
+    assert "`python benchmarks/bench_missing.py --setting small --out" in table
+
+
+def test_grud_baseline_padding_masks_and_training(bench):
+    _, baselines = bench
+    torch.manual_seed(0)
+    n_channels = 3
+    net = baselines.GRUDNet(2 * n_channels, 2, hidden_size=5, n_channels=n_channels).eval()
+    assert net.masked
+    mask = (torch.rand(2, 7, n_channels) > 0.4).float()
+    mask[:, 0] = 1.0
+    x = torch.randn(2, 7, n_channels) * mask
+    times = torch.cumsum(torch.rand(2, 7), 1).double()
+    # the second series has 4 steps: padded like the estimators pad (zeros, last time)
+    x[1, 4:], mask[1, 4:], times[1, 4:] = 0.0, 0.0, times[1, 3]
+    values = torch.cat([x, mask], dim=-1)
+    out = net(values, times, torch.tensor([7, 4]))
+    alone = net(values[1:, :4], times[1:, :4], torch.tensor([4]))
+    torch.testing.assert_close(out[1:], alone)
+    # an unobserved value does not count, whatever it is
+    changed = values.clone()
+    changed[..., :n_channels] += 10.0 * (1 - mask)
+    torch.testing.assert_close(net(changed, times, torch.tensor([7, 4])), out)
+    # without masks (complete data) every value is observed
+    complete = baselines.GRUDNet(n_channels, 2, hidden_size=5).eval()
+    assert not complete.masked
+    out = complete(x, times, torch.tensor([7, 4]))
+    torch.testing.assert_close(out[1:], complete(x[1:, :4], times[1:, :4], torch.tensor([4])))
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2, 12))
+    y = (X[:, 0].mean(axis=1) > 0).astype(int)
+    X[rng.random(X.shape) < 0.3] = np.nan  # 30% of each channel unobserved
+    clf = baselines.GRUDBaselineClassifier(hidden_size=8, max_epochs=30, random_state=0)
+    clf.fit(X, y)
+    assert isinstance(clf.module_, baselines.GRUDNet) and clf.module_.masked
     assert clf.score(X, y) > 0.8
 
 

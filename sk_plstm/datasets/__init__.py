@@ -1,10 +1,15 @@
 """Data generators and helpers for experiments with irregularly sampled series.
 
 The paper's synthetic tasks (frequency discrimination with one or two frequencies, the
-adding problem, event-based digits) and a helper that subsamples any dataset irregularly.
+adding problem, event-based digits), a sensor-fusion task whose channels are sampled
+asynchronously (each at its own rate and times, NaN where a channel was not observed),
+a helper that subsamples any dataset irregularly, and one that makes any multichannel
+dataset asynchronous by removing a fraction of each channel's observations.
 """
 
+from ._fusion import make_sensor_fusion
 from ._irregular import make_irregular
+from ._missing import make_missing
 from ._tasks import (
     make_adding_task,
     make_event_digits,
@@ -17,5 +22,7 @@ __all__ = [
     "make_event_digits",
     "make_frequency_discrimination",
     "make_irregular",
+    "make_missing",
+    "make_sensor_fusion",
     "make_two_frequency_discrimination",
 ]
