@@ -290,18 +290,12 @@ def test_missing_rejects_bad_arguments(kwargs, message):
 
 
 def test_short_fit_on_sensor_fusion_beats_chance():
-    # needs NaN support in the estimators (NaN in a channel: "not observed then"). A
-    # short, easy version of the task (noise-free, fixed duration and counts): 15 epochs
+    # NaN in a channel means "not observed then". A short, easy version of the task (noise-free, fixed duration and counts): 15 epochs
     # learn about one of the two bits, so the bar is above chance (0.25), not near 0.5
     kwargs = {"n_observations": (20, 16), "duration": 4.0, "noise": 0.0, "rate_spread": 1.0}
     X, y = make_sensor_fusion(2000, random_state=0, **kwargs)
     X_test, y_test = make_sensor_fusion(300, random_state=1, **kwargs)
     clf = PhasedLSTMClassifier(hidden_size=16, max_epochs=15, random_state=0)
-    try:
-        clf.fit(X, y)
-    except ValueError as error:
-        if "NaN" not in str(error):
-            raise
-        pytest.xfail(f"the estimators do not accept NaN (not observed) yet: {error}")
+    clf.fit(X, y)
     accuracy = clf.score(X_test, y_test)
     assert accuracy > 0.33, accuracy  # 4 balanced classes: chance is 0.25 (sd 0.025)
