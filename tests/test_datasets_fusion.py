@@ -290,8 +290,9 @@ def test_missing_rejects_bad_arguments(kwargs, message):
 
 
 def test_short_fit_on_sensor_fusion_beats_chance():
-    # NaN in a channel means "not observed then". A short, easy version of the task (noise-free, fixed duration and counts): 15 epochs
-    # learn about one of the two bits, so the bar is above chance (0.25), not near 0.5
+    # NaN in a channel means "not observed then". A short, easy version of the task
+    # (noise-free, fixed duration and counts): 15 epochs learn about one of the two bits,
+    # so the bar is above chance (0.25), not near 0.5
     kwargs = {"n_observations": (20, 16), "duration": 4.0, "noise": 0.0, "rate_spread": 1.0}
     X, y = make_sensor_fusion(2000, random_state=0, **kwargs)
     X_test, y_test = make_sensor_fusion(300, random_state=1, **kwargs)
