@@ -36,6 +36,7 @@ Usage::
     python benchmarks/bench_missing.py --setting full --models PhasedLSTM \\
         --plstm-params '{"learn_r_on": true}'                     # a variant
     python benchmarks/bench_missing.py --setting full --tasks SensorFusion --seeds 1
+    python benchmarks/bench_missing.py --setting full --threads 1  # beside other jobs
 """
 
 from __future__ import annotations
@@ -147,7 +148,8 @@ def make_model(model: str, args, cfg: dict, seed: int, max_length: int):
 
 def warm_up(models: list[str], args, cfg: dict, X: pd.DataFrame, y: np.ndarray) -> None:
     """One epoch of every network before the timed fits, so that one-off costs (torch's
-    first passes, loading the compiled kernel) are not charged to the first model."""
+    first passes, building or loading the compiled kernel) are not charged to the first
+    model."""
     for model in models:
         if model != "MiniRocket":
             make_model(model, args, {**cfg, "epochs": 1}, 0, 0)[1].fit(X, y)
@@ -170,8 +172,13 @@ def main(argv=None) -> pd.DataFrame:
         help="JSON of Phased LSTM parameters, e.g. '{\"learn_r_on\": true}'",
     )
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (1: steadier on a busy machine)"
+    )
     parser.add_argument("--out", default=None, help="write the markdown table to this file")
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     cfg = dict(SETTINGS[args.setting])
     for key in ("tasks", "missing", "seeds", "epochs"):
         if getattr(args, key) is not None:

@@ -840,7 +840,7 @@ def from_events(
     ...     "value": [71.0, 36.6, 75.0, 80.0, 37.2],
     ... })
     >>> X = from_events(events)
-    >>> X.loc[0]
+    >>> X.loc[0]  # doctest: +NORMALIZE_WHITESPACE
             hr  temp
     time
     0.0   71.0   NaN
