@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
+from .._data import to_events
+
 __all__ = ["make_sensor_fusion"]
 
 #: Containers the asynchronous generators can write.
@@ -49,36 +51,20 @@ def _write(
     pandas.DataFrame or list of pandas.DataFrame
     """
     _check_return_type(return_type)
-    if return_type == "nested_univ":
-        cells = {
-            name: [
-                pd.Series(
-                    np.asarray(observed[c][1], dtype=np.float64), pd.Index(observed[c][0])
-                ).rename(name)
-                for observed in series
-            ]
-            for c, name in enumerate(channels)
-        }
-        return pd.DataFrame(cells)
-    if return_type == "events":
-        ids, times, codes, values = [], [], [], []
-        for i, observed in enumerate(series):
-            for c, (t, v) in enumerate(observed):
-                ids.append(np.full(len(t), i, dtype=np.int64))
-                times.append(t)
-                codes.append(np.full(len(t), c))
-                values.append(np.asarray(v, dtype=np.float64))
-        ids, times = np.concatenate(ids), np.concatenate(times)
-        codes, values = np.concatenate(codes), np.concatenate(values)
-        order = np.lexsort((codes, times, ids))  # by instance, time, then channel order
-        return pd.DataFrame(
+    if return_type in ("nested_univ", "events"):
+        nested = pd.DataFrame(
             {
-                "instance": ids[order],
-                "time": times[order],
-                "channel": np.asarray(channels, dtype=object)[codes[order]],
-                "value": values[order],
+                name: [
+                    pd.Series(
+                        np.asarray(observed[c][1], dtype=np.float64), pd.Index(observed[c][0])
+                    ).rename(name)
+                    for observed in series
+                ]
+                for c, name in enumerate(channels)
             }
         )
+        # events: one row per observation, by instance, time and channel (the data module's)
+        return nested if return_type == "nested_univ" else to_events(nested)
     # the union of the channels' times in the rows, NaN where a channel was not observed
     unions, tables = [], []
     for observed in series:
