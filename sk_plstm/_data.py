@@ -165,7 +165,7 @@ class Panel:
         scaled[~self.valid_mask()] = 0.0
         return Panel(scaled, self.times, self.lengths, self.channels)
 
-    def network_inputs(self, with_mask: bool, time_scale: float = 1.0) -> dict[str, np.ndarray]:
+    def network_inputs(self, with_mask: bool) -> dict[str, np.ndarray]:
         """The arrays as keyword arguments of :class:`sk_plstm.nn.PhasedLSTMNet`.
 
         Parameters
@@ -173,8 +173,6 @@ class Panel:
         with_mask : bool
             Append the observation mask (1 observed, 0 not) as ``n_channels`` more
             input channels.
-        time_scale : float, default=1.0
-            The network's time unit: times are divided by it.
 
         Returns
         -------
@@ -190,7 +188,7 @@ class Panel:
             )
         if with_mask:
             values = np.concatenate([values, self.mask.astype(np.float32)], axis=2)
-        return {"values": values, "times": self.times / time_scale, "lengths": self.lengths}
+        return {"values": values, "times": self.times, "lengths": self.lengths}
 
     def time_scale(self) -> tuple[float, float]:
         """Typical sampling interval and typical duration of the series.
