@@ -10,7 +10,7 @@ import torch
 from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
-from ._data import Panel, to_panel
+from ._data import Panel, _check_channels, to_panel
 
 __all__ = ["PhasedLSTMStream"]
 
@@ -81,18 +81,14 @@ class PhasedLSTMStream:
         """
         est = self.estimator
         names = getattr(est, "channel_names_", None)
-        if isinstance(values, (pd.DataFrame, pd.Series, dict)):
-            if times is not None and not isinstance(values, dict):
-                raise ValueError("Pass times either as the index of values or as times=, not both.")
-            if isinstance(values, dict):
-                frame = self._dict_frame(values, times)
-            elif isinstance(values, pd.Series):
-                frame = values.to_frame() if values.name is not None else None
-                if frame is None:  # an unnamed Series: the channels in order
-                    frame = pd.DataFrame(values.to_numpy()[:, None], index=values.index)
-                    frame.columns = list(names) if names is not None else frame.columns
-            else:
-                frame = values
+        if isinstance(values, (pd.DataFrame, pd.Series)) and times is not None:
+            raise ValueError("Pass times either as the index of values or as times=, not both.")
+        if isinstance(values, pd.Series) and values.name is None:  # unnamed: one column
+            values, times = values.to_numpy()[:, None], values.index
+        if isinstance(values, dict):
+            return self._with_all_channels(self._dict_frame(values, times), names)
+        if isinstance(values, (pd.DataFrame, pd.Series)):
+            frame = values.to_frame() if isinstance(values, pd.Series) else values
             return self._with_all_channels(frame, names)
         array = np.asarray(values)
         if array.ndim == 1:  # a single event
@@ -102,6 +98,7 @@ class PhasedLSTMStream:
                 "values must have shape (n_events, n_channels) or (n_channels,), got shape "
                 f"{np.shape(values)}."
             )
+        _check_channels(array.shape[1], est.n_channels_)  # before naming the columns
         index = self._times_index(times, len(array))
         return pd.DataFrame(array, index=index, columns=list(names) if names else None)
 

@@ -126,3 +126,19 @@ def test_time_must_move_forward_between_chunks(clf):
 
 def test_stream_is_the_documented_class(clf):
     assert isinstance(clf.stream(), PhasedLSTMStream)
+
+
+def test_width_errors_on_a_model_with_named_channels():
+    X = [
+        pd.DataFrame(np.random.default_rng(i).normal(size=(5, 2)), columns=["a", "b"])
+        for i in range(6)
+    ]
+    named = PhasedLSTMClassifier(hidden_size=4, max_epochs=1, random_state=0).fit(X, [0, 1] * 3)
+    with pytest.raises(ValueError, match="X has 3 channels, but the estimator was fitted on 2"):
+        named.stream().update(np.zeros((2, 3)), times=[0, 1])
+    with pytest.raises(ValueError, match="X has 1 channels, but the estimator was fitted on 2"):
+        named.stream().update(pd.Series([1.0, 2.0], index=[0, 1]))
+    with pytest.raises(ValueError, match="not both"):
+        named.stream().update(pd.Series([1.0], index=[0]), times=[0])
+    rows = named.stream().update(X[0].to_numpy(), times=X[0].index)  # arrays: by position
+    np.testing.assert_allclose(rows[-1], named.predict_proba(X[:1])[0], atol=1e-6)
