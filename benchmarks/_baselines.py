@@ -160,22 +160,23 @@ class GRUDNet(nn.Module):
 class _LSTMModule:
     """Swaps the estimators' network for :class:`LSTMNet` of the same size."""
 
+    network = LSTMNet
+
     def _module_spec(self, output_size):
-        return LSTMNet, {
+        return self.network, {
             **self._network_size(output_size),
             "time_scale": self.tau_range_[0] / self.time_scale_,  # network's time unit
         }
 
 
-class _GRUDModule:
+class _GRUDModule(_LSTMModule):
     """Swaps the estimators' network for :class:`GRUDNet` of the same size."""
 
+    network = GRUDNet
+
     def _module_spec(self, output_size):
-        return GRUDNet, {
-            **self._network_size(output_size),
-            "n_channels": self.n_channels_,  # tells the values from the masks, if any
-            "time_scale": self.tau_range_[0] / self.time_scale_,  # network's time unit
-        }
+        module, kwargs = super()._module_spec(output_size)
+        return module, {**kwargs, "n_channels": self.n_channels_}  # values vs masks
 
 
 class LSTMBaselineClassifier(_LSTMModule, PhasedLSTMClassifier):
