@@ -4,7 +4,7 @@ Every function takes a fitted :class:`~sk_plstm.PhasedLSTMClassifier`,
 :class:`~sk_plstm.PhasedLSTMRegressor` or one of their sktime counterparts
 (:mod:`sk_plstm.sktime`), draws on the given matplotlib axes (new ones when none
 are given) and returns them. Install matplotlib with ``pip install matplotlib``
-(or ``pip install sk_plstm[plot]``).
+(or, from a checkout, ``pip install -e ".[plot]"``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def _pyplot():
     except ImportError:  # pragma: no cover - exercised by hiding matplotlib in a test
         raise ImportError(
             "sk_plstm.plotting needs matplotlib; install it with `pip install matplotlib` "
-            "(or `pip install sk_plstm[plot]`)."
+            "(or, from a checkout of sk_plstm, `pip install -e \".[plot]\"`)."
         ) from None
     return plt
 

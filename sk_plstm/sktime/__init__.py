@@ -1,7 +1,7 @@
 """sktime-native Phased LSTM estimators (``BaseClassifier`` / ``BaseRegressor``).
 
-Requires sktime (``pip install sk_plstm[sktime]``). Discover them with skbase's
-lookup, for example
+Requires sktime (``pip install sktime``, or from a checkout ``pip install -e ".[sktime]"``).
+Discover them with skbase's lookup, for example
 ``skbase.lookup.all_objects(package_name="sk_plstm", object_types=BaseClassifier)``.
 """
 
