@@ -28,7 +28,7 @@ def _pyplot():
     except ImportError:  # pragma: no cover - exercised by hiding matplotlib in a test
         raise ImportError(
             "sk_plstm.plotting needs matplotlib; install it with `pip install matplotlib` "
-            "(or, from a checkout of sk_plstm, `pip install -e \".[plot]\"`)."
+            '(or, from a checkout of sk_plstm, `pip install -e ".[plot]"`).'
         ) from None
     return plt
 
