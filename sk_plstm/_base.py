@@ -21,7 +21,6 @@ from skorch.callbacks import EpochScoring, GradientNormClipping
 from skorch.dataset import ValidSplit
 from skorch.helper import SliceDict
 from skorch.history import History
-from tqdm.auto import tqdm
 
 from . import _distributed
 from ._compat import Interval, StrOptions
@@ -38,6 +37,7 @@ from ._training import (
     TrainingProgress,
     fingerprint,
     load_checkpoint,
+    log_line,
     lr_scheduler,
 )
 from .nn import PhasedLSTMNet
@@ -393,7 +393,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         rank, world = self._rank_and_world()
         printing = self.verbose >= 2 and rank == 0  # a row per epoch, from one rank
         # skorch's printing callbacks print whatever their verbosity when the sink is not print
-        sink = tqdm.write if printing else print
+        sink = log_line if printing else print
         callbacks = [("divergence_guard", DivergenceGuard(self.lr, self.grad_clip))]
         if self.grad_clip is not None:
             callbacks.append(("grad_clip", GradientNormClipping(self.grad_clip)))

@@ -6,6 +6,8 @@ import hashlib
 import json
 import math
 import os
+import re
+import sys
 import time
 from collections.abc import Callable
 from copy import deepcopy
@@ -16,6 +18,7 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from tqdm.auto import tqdm
+from tqdm.std import tqdm as plain_tqdm
 
 __all__ = [
     "Checkpointer",
@@ -26,8 +29,114 @@ __all__ = [
     "TrainingDivergedError",
     "TrainingProgress",
     "fingerprint",
+    "log_line",
     "lr_scheduler",
 ]
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _in_notebook() -> bool:
+    """Whether ``tqdm.auto`` draws notebook widgets (an IPython kernel with ipywidgets)."""
+    return any("notebook" in cls.__module__ for cls in tqdm.__mro__)
+
+
+def interactive(stream: Any) -> bool:
+    """Whether output to ``stream`` is seen live: a terminal, or a notebook's output.
+
+    Parameters
+    ----------
+    stream : file-like
+        ``sys.stdout`` or ``sys.stderr`` (or what replaces them).
+
+    Returns
+    -------
+    bool
+        False for a file or a pipe (a log): no colour, no redrawn lines there.
+    """
+    if _in_notebook():
+        return True
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except (ValueError, OSError):  # a closed or detached stream
+        return False
+
+
+def log_line(text: str) -> None:
+    """Print one line of the training log (the epoch table, early-stopping messages).
+
+    On a terminal or in a notebook it goes through ``tqdm.write``, so that a progress
+    bar on screen is redrawn below it, colours kept; to a file or a pipe it is printed
+    plainly, its ANSI colour codes removed.
+
+    Parameters
+    ----------
+    text : str
+        The line, possibly with ANSI colour codes (skorch marks the best scores so).
+    """
+    stream = sys.stdout
+    if interactive(stream):
+        tqdm.write(text, file=stream)
+    else:
+        print(_ANSI.sub("", text), file=stream, flush=True)
+
+
+class _LogBar:
+    """A progress "bar" for a file or a pipe: whole lines, never redrawn.
+
+    It has the methods of ``tqdm`` that :class:`TrainingProgress` uses. A line (tqdm's
+    own text for the bar, in ASCII) is written when progress is made at least
+    ``interval`` seconds after the previous line (and ``delay`` seconds after the
+    start), and, if ``leave``, once more on closing unless the last line already showed
+    the final state.
+    """
+
+    def __init__(
+        self,
+        total: int | None,
+        desc: str,
+        unit: str,
+        *,
+        interval: float,
+        leave: bool = True,
+        delay: float = 0.0,
+        file: Any = None,
+    ) -> None:
+        self.total, self.desc, self.unit, self.leave = total, desc, unit, leave
+        self.interval, self.delay = interval, delay
+        self.file = file
+        self.n = 0
+        self.postfix = ""
+        self.started = self.last = time.perf_counter()
+        self.shown_n = None
+
+    def set_postfix(self, values: dict, refresh: bool = False) -> None:
+        self.postfix = ", ".join(f"{key}={value}" for key, value in values.items())
+
+    def _write(self, now: float) -> None:
+        line = plain_tqdm.format_meter(
+            self.n,
+            self.total,
+            now - self.started,
+            prefix=self.desc,
+            ascii=True,
+            unit=self.unit,
+            postfix=self.postfix or None,
+        )
+        print(line, file=self.file or sys.stderr, flush=True)
+        self.last, self.shown_n = now, self.n
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        now = time.perf_counter()
+        if now - self.started >= self.delay and now - self.last >= self.interval:
+            self._write(now)
+
+    def close(self) -> None:
+        if self.leave and self.shown_n != self.n:
+            self._write(time.perf_counter())
+
 
 LAST_CHECKPOINT = "last.ckpt"
 BEST_MODEL = "best.plstm"
@@ -83,7 +192,9 @@ class TrainingProgress(Callback):
     The epoch bar shows the last epoch's losses, validation score and duration. The
     batch bar of an epoch appears only once the epoch has run for ``batch_delay``
     seconds, so short epochs stay on one line. ``tqdm.auto`` draws widgets in a
-    notebook and text elsewhere (on standard error).
+    notebook and redrawn text on a terminal (on standard error). To a file or a pipe
+    (a log), nothing is redrawn: a plain line shows the progress at most every
+    ``LOG_INTERVAL`` seconds (10 s), and a last line the final state.
 
     Parameters
     ----------
@@ -98,6 +209,7 @@ class TrainingProgress(Callback):
 
     KEYS = ("train_loss", "valid_loss", "valid_score")
     BATCH_DELAY = 2.0
+    LOG_INTERVAL = 10.0
 
     def __init__(
         self, total_epochs: int, batch_size: int, batch_delay: float | None = None
@@ -106,19 +218,20 @@ class TrainingProgress(Callback):
         self.batch_size = batch_size
         self.batch_delay = self.BATCH_DELAY if batch_delay is None else batch_delay
 
+    def _bar(self, total: int | None, desc: str, unit: str, **options: Any) -> Any:
+        if self.live_:
+            return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, **options)
+        return _LogBar(total, desc, unit, interval=self.LOG_INTERVAL, **options)
+
     def on_train_begin(self, net, **kwargs):
-        self.epochs_ = tqdm(total=self.total_epochs, desc="fit", unit="epoch", dynamic_ncols=True)
+        self.live_ = interactive(sys.stderr)
+        self.epochs_ = self._bar(self.total_epochs, "fit", "epoch")
         self.batches_ = None
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         n_batches = math.ceil(len(dataset_train) / self.batch_size) if dataset_train else None
-        self.batches_ = tqdm(
-            total=n_batches,
-            desc=f"epoch {len(net.history)}",
-            unit="batch",
-            leave=False,
-            delay=self.batch_delay,
-            dynamic_ncols=True,
+        self.batches_ = self._bar(
+            n_batches, f"epoch {len(net.history)}", "batch", leave=False, delay=self.batch_delay
         )
         self.started_ = time.perf_counter()
 

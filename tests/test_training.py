@@ -1,5 +1,6 @@
 """Divergence, gradient clipping, checkpoints with kill-and-resume, partial_fit."""
 
+import io
 import subprocess
 import sys
 import textwrap
@@ -360,6 +361,7 @@ def test_verbose_one_draws_an_epoch_bar_with_losses_and_time(capsys):
 
 
 def test_long_epochs_get_a_batch_bar(capsys, monkeypatch):
+    monkeypatch.setattr(sk_plstm._training, "interactive", lambda stream: True)  # a terminal
     monkeypatch.setattr(sk_plstm._training.TrainingProgress, "BATCH_DELAY", 0.0)
     PhasedLSTMClassifier(hidden_size=4, max_epochs=2, batch_size=8, verbose=1).fit(X, Y)
     err = capsys.readouterr().err
@@ -373,6 +375,56 @@ def test_verbose_two_also_prints_a_row_per_epoch(capsys):
     out = capsys.readouterr().out
     assert "train_loss" in out and "valid_score" in out and "lr" in out
     assert len([line for line in out.splitlines() if line.strip().startswith(("1", "2"))]) == 2
+
+
+ANSI = "\x1b["
+
+
+def test_a_log_file_gets_plain_lines_without_colour(capsys):
+    # capsys streams are not terminals: what a user gets with `python fit.py > log 2>&1`
+    PhasedLSTMClassifier(
+        hidden_size=4, max_epochs=3, early_stopping=True, verbose=2, random_state=0
+    ).fit(X, Y)
+    out, err = capsys.readouterr()
+    assert "train_loss" in out and ANSI not in out and ANSI not in err
+    assert "\r" not in err and "\r" not in out  # nothing redrawn
+    # short epochs: one final line, the bar's last state, kept
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fit: 100%") and "3/3" in lines[0]
+    assert "train_loss=" in lines[0] and "time=" in lines[0]
+
+
+def test_a_log_file_gets_a_line_per_interval(capsys, monkeypatch):
+    monkeypatch.setattr(sk_plstm._training.TrainingProgress, "LOG_INTERVAL", 0.0)
+    monkeypatch.setattr(sk_plstm._training.TrainingProgress, "BATCH_DELAY", 0.0)
+    PhasedLSTMClassifier(hidden_size=4, max_epochs=3, batch_size=8, verbose=1).fit(X, Y)
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    epochs = [line for line in err.splitlines() if line.startswith("fit:")]
+    assert [line.split("|")[2].split()[0] for line in epochs] == ["1/3", "2/3", "3/3"]
+    assert sum(line.startswith("epoch 1: ") for line in err.splitlines()) == 8  # 8 batches
+
+
+def test_a_terminal_keeps_colour_and_redraws(capsys, monkeypatch):
+    monkeypatch.setattr(sk_plstm._training, "interactive", lambda stream: True)
+    PhasedLSTMClassifier(
+        hidden_size=4, max_epochs=3, early_stopping=True, verbose=2, random_state=0
+    ).fit(X, Y)
+    out, err = capsys.readouterr()
+    assert ANSI in out  # skorch's colour for the best scores
+    assert "\r" in err and "fit: 100%" in err  # tqdm's bar, last state kept
+
+
+def test_interactive_is_false_for_files_pipes_and_closed_streams(tmp_path):
+    from sk_plstm._training import interactive
+
+    assert not interactive(io.StringIO())
+    with open(tmp_path / "log", "w") as f:
+        assert not interactive(f)
+    closed = open(tmp_path / "log2", "w")
+    closed.close()
+    assert not interactive(closed)
+    assert not interactive(object())
 
 
 def _plateau_rates(losses, lr, patience):
