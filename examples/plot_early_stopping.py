@@ -47,7 +47,6 @@ print(f"test accuracy: {clf.score(X_test, y_test):.3f}")
 # weights were kept.
 
 ax = plot_learning_curves(clf)
-ax.figure.tight_layout()
 plt.show()
 
 # %%

@@ -42,10 +42,9 @@ print("periods range (tau_range_):", clf.tau_range_)
 # cross-entropy on the training data after each epoch.
 
 train_loss = clf.history_[:, "train_loss"]
-fig, ax = plt.subplots(figsize=(6, 3.5))
+fig, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
 ax.plot(range(1, len(train_loss) + 1), train_loss, marker="o")
 ax.set_xlabel("epoch")
 ax.set_ylabel("training loss (cross-entropy)")
 ax.set_title(f"BasicMotions: test accuracy {accuracy:.2f}")
-fig.tight_layout()
 plt.show()

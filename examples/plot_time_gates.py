@@ -41,7 +41,6 @@ print(f"test accuracy: {clf.score(X_test, y_test):.3f}")
 # are learned here (``learn_r_on=True``); by default they keep their initial value.
 
 axes = plot_time_gates(clf)
-axes[0].figure.tight_layout()
 plt.show()
 
 # %%
@@ -51,7 +50,6 @@ plt.show()
 # unit updates its state only where it is shaded: elsewhere it keeps it exactly.
 
 ax = plot_open_units(clf, X_test, series=0)
-ax.figure.tight_layout()
 plt.show()
 
 # %%

@@ -24,7 +24,7 @@ from skorch.history import History
 
 from . import _distributed
 from ._compat import Interval, StrOptions
-from ._data import MISSING, Panel, TimeOrigin, check_time_unit, to_panel
+from ._data import MISSING, Panel, TimeOrigin, TimeRange, check_time_unit, to_panel
 from ._inspect import ModelDescription, describe, gate_openness, gate_table, update_counts
 from ._persistence import write_model
 from ._stream import PhasedLSTMStream
@@ -478,7 +478,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         panel = self._panel(X, reset=True)
         targets, output_size = self._prepare_targets(y, len(panel), classes)
         self._check_validation_size(len(panel), incremental)
-        self.tau_range_ = self._resolve_tau_range(panel)
+        self.tau_range_ = TimeRange(self._resolve_tau_range(panel))
         self._set_time_scale()
         inputs = self._network_inputs(panel)
         self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -722,8 +722,13 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             num_directions`` (layer by layer, forward before backward); NaN after the
             end of a shorter series.
         times : numpy.ndarray of shape (n_series, max_length)
-            The time of each point, measured from ``time_origin_`` in the units of
-            :meth:`time_gates`; NaN after the end of a shorter series.
+            The time of each point as ``X`` gives it: float64 numbers for a numeric
+            index (NaN after the end of a shorter series); datetime64[ns] for a naive
+            datetime index and timedelta64[ns] for a timedelta index (NaT padding);
+            time-zone-aware ``pandas.Timestamp`` objects for an aware datetime index
+            (``pandas.NaT`` padding); positions 0, 1, 2, ... with
+            ``time_unit="steps"``. The shifts of :meth:`time_gates` are measured
+            from ``time_origin_``, the earliest training time.
 
         Examples
         --------

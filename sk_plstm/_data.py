@@ -83,6 +83,44 @@ class TimeOrigin:
     kind: str
     value: float | int
     unit_ns: int = 1_000_000_000
+    #: the time zone of a time-zone-aware datetime index (times are held in UTC), else None
+    tz: str | None = None
+
+    def show(self, time: float) -> str:
+        """A time measured from this origin (in its unit), written as the user gave times.
+
+        Parameters
+        ----------
+        time : float
+            Time since the origin, in ``unit_ns`` units for datetime and timedelta
+            times, in the time index's units otherwise.
+
+        Returns
+        -------
+        str
+            A timestamp (in its time zone) for a datetime index, a duration for a
+            timedelta index, a plain number otherwise.
+        """
+        if self.kind in ("datetime", "timedelta"):
+            ns = int(self.value) + int(round(float(time) * self.unit_ns))
+            return show_time(ns, self.kind, self.tz)
+        shown = float(time) + self.value
+        if isinstance(self.value, int) and shown.is_integer() and abs(shown) < 2**53:
+            return show_time(int(shown), self.kind)  # an integer time index stays integer
+        return show_time(shown, self.kind)
+
+
+class TimeRange(tuple):
+    """A ``(low, high)`` pair of times, printed with 6 significant digits.
+
+    The values keep their full precision (the model is initialised from them, and
+    rounding would make it depend on the data's unit); only the printed form is
+    rounded, so that ``tau_range_`` in hours reads ``(0.211667, 23.4419)`` rather
+    than ``(0.21166666666675837, 23.441944444444367)``.
+    """
+
+    def __repr__(self) -> str:
+        return "(" + ", ".join(f"{float(v):.6g}" for v in self) + ")"
 
 
 @dataclass
@@ -275,20 +313,57 @@ def _as_float_values(values: Any, where: str) -> np.ndarray:
     return arr.astype(np.float64, copy=False)
 
 
-def _index_times(index: pd.Index, where: str) -> tuple[str, np.ndarray]:
-    """Kind and raw values of a time index (float64, or int64 nanoseconds)."""
+def show_time(value: Any, kind: str, tz: str | None = None) -> str:
+    """One raw time value as the user wrote it: a timestamp, a duration or a number.
+
+    Parameters
+    ----------
+    value : int or float
+        Nanoseconds (UTC for an aware datetime) for ``kind`` "datetime" and
+        "timedelta", the time itself otherwise.
+    kind : {"numeric", "datetime", "timedelta", "steps"}
+        The kind of time index.
+    tz : str, optional
+        Time zone of an aware datetime index.
+
+    Returns
+    -------
+    str
+    """
+    if kind == "datetime":
+        stamp = pd.Timestamp(int(value), unit="ns")
+        return str(stamp.tz_localize("UTC").tz_convert(tz) if tz else stamp)
+    if kind == "timedelta":
+        return str(pd.Timedelta(int(value), unit="ns"))
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _plain(value: Any) -> str:
+    """A value from the user's data for a message: timestamps as text, numbers plain."""
+    if isinstance(value, (pd.Timestamp, pd.Timedelta)):
+        return str(value)
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _tz_name(index: pd.DatetimeIndex) -> str | None:
+    return None if index.tz is None else str(index.tz)
+
+
+def _index_times(index: pd.Index, where: str) -> tuple[str, np.ndarray, str | None]:
+    """Kind, raw values (float64, or int64 nanoseconds, UTC if aware) and time zone."""
     if isinstance(index, pd.PeriodIndex):
         index = index.to_timestamp()
     if isinstance(index, pd.DatetimeIndex):
-        if index.tz is not None:
+        tz = _tz_name(index)
+        if tz is not None:
             index = index.tz_convert("UTC").tz_localize(None)
         if index.hasnans:
             raise ValueError(f"{where} has missing (NaT) timestamps.")
-        return "datetime", index.as_unit("ns").asi8.copy()
+        return "datetime", index.as_unit("ns").asi8.copy(), tz
     if isinstance(index, pd.TimedeltaIndex):
         if index.hasnans:
             raise ValueError(f"{where} has missing (NaT) timestamps.")
-        return "timedelta", index.as_unit("ns").asi8.copy()
+        return "timedelta", index.as_unit("ns").asi8.copy(), None
     if pd.api.types.is_bool_dtype(index.dtype) or not pd.api.types.is_numeric_dtype(index.dtype):
         raise TypeError(
             f"{where} has a time index of dtype {index.dtype}; time indexes must be "
@@ -299,8 +374,8 @@ def _index_times(index: pd.Index, where: str) -> tuple[str, np.ndarray]:
             raise ValueError(
                 f"{where} has integer times beyond the int64 range; subtract an offset first."
             )
-        return "numeric", index.to_numpy(dtype=np.int64)
-    return "numeric", index.to_numpy(dtype=np.float64)
+        return "numeric", index.to_numpy(dtype=np.int64), None
+    return "numeric", index.to_numpy(dtype=np.float64), None
 
 
 @dataclass
@@ -311,6 +386,7 @@ class _Series:
     times: np.ndarray  # float64, or int64 (integer times, datetime nanoseconds)
     values: np.ndarray  # (L, C) float64
     names: tuple[str, ...] | None = None
+    tz: str | None = None  # time zone of an aware datetime index (times held in UTC)
 
 
 def _channel_names(columns: Any, where: str) -> tuple[str, ...]:
@@ -335,8 +411,8 @@ def _from_multiindex(X: pd.DataFrame) -> list[_Series]:
     time_level = X.index.get_level_values(-1)
     series = []
     for i, rows in enumerate(np.split(order, bounds)):
-        kind, times = _index_times(time_level[rows], f"X series {i}")
-        series.append(_Series(kind, times, values[rows], names))
+        kind, times, tz = _index_times(time_level[rows], f"X series {i}")
+        series.append(_Series(kind, times, values[rows], names, tz))
     return series
 
 
@@ -344,29 +420,31 @@ def _union_of_channels(cells: list[pd.Series], names: tuple[str, ...], where: st
     """One series from channels that each carry their own time index (NaN where unobserved)."""
     index = cells[0].index
     if all(cell.index.equals(index) for cell in cells[1:]):
-        kind, times = _index_times(index, where)
+        kind, times, tz = _index_times(index, where)
         values = np.column_stack([_as_float_values(cell.to_numpy(), where) for cell in cells])
-        return _Series(kind, times, values.reshape(len(times), len(cells)), names)
+        return _Series(kind, times, values.reshape(len(times), len(cells)), names, tz)
     parsed = []
     for name, cell in zip(names, cells):
         at = f"{where}, channel {name!r}"
-        kind, times = _index_times(cell.index, at)
-        _check_times(times, at)
-        parsed.append((kind, times, _as_float_values(cell.to_numpy(), at)))
-    kinds = {kind for kind, _, _ in parsed}
+        kind, times, tz = _index_times(cell.index, at)
+        _check_times(times, at, kind, tz)
+        parsed.append((kind, times, _as_float_values(cell.to_numpy(), at), tz))
+    kinds = {kind for kind, _, _, _ in parsed}
     if len(kinds) > 1:
         raise ValueError(
             f"{where}: its channels have different kinds of time index ({sorted(kinds)}); "
             "use one kind."
         )
-    raws = [times for _, times, _ in parsed]
+    zones = [tz for _, _, _, tz in parsed]
+    _check_awareness(zones, where)
+    raws = [times for _, times, _, _ in parsed]
     if any(r.dtype.kind == "f" for r in raws):
         raws = [r.astype(np.float64) for r in raws]
     union = np.unique(np.concatenate(raws))
     values = np.full((len(union), len(cells)), np.nan)
-    for j, (raw, (_, _, v)) in enumerate(zip(raws, parsed)):
+    for j, (raw, (_, _, v, _)) in enumerate(zip(raws, parsed)):
         values[np.searchsorted(union, raw), j] = v
-    return _Series(kinds.pop(), union, values, names)
+    return _Series(kinds.pop(), union, values, names, zones[0])
 
 
 def _from_nested(X: pd.DataFrame) -> list[_Series]:
@@ -402,12 +480,13 @@ def _from_list(X: list) -> list[_Series]:
         if isinstance(item, pd.DataFrame):
             if item.shape[1] == 0:
                 raise ValueError(f"{where} is a DataFrame with no columns (channels).")
-            kind, times = _index_times(item.index, where)
+            kind, times, tz = _index_times(item.index, where)
             names = _channel_names(item.columns, where)
-            series.append(_Series(kind, times, _as_float_values(item, where), names))
+            series.append(_Series(kind, times, _as_float_values(item, where), names, tz))
         elif isinstance(item, pd.Series):
-            kind, times = _index_times(item.index, where)
-            series.append(_Series(kind, times, _as_float_values(item.to_numpy(), where)[:, None]))
+            kind, times, tz = _index_times(item.index, where)
+            values = _as_float_values(item.to_numpy(), where)[:, None]
+            series.append(_Series(kind, times, values, None, tz))
         elif isinstance(item, dict):
             series.append(_from_dict(item, where))
         elif isinstance(item, np.ndarray) and item.ndim in (1, 2):
@@ -457,16 +536,28 @@ def check_missing(missing: Any) -> str:
     return missing
 
 
-def _check_times(times: np.ndarray, where: str) -> None:
+def _check_times(
+    times: np.ndarray, where: str, kind: str = "numeric", tz: str | None = None
+) -> None:
     if times.dtype.kind == "f" and not np.isfinite(times).all():
         raise ValueError(f"{where} has NaN or infinite timestamps.")
     not_after = times[1:] <= times[:-1]  # a comparison, not a difference: cannot overflow
     if not_after.any():
         at = int(np.flatnonzero(not_after)[0]) + 1
+        now, before = show_time(times[at], kind, tz), show_time(times[at - 1], kind, tz)
         raise ValueError(
             f"{where} has times that are not strictly increasing "
-            f"(time point {at}: {times[at]!r} after {times[at - 1]!r}); sort the series "
+            f"(time point {at}: {now} after {before}); sort the series "
             "and remove duplicate timestamps."
+        )
+
+
+def _check_awareness(zones: list[str | None], where: str) -> None:
+    """Refuse naive datetimes mixed with time-zone-aware ones (no rule can place them)."""
+    if len({tz is None for tz in zones}) > 1:
+        raise ValueError(
+            f"{where} mixes time-zone-aware and naive datetimes; localise the naive ones "
+            "(tz_localize) or make all of them naive."
         )
 
 
@@ -484,7 +575,7 @@ def _clean_series(s: _Series, i: int, missing: str) -> _Series:
         raise ValueError(f"{where} is empty; every series needs at least one time point.")
     if np.isinf(s.values).any():
         raise ValueError(f"{where} contains infinity; every value must be finite (or NaN).")
-    _check_times(s.times, where)
+    _check_times(s.times, where, s.kind, s.tz)
     observed = ~np.isnan(s.values)
     if observed.all():
         return s
@@ -496,7 +587,7 @@ def _clean_series(s: _Series, i: int, missing: str) -> _Series:
             f"{where} has no observed value (all its values are NaN); every series needs "
             "at least one observation."
         )
-    return _Series(s.kind, s.times[rows], s.values[rows], s.names)
+    return _Series(s.kind, s.times[rows], s.values[rows], s.names, s.tz)
 
 
 def _align_names(series: list[_Series], expected: tuple[str, ...] | None) -> tuple | None:
@@ -553,17 +644,28 @@ def _check_every_channel_observed(panel: Panel) -> None:
 
 
 def _relative_times(
-    kind: str, raw: list[np.ndarray], origin: TimeOrigin | None, unit_ns: int
+    kind: str,
+    raw: list[np.ndarray],
+    origin: TimeOrigin | None,
+    unit_ns: int,
+    tz: str | None = None,
 ) -> tuple[list[np.ndarray], TimeOrigin]:
     if origin is None:
         if any(r.dtype.kind == "f" for r in raw):
             raw = [r.astype(np.float64) for r in raw]
         start = min(r.min() for r in raw)
-        origin = TimeOrigin(kind, start.item(), unit_ns)
+        origin = TimeOrigin(kind, start.item(), unit_ns, tz)
     elif origin.kind != kind:
         raise ValueError(
             f"X has a {kind} time index, but the estimator was fitted on a {origin.kind} "
             "time index; use the same kind of time index at fit and predict."
+        )
+    elif kind == "datetime" and (origin.tz is None) != (tz is None):
+        fitted = f"time-zone-aware ({origin.tz})" if origin.tz else "naive"
+        given = f"time-zone-aware ({tz})" if tz else "naive"
+        raise ValueError(
+            f"X has {given} datetimes, but the estimator was fitted on {fitted} ones; "
+            "localise or strip the time zone so that both are aware or both naive."
         )
     scale = 1.0 if kind in ("numeric", "steps") else float(origin.unit_ns)
     relative = [_minus_origin(r, origin.value) / scale for r in raw]
@@ -666,17 +768,20 @@ def to_panel(
     series = _parse(X, estimator, reset, missing, n_channels)
     if in_steps:  # time indexes ignored: positions 0, 1, 2, ...
         for s in series:
-            s.kind, s.times = "steps", np.arange(len(s.times), dtype=np.int64)
+            s.kind, s.times, s.tz = "steps", np.arange(len(s.times), dtype=np.int64), None
     kinds = {s.kind for s in series}
     if len(kinds) > 1:
         raise ValueError(f"X mixes kinds of time index ({sorted(kinds)}); use one kind.")
+    _check_awareness([s.tz for s in series], "X")
     names = _align_names(series, channel_names)
     channels = {s.values.shape[1] for s in series}
     if len(channels) > 1:
         raise ValueError(f"X has series with different numbers of channels: {sorted(channels)}.")
     _check_channels(channels.pop(), n_channels)
     series = [_clean_series(s, i, missing) for i, s in enumerate(series)]
-    rel, origin = _relative_times(kinds.pop(), [s.times for s in series], origin, unit_ns)
+    rel, origin = _relative_times(
+        kinds.pop(), [s.times for s in series], origin, unit_ns, series[0].tz
+    )
     for s, t in zip(series, rel):
         _check_range(s.values, dtype)
         s.times = t
@@ -730,12 +835,46 @@ def _absolute_index(times: np.ndarray, origin: TimeOrigin) -> pd.Index:
     if origin.kind in ("datetime", "timedelta"):
         ns = np.int64(origin.value) + np.round(times * origin.unit_ns).astype(np.int64)
         if origin.kind == "datetime":
-            return pd.DatetimeIndex(ns.astype("datetime64[ns]"))
+            index = pd.DatetimeIndex(ns.astype("datetime64[ns]"))
+            return index.tz_localize("UTC").tz_convert(origin.tz) if origin.tz else index
         return pd.TimedeltaIndex(ns.astype("timedelta64[ns]"))
     absolute = times + origin.value
     if np.all(absolute == np.round(absolute)) and np.abs(absolute).max(initial=0) < 2**53:
         return pd.Index(absolute.astype(np.int64))  # integer times stay integers
     return pd.Index(absolute)
+
+
+def absolute_times(panel: Panel, origin: TimeOrigin) -> np.ndarray:
+    """The panel's times as the user gave them, one row per series, padded.
+
+    Parameters
+    ----------
+    panel : Panel
+        Times relative to ``origin``, shape (n, L).
+    origin : TimeOrigin
+        The origin they are measured from.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n, L)
+        float64 times for a numeric index (NaN padding); datetime64[ns] for a naive
+        datetime index and timedelta64[ns] for a timedelta index (NaT padding); an
+        object array of time-zone-aware ``pandas.Timestamp`` (``pandas.NaT`` padding)
+        for an aware datetime index; the positions 0, 1, 2, ... for ``"steps"``.
+    """
+    n, length = panel.times.shape
+    if origin.kind == "datetime" and origin.tz is not None:
+        out = np.full((n, length), pd.NaT, dtype=object)
+    elif origin.kind == "datetime":
+        out = np.full((n, length), np.datetime64("NaT"), dtype="datetime64[ns]")
+    elif origin.kind == "timedelta":
+        out = np.full((n, length), np.timedelta64("NaT"), dtype="timedelta64[ns]")
+    else:
+        out = np.full((n, length), np.nan)
+    for i, stop in enumerate(panel.lengths):
+        index = _absolute_index(panel.times[i, :stop], origin)
+        out[i, :stop] = index.to_numpy(dtype=object if out.dtype == object else out.dtype)
+    return out
 
 
 def from_panel(panel: Panel, origin: TimeOrigin, return_type: str = "pd-multiindex") -> Any:
@@ -883,8 +1022,9 @@ def from_events(
     if repeated.any():
         row = table[repeated].iloc[0]
         raise ValueError(
-            f"events has two values of channel {row['channel']!r} at time {row['time']!r} "
-            f"in instance {row['instance']!r}; aggregate or remove the duplicates first."
+            f"events has two values of channel {_plain(row['channel'])} at time "
+            f"{_plain(row['time'])} in instance {_plain(row['instance'])}; aggregate or "
+            "remove the duplicates first."
         )
     wide = table.set_index(["instance", "time", "channel"])["value"].unstack("channel")
     wide = wide.reindex(columns=columns).sort_index()
@@ -955,6 +1095,7 @@ def to_events(
         raw = s.times[rows]
         if s.kind == "datetime":
             raw = pd.to_datetime(raw, unit="ns")
+            raw = raw.tz_localize("UTC").tz_convert(s.tz) if s.tz else raw
         elif s.kind == "timedelta":
             raw = pd.to_timedelta(raw, unit="ns")
         parts.append(

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ._data import absolute_times
+
 __all__ = ["ModelDescription", "describe", "gate_openness", "gate_table", "update_counts"]
 
 
@@ -68,10 +70,8 @@ def gate_openness(estimator: Any, X: Any) -> tuple[np.ndarray, np.ndarray]:
     panel, times, lengths = _gate_inputs(estimator, X)
     openness = estimator.module_.plstm.gate_openness(times, lengths)
     openness = openness.permute(1, 2, 0, 3).cpu().double().numpy()
-    valid = panel.valid_mask()
-    openness[~valid] = np.nan
-    times = np.where(valid, panel.times, np.nan)
-    return openness, times
+    openness[~panel.valid_mask()] = np.nan
+    return openness, absolute_times(panel, estimator.time_origin_)
 
 
 @dataclass

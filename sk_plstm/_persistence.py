@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from skorch.history import History
 
-from ._data import TimeOrigin
+from ._data import TimeOrigin, TimeRange
 
 __all__ = ["FORMAT_VERSION", "load", "write_model"]
 
@@ -53,7 +53,8 @@ def _encode(value: Any, name: str) -> Any:
             "shape": list(value.shape),
         }
     if isinstance(value, TimeOrigin):
-        return {"__time_origin__": [value.kind, value.value, value.unit_ns]}
+        fields = [value.kind, value.value, value.unit_ns]
+        return {"__time_origin__": fields + ([value.tz] if value.tz is not None else [])}
     if isinstance(value, tuple):
         return {"__tuple__": [_encode(v, name) for v in value]}
     if isinstance(value, list):
@@ -75,8 +76,7 @@ def _decode(value: Any) -> Any:
         array[:] = items
         return array.reshape(value["shape"])
     if "__time_origin__" in value:
-        kind, origin, unit_ns = value["__time_origin__"]
-        return TimeOrigin(kind, origin, unit_ns)
+        return TimeOrigin(*value["__time_origin__"])  # a time zone is the optional 4th
     if "__tuple__" in value:
         return tuple(_decode(v) for v in value["__tuple__"])
     return {k: _decode(v) for k, v in value.items()}
@@ -283,7 +283,10 @@ def load(path: str | Path, device: str | None = None) -> Any:
                 device = "cpu"
         estimator.set_params(device=device)
         for name, value in meta["attributes"].items():
-            setattr(estimator, name, _decode(value))
+            value = _decode(value)
+            if name == "tau_range_":  # printed rounded, as after fit
+                value = TimeRange(value)
+            setattr(estimator, name, value)
         state = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
         net = estimator._build_net(int(meta["output_size"]))
         with torch.random.fork_rng(devices=[]):  # initialisation must not touch the global RNG

@@ -184,9 +184,10 @@ pandas.DataFrame / Series indexed by time, or dict
         if est.time_origin_.kind == "steps":
             times_rel = times_rel + self.n_events
         elif self.last_time is not None and times_rel[0] <= self.last_time:
+            origin = est.time_origin_
             raise ValueError(
-                f"The events must come after the last one fed (time {self.last_time!r} "
-                f"relative to the origin), got {times_rel[0]!r}."
+                f"The events must come after the last one fed (at "
+                f"{origin.show(self.last_time)}), got one at {origin.show(times_rel[0])}."
             )
         panel = Panel(panel.values, times_rel[None, :], panel.lengths, panel.channels)
         inputs = est._network_inputs(panel)

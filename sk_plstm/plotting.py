@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
@@ -31,6 +32,38 @@ def _pyplot():
             '(or, from a checkout of sk_plstm, `pip install -e ".[plot]"`).'
         ) from None
     return plt
+
+
+def _new_figure(plt: Any, nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Any, Any]:
+    """A figure with a constrained layout: labels, colour bars and outside legends fit."""
+    return plt.subplots(nrows, ncols, layout="constrained", **kwargs)
+
+
+def _legend_outside(ax: Any, handles: list, labels: list, beside: Any = None, **kw: Any) -> Any:
+    """A legend to the right of ``ax``, clear of its data and of ``beside``'s labels.
+
+    ``beside`` (a twin axes on the right) has tick labels and a label that stick out
+    of ``ax``; their width, measured in pixels (which a layout change does not alter),
+    moves the legend further right.
+    """
+    from matplotlib.transforms import ScaledTranslation
+
+    fig = ax.figure
+    offset = 0.0
+    if beside is not None:
+        renderer = fig.canvas.get_renderer()
+        sticking_out = beside.get_tightbbox(renderer).x1 - ax.get_window_extent(renderer).x1
+        offset = max(sticking_out, 0.0) / fig.dpi
+    transform = ax.transAxes + ScaledTranslation(offset + 0.08, 0.0, fig.dpi_scale_trans)
+    return ax.legend(
+        handles,
+        labels,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        bbox_transform=transform,
+        borderaxespad=0.0,
+        **kw,
+    )
 
 
 def _fitted(estimator: Any) -> PhasedLSTMBase:
@@ -82,7 +115,7 @@ def plot_learning_curves(estimator: Any, ax: Any = None) -> Any:
     fitted = _fitted(estimator)
     plt = _pyplot()
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5))
+        _, ax = _new_figure(plt, figsize=(7, 3.5))
     history = fitted.history_
     epochs = np.asarray(history[:, "epoch"])
     for key in ("train_loss", "valid_loss"):
@@ -103,9 +136,38 @@ def plot_learning_curves(estimator: Any, ax: Any = None) -> Any:
     if best is not None:
         handles.append(ax.axvline(best, color="0.5", linestyle="--"))
         labels.append(f"kept (epoch {best})")
-    ax.legend(handles, labels, loc="best")
     ax.set_title(f"{type(fitted).__name__}: {len(epochs)} epochs")
+    _legend_outside(ax, handles, labels, beside=ax.score_axes)
     return ax
+
+
+def _time_edges(fitted: Any, t: np.ndarray) -> tuple[Any, str]:
+    """Column edges around the time points ``t`` of one series, and the axis label.
+
+    One column per time point, between the midpoints to its neighbours (irregular
+    times). Datetimes stay datetimes (the axis shows dates, aware ones in their zone);
+    durations become numbers in ``time_unit``; numbers stay numbers.
+    """
+    origin = fitted.time_origin_
+    if origin.kind == "datetime":
+        ns = pd.DatetimeIndex(list(t)).as_unit("ns").asi8.astype(np.float64)
+    elif origin.kind == "timedelta":
+        ns = pd.TimedeltaIndex(t).as_unit("ns").asi8.astype(np.float64)
+    else:
+        ns = np.asarray(t, dtype=np.float64)
+    half = (ns[1:] - ns[:-1]) / 2 if len(ns) > 1 else None
+    if half is None:  # one point: a column of one time unit (or one index unit)
+        width = origin.unit_ns / 2 if origin.kind in ("datetime", "timedelta") else 0.5
+        edges = np.array([ns[0] - width, ns[0] + width])
+    else:
+        edges = np.concatenate(([ns[0]], ns[:-1] + half, [ns[-1]]))
+    if origin.kind == "datetime":
+        index = pd.DatetimeIndex(np.round(edges).astype(np.int64).astype("datetime64[ns]"))
+        zone = f" ({origin.tz})" if origin.tz else ""
+        return (index.tz_localize("UTC") if origin.tz else index).to_pydatetime(), f"time{zone}"
+    if origin.kind == "timedelta":
+        return edges / origin.unit_ns, f"time ({time_unit_label(fitted)})"
+    return edges, f"time ({time_unit_label(fitted)})"
 
 
 def plot_time_gates(estimator: Any, axes: Any = None) -> Any:
@@ -140,7 +202,7 @@ def plot_time_gates(estimator: Any, axes: Any = None) -> Any:
     fitted = _fitted(estimator)
     plt = _pyplot()
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(9, 4))
+        _, axes = _new_figure(plt, 1, 2, figsize=(10, 4))
     axes = np.asarray(axes).ravel()
     before, after = fitted.time_gates(initial=True), fitted.time_gates()
     unit = time_unit_label(fitted)
@@ -157,7 +219,9 @@ def plot_time_gates(estimator: Any, axes: Any = None) -> Any:
         suffix = f" ({unit})" if name == "tau" else ""
         ax.set_xlabel(f"{name} before training{suffix}")
         ax.set_ylabel(f"{name} after training{suffix}")
-    axes[0].legend(loc="best", fontsize="small")
+    if len(groups) > 1:  # one legend for both panels, beside the second
+        handles, labels = axes[0].get_legend_handles_labels()
+        _legend_outside(axes[-1], handles, labels, fontsize="small")
     axes[0].set_title("periods")
     learned = "learned" if fitted.learn_r_on else "fixed (learn_r_on=False)"
     axes[1].set_title(f"open ratios, {learned}")
@@ -215,22 +279,24 @@ def plot_open_units(
         raise ValueError(f"series must be in [0, {n_series}) for this X, got {series}.")
     if not 0 <= gate_layer < n_gates:
         raise ValueError(f"gate_layer must be in [0, {n_gates}) for this model, got {gate_layer}.")
-    valid = ~np.isnan(times[series])
-    t = times[series][valid]
+    valid = ~pd.isna(times[series])
     k = openness[series][valid][:, gate_layer, :]  # (time points, units)
     order = np.argsort(fitted._gate_params()["tau"][gate_layer])
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 3.5))
-    # one column per time point, between the midpoints to its neighbours (irregular times)
-    if len(t) > 1:
-        edges = np.concatenate(([t[0]], (t[1:] + t[:-1]) / 2, [t[-1]]))
-    else:
-        edges = np.array([t[0] - 0.5, t[0] + 0.5])
+        _, ax = _new_figure(plt, figsize=(8, 3.5))
+    edges, label = _time_edges(fitted, times[series][valid])
     mesh = ax.pcolormesh(
         edges, np.arange(k.shape[1] + 1), k[:, order].T, cmap="Greys", vmin=0, vmax=1
     )
     ax.figure.colorbar(mesh, ax=ax, label="openness k")
-    ax.set_xlabel(f"time ({time_unit_label(fitted)})")
+    origin = fitted.time_origin_
+    if origin.kind == "datetime":  # dates on the axis, in the data's time zone
+        import matplotlib.dates as mdates
+
+        locator = mdates.AutoDateLocator(tz=origin.tz)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=origin.tz))
+    ax.set_xlabel(label)
     ax.set_ylabel("unit (sorted by tau)")
     ax.set_title(
         f"series {series}, gate layer {gate_layer}: units update at "

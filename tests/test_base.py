@@ -1,6 +1,7 @@
 """Parameter validation and fitted attributes shared by both estimators."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.exceptions import NotFittedError
@@ -57,6 +58,17 @@ def test_tau_range_as_given_and_auto(cls):
     assert _fit(cls).tau_range_ == (1.0, 7.0)  # 8 steps at 0..7
     one_step = cls(hidden_size=4, max_epochs=1).fit(X[:, :1], Y[cls])
     assert one_step.tau_range_ == (1.0, 2.0)
+
+
+def test_auto_tau_range_reads_as_plain_rounded_numbers():
+    # 762 s between points, 110 intervals: 0.21166666666666667 h unrounded
+    times = pd.Timestamp("2026-05-23") + pd.to_timedelta(np.arange(111) * 762.0, unit="s")
+    frames = [pd.DataFrame({"a": np.sin(np.arange(111) + k)}, index=times) for k in range(4)]
+    clf = PhasedLSTMClassifier(hidden_size=2, max_epochs=1, time_unit="h", random_state=0)
+    clf.fit(frames, [0, 1, 0, 1])
+    assert repr(clf.tau_range_) == "(0.211667, 23.2833)"  # printed rounded
+    assert all(type(v) is float for v in clf.tau_range_)
+    assert clf.tau_range_[0] == pytest.approx(762.0 / 3600, rel=1e-14)  # full precision
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS)

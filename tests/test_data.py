@@ -187,7 +187,7 @@ _NAIVE = pd.date_range("2026-06-01 12:00", periods=3, freq="37s")
         pytest.param(
             _NAIVE.tz_localize("UTC").tz_convert("America/New_York"),
             "s",
-            TimeOrigin("datetime", _NAIVE[0].value),
+            TimeOrigin("datetime", _NAIVE[0].value, tz="America/New_York"),
             [0, 37, 74],
             id="tz-aware",
         ),
@@ -805,3 +805,94 @@ def test_from_events_argument_errors():
         from_events([(0, 0.0, "a", 1.0)])
     with pytest.raises(ValueError, match="return_type must be one of"):
         from_events(pd.DataFrame(columns=["instance", "time", "channel", "value"]), return_type="x")
+
+
+# ---------------------------------------------------------------- times in the user's terms
+_BERLIN = pd.date_range("2026-05-23 00:00", periods=4, freq="h", tz="Europe/Berlin", unit="ns")
+
+
+@pytest.mark.parametrize(
+    "index, shown",
+    [
+        (pd.Index([0.5, 2.0, 1.5]), "time point 2: 1.5 after 2.0"),
+        (pd.Index([1, 7, 7]), "time point 2: 7 after 7"),
+        (
+            pd.DatetimeIndex(["2024-05-23 00:00", "2024-05-23 00:20", "2024-05-23 00:10"]),
+            "time point 2: 2024-05-23 00:10:00 after 2024-05-23 00:20:00",
+        ),
+        (
+            _BERLIN[[0, 2, 1]],
+            "time point 2: 2026-05-23 01:00:00+02:00 after 2026-05-23 02:00:00+02:00",
+        ),
+        (pd.to_timedelta([0, 90, 30], unit="s"), "time point 2: 0 days 00:00:30 after 0 days"),
+    ],
+)
+def test_unsorted_times_are_shown_as_given(index, shown):
+    frame = pd.DataFrame({"a": np.arange(3.0)}, index=index)
+    with pytest.raises(ValueError, match="not strictly increasing") as info:
+        convert([frame])
+    assert shown in str(info.value) and "np." not in str(info.value)
+
+
+def test_time_origin_shows_times_as_given():
+    assert TimeOrigin("numeric", 10.0).show(2.5) == "12.5"
+    assert TimeOrigin("numeric", 10).show(2.0) == "12"
+    berlin = TimeOrigin("datetime", _BERLIN[0].value, 3600 * 10**9, "Europe/Berlin")
+    assert berlin.show(1.5) == "2026-05-23 01:30:00+02:00"
+    assert TimeOrigin("timedelta", 0, 60 * 10**9).show(2) == "0 days 00:02:00"
+
+
+def test_time_zone_is_kept_from_fit_to_output():
+    frames = [pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]}, index=_BERLIN)]
+    panel, origin = convert(frames)
+    assert origin.tz == "Europe/Berlin"
+    back = from_panel(panel, origin, "df-list")[0]
+    pd.testing.assert_index_equal(back.index, _BERLIN, check_names=False)
+    events = to_events(frames)
+    assert str(events["time"].dt.tz) == "Europe/Berlin"
+    pd.testing.assert_series_equal(
+        events["time"], pd.Series(_BERLIN, name="time"), check_index=False
+    )
+
+
+def test_naive_and_aware_datetimes_are_not_mixed():
+    naive = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]}, index=_BERLIN.tz_localize(None))
+    aware = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]}, index=_BERLIN)
+    with pytest.raises(ValueError, match="mixes time-zone-aware and naive"):
+        convert([naive, aware])
+    nested = pd.DataFrame({"a": [naive["a"]], "b": [aware["a"].iloc[:2]]})
+    with pytest.raises(ValueError, match="series 0 mixes time-zone-aware and naive"):
+        convert(nested)
+    _, origin = convert([naive])
+    with pytest.raises(ValueError, match=r"X has time-zone-aware \(Europe/Berlin\) datetimes"):
+        convert([aware], reset=False, origin=origin)
+    _, origin = convert([aware])
+    with pytest.raises(ValueError, match="X has naive datetimes, but .* time-zone-aware"):
+        convert([naive], reset=False, origin=origin)
+    # two aware zones are the same instants: accepted, measured in UTC
+    tokyo = aware.tz_convert("Asia/Tokyo")
+    p1, _ = convert([tokyo], reset=False, origin=origin)
+    p2, _ = convert([aware], reset=False, origin=origin)
+    np.testing.assert_array_equal(p1.times, p2.times)
+
+
+def test_estimator_refuses_naive_times_after_aware_fit():
+    aware = [pd.DataFrame({"a": np.sin(np.arange(4.0) + k)}, index=_BERLIN) for k in range(4)]
+    clf = PhasedLSTMClassifier(hidden_size=2, max_epochs=1, random_state=0).fit(aware, [0, 1] * 2)
+    naive = [f.tz_localize(None) for f in aware]
+    with pytest.raises(ValueError, match="naive datetimes"):
+        clf.predict(naive)
+
+
+@pytest.mark.parametrize(
+    "time, shown",
+    [
+        (1.5, "at time 1.5 in instance 7"),
+        (pd.Timestamp("2026-05-23"), "at time 2026-05-23 00:00:00"),
+    ],
+)
+def test_duplicate_events_are_named_in_the_users_terms(time, shown):
+    events = pd.DataFrame({"instance": [7, 7], "time": [time, time], "channel": "a", "value": 1.0})
+    with pytest.raises(ValueError, match="two values of channel 'a'") as info:
+        from_events(events)
+    assert shown in str(info.value) and "np." not in str(info.value)

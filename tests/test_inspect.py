@@ -61,10 +61,11 @@ def test_gate_openness_follows_the_reported_gates_and_pads_with_nan():
     assert np.isnan(times[0, 20:]).all() and np.isnan(openness[0, 20:]).all()
     origin = min(f.index[0] for f in frames)  # the earliest training time
     assert clf.time_origin_.value == origin
-    np.testing.assert_allclose(times[2], frames[2].index - origin)
-    # the paper's formula from the reported tau, shift, r_on (numpy, float64)
+    np.testing.assert_allclose(times[2], frames[2].index)  # the times as given
+    # the paper's formula from the reported tau, shift (from the origin), r_on
     gates = clf.time_gates()
-    phi = np.mod(times[..., None] - gates["shift"].to_numpy(), gates["tau"].to_numpy())
+    since = times[..., None] - origin
+    phi = np.mod(since - gates["shift"].to_numpy(), gates["tau"].to_numpy())
     phi /= gates["tau"].to_numpy()
     r_on = gates["r_on"].to_numpy()
     k = np.where(phi < r_on / 2, 2 * phi / r_on, np.where(phi < r_on, 2 - 2 * phi / r_on, 0.0))
@@ -140,3 +141,26 @@ def test_unfitted_estimator_raises():
     for call in (clf.time_gates, clf.describe, lambda: clf.gate_openness(X)):
         with pytest.raises(NotFittedError):
             call()
+
+
+@pytest.mark.parametrize("zone", [None, "Europe/Berlin"])
+def test_gate_openness_gives_datetimes_as_given(zone):
+    start = pd.Timestamp("2026-05-23 08:00", tz=zone)
+    frames = [
+        pd.DataFrame(
+            {"a": np.sin(np.arange(n) + k)},
+            index=start + pd.to_timedelta(np.cumsum(np.full(n, 90.0)) + 3600 * k, unit="s"),
+        )
+        for k, n in enumerate([6, 4, 5, 6])
+    ]
+    clf = PhasedLSTMClassifier(hidden_size=3, max_epochs=1, random_state=0)
+    openness, times = clf.fit(frames, [0, 1, 0, 1]).gate_openness(frames[:2])
+    assert times.shape == (2, 6)
+    if zone is None:
+        assert times.dtype == "datetime64[ns]" and np.isnat(times[1, 4:]).all()
+        np.testing.assert_array_equal(times[1, :4], frames[1].index.to_numpy())
+    else:
+        assert times.dtype == object and all(t is pd.NaT for t in times[1, 4:])
+        assert list(times[1, :4]) == list(frames[1].index)
+        assert str(times[1, 0].tz) == zone
+    assert np.isnan(openness[1, 4:]).all() and not np.isnan(openness[1, :4]).any()

@@ -42,6 +42,7 @@ def test_round_trip_gives_identical_predictions(fitted, tmp_path):
     np.testing.assert_array_equal(loaded.classes_, fitted.classes_)
     np.testing.assert_array_equal(loaded.predict_proba(DATA), fitted.predict_proba(DATA))
     assert loaded.tau_range_ == fitted.tau_range_ and loaded.time_origin_ == fitted.time_origin_
+    assert repr(loaded.tau_range_) == repr(fitted.tau_range_)  # printed rounded after load too
     assert loaded.history_[-1, "train_loss"] == fitted.history_[-1, "train_loss"]
 
 

@@ -1,9 +1,11 @@
 """The plot helpers draw what the model learned (Agg backend)."""
 
+import io
 import sys
 
 import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
@@ -67,7 +69,8 @@ def test_time_gates_scatter_one_point_per_unit(fitted):
     np.testing.assert_allclose(np.sort(points[:, 0]), np.sort(before["tau"]))
     np.testing.assert_allclose(np.sort(points[:, 1]), np.sort(after["tau"]))
     assert tau_ax.get_xscale() == "log" and "fixed" in r_on_ax.get_title()
-    assert [t.get_text() for t in tau_ax.get_legend().get_texts()] == [
+    assert tau_ax.get_legend() is None  # one legend for both panels, beside the second
+    assert [t.get_text() for t in r_on_ax.get_legend().get_texts()] == [
         "layer 0 forward",
         "layer 0 backward",
     ]
@@ -119,3 +122,82 @@ def test_unfitted_sktime_adapter_is_reported():
 
     with pytest.raises(NotFittedError, match="not fitted"):
         plot_time_gates(SktimePLSTM())
+
+
+# ---------------------------------------------------------------- what a saved figure shows
+def _assert_readable(fig):
+    """Save ``fig`` with a plain savefig (what a user gets by default) and check that
+    everything drawn is inside the image and that legends cover no data and no label."""
+    fig.savefig(io.BytesIO(), format="png")
+    renderer = fig.canvas.get_renderer()
+    page = fig.bbox
+    # tight boxes hold only what was drawn (not the tick labels outside the view)
+    for ax in fig.axes:
+        box = ax.get_tightbbox(renderer)
+        assert (
+            box.x0 >= page.x0 - 1
+            and box.y0 >= page.y0 - 1
+            and box.x1 <= page.x1 + 1
+            and box.y1 <= page.y1 + 1
+        ), f"axes {ax.get_label() or ax.get_title()!r} is cut off: {box} outside {page}"
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    for legend in legends:
+        box = legend.get_window_extent(renderer)
+        for ax in fig.axes:  # twin axes and colour bars included
+            others = [ax.get_window_extent(renderer), ax.title.get_window_extent(renderer)]
+            others += [axis.get_tightbbox(renderer) for axis in (ax.xaxis, ax.yaxis)]
+            for other in others:
+                assert other is None or not box.overlaps(other), (
+                    f"the legend covers the data or the labels of {ax.get_title()!r}"
+                )
+    return legends
+
+
+def test_saved_learning_curves_keep_labels_and_legend_off_the_curves(fitted):
+    ax = plot_learning_curves(fitted)
+    (legend,) = _assert_readable(ax.figure)
+    assert {t.get_text() for t in legend.get_texts()} >= {"train_loss", "valid_score"}
+    assert ax.get_xlabel() == "epoch"
+
+
+def test_saved_learning_curves_on_a_given_axes_stay_readable():
+    reg = PhasedLSTMRegressor(
+        hidden_size=4, max_epochs=6, validation_fraction=0.25, random_state=0
+    ).fit(X, X[:, 0, -1])
+    fig, ax = plt.subplots(figsize=(5, 3), layout="constrained")
+    plot_learning_curves(reg, ax=ax)
+    _assert_readable(fig)
+
+
+def test_saved_time_gates_and_open_units_are_readable(fitted):
+    _assert_readable(plot_time_gates(fitted)[0].figure)
+    ax = plot_open_units(fitted, X, series=2)
+    _assert_readable(ax.figure)
+    assert ax.get_xlabel() == "time (time index units)"
+
+
+@pytest.mark.parametrize("zone", [None, "Europe/Berlin"])
+def test_open_units_of_datetime_series_show_dates(zone):
+    import matplotlib.dates as mdates
+
+    start = pd.Timestamp("2026-05-23 08:00", tz=zone)
+    rng = np.random.default_rng(1)
+    frames = [
+        pd.DataFrame(
+            {"a": np.sin(np.arange(30) * (1 + k % 2))},
+            index=start + pd.to_timedelta(np.cumsum(rng.uniform(30, 90, 30)), unit="s"),
+        )
+        for k in range(8)
+    ]
+    clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=1, random_state=0).fit(frames, [0, 1] * 4)
+    ax = plot_open_units(clf, frames, series=3)
+    _assert_readable(ax.figure)
+    assert ax.get_xlabel() == ("time" if zone is None else f"time ({zone})")
+    low, high = (mdates.num2date(x, tz=zone) for x in ax.get_xlim())
+    index = frames[3].index
+    first, last = index[0].floor("s").to_pydatetime(), index[-1].floor("s").to_pydatetime()
+    if zone is None:
+        low, high = low.replace(tzinfo=None), high.replace(tzinfo=None)
+    assert abs((low - first).total_seconds()) < 1 and abs((high - last).total_seconds()) < 1
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert any(label.startswith("08:") for label in labels), labels  # wall-clock, own zone

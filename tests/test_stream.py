@@ -80,6 +80,11 @@ def test_datetime_and_steps_models():
     stream.update(frames[3].iloc[:5])
     out = stream.update(frames[3].iloc[5:].to_numpy(), times=frames[3].index[5:])
     np.testing.assert_allclose(out[-1], clf.predict_proba(frames[3:4])[0], rtol=1e-5, atol=1e-6)
+    # an event out of order is reported at its timestamp, in the time zone of the fit
+    utc, berlin = frames[3].index, frames[3].index.tz_convert("Europe/Berlin")
+    with pytest.raises(ValueError) as info:
+        stream.update(frames[3].to_numpy()[:1], times=berlin[:1])
+    assert str(info.value).endswith(f"(at {utc[-1]}), got one at {utc[0]}."), info.value
     steps = PhasedLSTMClassifier(hidden_size=4, max_epochs=1, time_unit="steps", random_state=0)
     steps.fit(frames, Y)
     s = steps.stream()
@@ -118,7 +123,9 @@ def test_bad_chunks(clf, values, times, message):
 def test_time_must_move_forward_between_chunks(clf):
     stream = clf.stream()
     stream.update(np.zeros((2, 3)), times=[5, 6])
-    with pytest.raises(ValueError, match="must come after the last one"):
+    with pytest.raises(
+        ValueError, match=r"must come after the last one fed \(at 6\), got one at 6\.$"
+    ):
         stream.update(np.zeros((1, 3)), times=[6])
     with pytest.raises(ValueError, match="No events fed yet"):
         clf.stream().predict()
