@@ -394,6 +394,32 @@ def test_a_log_file_gets_plain_lines_without_colour(capsys):
     assert "train_loss=" in lines[0] and "time=" in lines[0]
 
 
+def test_output_through_a_real_pipe_is_plain(tmp_path):
+    script = tmp_path / "fit.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import numpy as np
+            from sk_plstm import PhasedLSTMClassifier
+            rng = np.random.default_rng(0)
+            X = rng.normal(size=(24, 1, 12))
+            y = np.arange(24) % 2
+            PhasedLSTMClassifier(
+                hidden_size=4, max_epochs=3, validation_fraction=0.25, verbose=2, random_state=0
+            ).fit(X, y)
+            """
+        )
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=True
+    )
+    both = proc.stdout + proc.stderr
+    assert ANSI not in both and "\r" not in both, repr(both)
+    rows = [line for line in proc.stdout.splitlines() if line.strip()[:1].isdigit()]
+    assert len(rows) == 3  # the epoch table, one row per epoch
+    assert proc.stderr.strip().splitlines()[-1].startswith("fit: 100%|##########| 3/3")
+
+
 def test_a_log_file_gets_a_line_per_interval(capsys, monkeypatch):
     monkeypatch.setattr(sk_plstm._training.TrainingProgress, "LOG_INTERVAL", 0.0)
     monkeypatch.setattr(sk_plstm._training.TrainingProgress, "BATCH_DELAY", 0.0)
