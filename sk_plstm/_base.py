@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numbers
 import os
+import sys
 import warnings
 from abc import abstractmethod
 from contextlib import contextmanager
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,22 @@ from ._training import (
     lr_scheduler,
 )
 from .nn import PhasedLSTMNet
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside the package, scikit-learn and skorch.
+
+    Counted from the caller of ``warnings.warn``, so that a warning points at the
+    user's call.
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if not name.startswith(("sk_plstm", "sklearn", "skorch")):
+            return level
+        frame, level = frame.f_back, level + 1
+    return 1
+
 
 _OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -460,6 +478,42 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             rows["r_on"].append(r_on.detach().cpu().double().numpy())
         return {name: np.stack(values) for name, values in rows.items()}
 
+    def _fitted_state(self) -> dict[str, Any]:
+        """The fitted attributes (``name_``, and ``_y_ndim``), by reference."""
+        return {
+            name: value
+            for name, value in vars(self).items()
+            if (name.endswith("_") and not name.startswith("__")) or name == "_y_ndim"
+        }
+
+    @contextmanager
+    def _all_or_nothing(self):
+        """A fit or partial_fit that fails leaves the estimator exactly as it was.
+
+        Every fitted attribute is restored (the statistics, the classes, the time
+        origin, ``net_``; new ones are removed), and a network trained in place by
+        ``partial_fit`` gets its weights, optimizer state and history back.
+        """
+        before = self._fitted_state()
+        net = before.get("net_")
+        weights = optimizer = None
+        if net is not None:
+            weights = deepcopy(net.module_.state_dict())
+            optimizer = deepcopy(net.optimizer_.state_dict())
+            n_epochs = len(net.history)
+        try:
+            yield
+        except BaseException:
+            for name in self._fitted_state():
+                if name not in before:
+                    delattr(self, name)
+            self.__dict__.update(before)
+            if net is not None:
+                net.module_.load_state_dict(weights)
+                net.optimizer_.load_state_dict(optimizer)
+                del net.history[n_epochs:]
+            raise
+
     def _fit(
         self,
         X: Any,
@@ -467,6 +521,17 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         epochs: int | None = None,
         classes: Any = None,
         incremental: bool = False,
+    ) -> PhasedLSTMBase:
+        with self._all_or_nothing():
+            return self._fit_all(X, y, epochs, classes, incremental)
+
+    def _fit_all(
+        self,
+        X: Any,
+        y: Any,
+        epochs: int | None,
+        classes: Any,
+        incremental: bool,
     ) -> PhasedLSTMBase:
         """Fit for ``epochs`` (``max_epochs`` by default), resuming from a checkpoint if any.
 
@@ -487,24 +552,21 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         for name in ("best_epoch_", "initial_gates_"):
             self.__dict__.pop(name, None)
         checkpoints, resume = self._checkpointing(inputs, targets, incremental)
-        try:
-            with self._seeded(self.seed_):
-                self.net_ = net = self._build_net(output_size, checkpoints, epochs, incremental)
-                if resume is None:
-                    net.initialize()
-                    if hasattr(net.module_, "plstm"):  # not for other networks (_module_spec)
-                        self.initial_gates_ = self._gate_params()
-                    net.partial_fit(inputs, targets, epochs=epochs)
-                else:
-                    self._restore(net, resume)
-                    remaining = epochs - resume["epoch"]
-                    if remaining > 0 and not self._stopped_early():
-                        net.partial_fit(inputs, targets, epochs=remaining)
-        except BaseException:
-            del self.net_  # a failed fit leaves no model behind
-            raise
+        with self._seeded(self.seed_):
+            self.net_ = net = self._build_net(output_size, checkpoints, epochs, incremental)
+            if resume is None:
+                net.initialize()
+                if hasattr(net.module_, "plstm"):  # not for other networks (_module_spec)
+                    self.initial_gates_ = self._gate_params()
+                net.partial_fit(inputs, targets, epochs=epochs)
+            else:
+                self._restore(net, resume)
+                remaining = epochs - resume["epoch"]
+                if remaining > 0 and not self._stopped_early():
+                    net.partial_fit(inputs, targets, epochs=remaining)
         self.n_iter_ = len(net.history)
         stopped = self._stopped_early()
+        self._note_interruption(epochs if resume is None else epochs - resume["epoch"], stopped)
         if self.early_stopping and not incremental:
             self.best_epoch_ = int(dict(net.callbacks_)["early_stopping"].best_epoch_)
         if checkpoints and (self.n_iter_ >= epochs or stopped):
@@ -601,13 +663,39 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
     def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> PhasedLSTMBase:
         if not hasattr(self, "net_"):
             return self._fit(X, y, epochs=1, classes=classes, incremental=True)
-        panel = self._panel(X, reset=False)
-        targets = self._partial_targets(y, len(panel))
-        inputs = self._network_inputs(panel)
-        with self._seeded(self.seed_ + len(self.net_.history)):
-            self.net_.partial_fit(inputs, targets, epochs=1)
-        self.n_iter_ = len(self.net_.history)
+        with self._all_or_nothing():
+            panel = self._panel(X, reset=False)
+            targets = self._partial_targets(y, len(panel))
+            inputs = self._network_inputs(panel)
+            with self._seeded(self.seed_ + len(self.net_.history)):
+                self.net_.partial_fit(inputs, targets, epochs=1)
+            self.n_iter_ = len(self.net_.history)
+            self._note_interruption(1, False)
         return self
+
+    def _note_interruption(self, epochs: int, stopped_early: bool) -> None:
+        """Record (``interrupted_``) and warn when Ctrl-C ended training early.
+
+        skorch stops training on KeyboardInterrupt and keeps the model; early
+        stopping uses the same exception, so a stop that it did not ask for is an
+        interruption. Epochs whose end was not reached have no duration in the history.
+        """
+        history = self.net_.history
+        completed = sum("dur" in row for row in history[len(history) - epochs :])
+        self.interrupted_ = bool(not stopped_early and completed < epochs)
+        if self.interrupted_:
+            resume = (
+                "; fit again with the same data and parameters to resume from the checkpoint"
+                if self.checkpoint_dir is not None
+                else ""
+            )
+            warnings.warn(
+                f"Training was interrupted (KeyboardInterrupt) after {completed} of {epochs} "
+                f"epoch(s); the model keeps the weights it had then (interrupted_=True)"
+                f"{resume}.",
+                UserWarning,
+                stacklevel=_caller_stacklevel(),
+            )
 
     def save(self, path: str | os.PathLike) -> None:
         """Save the fitted model to a file, without pickle.

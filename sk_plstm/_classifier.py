@@ -166,6 +166,9 @@ default="adam"
         ``history_`` its training history.
     n_iter_ : int
         Number of epochs run.
+    interrupted_ : bool
+        Whether the last ``fit`` or ``partial_fit`` was stopped by Ctrl-C
+        (KeyboardInterrupt) before its last epoch; a warning says so too.
     best_epoch_ : int
         With ``early_stopping``: the epoch (from 1) whose weights were kept.
     initial_gates_ : dict of ndarray of shape (num_layers * num_directions, hidden_size)

@@ -38,8 +38,8 @@ distributed, random_state, verbose
     y_mean_, y_std_ : ndarray of shape (n_targets,)
         Target standardisation statistics.
     n_channels_, n_features_in_, feature_names_in_, channel_names_, mask_inputs_, \
-tau_range_, time_origin_, channel_mean_, channel_std_, net_, n_iter_, seed_, time_scale_, \
-best_epoch_, initial_gates_
+tau_range_, time_origin_, channel_mean_, channel_std_, net_, n_iter_, interrupted_, seed_, \
+time_scale_, best_epoch_, initial_gates_
         As for :class:`PhasedLSTMClassifier`.
 
     Examples

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -212,8 +213,9 @@ def test_ctrl_c_keeps_the_checkpoint_so_fit_resumes(tmp_path):
                 raise KeyboardInterrupt  # skorch stops training gracefully
 
     params = {**KILL_PARAMS, "max_epochs": 6, "checkpoint_dir": str(tmp_path)}
-    stopped = PhasedLSTMClassifier(**params, callbacks=[CtrlC()]).fit(X, Y)
-    assert stopped.n_iter_ == 3 and (tmp_path / "last.ckpt").exists()
+    with pytest.warns(UserWarning, match="interrupted .* after 3 of 6"):
+        stopped = PhasedLSTMClassifier(**params, callbacks=[CtrlC()]).fit(X, Y)
+    assert stopped.interrupted_ and stopped.n_iter_ == 3 and (tmp_path / "last.ckpt").exists()
     resumed = PhasedLSTMClassifier(**params).fit(X, Y)
     assert resumed.n_iter_ == 6 and not (tmp_path / "last.ckpt").exists()
 
@@ -487,3 +489,119 @@ def test_cosine_schedule_continues_across_partial_fit():
         clf.partial_fit(X, Y, classes=[0, 1])
     expected = 2e-4 + (0.02 - 2e-4) * (1 + np.cos(np.pi * np.arange(6) / 6)) / 2
     np.testing.assert_allclose(clf.history_[:, "lr"], expected, rtol=1e-9)
+
+
+# ---------------------------------------------------------------- failed fits, interruptions
+class RaiseAt(Callback):
+    """Raises ``error`` at batch ``batch`` of epoch ``epoch`` (1-based) while ``armed``."""
+
+    def __init__(self, error=RuntimeError, epoch=1, batch=1, armed=True):
+        self.error, self.epoch, self.batch, self.armed = error, epoch, batch, armed
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.seen_ = 0
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.seen_ += 1
+            if self.armed and len(net.history) == self.epoch and self.seen_ == self.batch:
+                raise self.error("raised by the test")
+
+
+def _fitted_state(est):
+    return {k: v for k, v in vars(est).items() if k.endswith("_") and k != "net_"}
+
+
+def _assert_same_state(before, after):
+    assert before.keys() == after.keys()
+    for name, value in before.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(after[name], value, err_msg=name)
+        else:
+            assert after[name] is value or after[name] == value, name
+
+
+def test_a_failed_refit_leaves_the_estimator_as_it_was():
+    clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=2, random_state=0).fit(X, Y)
+    before, proba, net = _fitted_state(clf), clf.predict_proba(X), clf.net_
+    with pytest.raises(ValueError, match="only one class"):
+        clf.fit(X * 100 + 50, np.zeros(len(X), dtype=int))
+    _assert_same_state(before, _fitted_state(clf))
+    assert clf.net_ is net
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+
+
+def test_a_fit_failing_while_training_leaves_the_old_model():
+    raiser = RaiseAt(epoch=2, batch=3, armed=False)
+    clf = PhasedLSTMClassifier(
+        hidden_size=4, max_epochs=2, batch_size=8, callbacks=[raiser], random_state=0
+    ).fit(X, Y)
+    before, proba = _fitted_state(clf), clf.predict_proba(X)
+    clf.set_params(callbacks=[RaiseAt(epoch=2, batch=3)])
+    with pytest.raises(RuntimeError, match="raised by the test"):
+        clf.fit(X[::-1] * 3.0, Y[::-1])
+    _assert_same_state(before, _fitted_state(clf))
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    fresh = PhasedLSTMClassifier(hidden_size=4, max_epochs=2, callbacks=[RaiseAt()])
+    with pytest.raises(RuntimeError):
+        fresh.fit(X, Y)
+    assert not [k for k in vars(fresh) if k.endswith("_")]  # still unfitted
+
+
+def test_a_failed_partial_fit_restores_weights_optimizer_and_history():
+    raiser = RaiseAt(epoch=3, batch=4, armed=False)
+    clf = PhasedLSTMClassifier(hidden_size=4, batch_size=8, callbacks=[raiser], random_state=0)
+    clf.partial_fit(X, Y).partial_fit(X, Y)
+    before, proba = _fitted_state(clf), clf.predict_proba(X)
+    weights = {k: v.clone() for k, v in clf.net_.module_.state_dict().items()}
+    steps = clf.net_.optimizer_.state_dict()["state"][0]["step"].clone()
+    raiser.armed = True  # the next epoch fails after 4 batches
+    with pytest.raises(RuntimeError, match="raised by the test"):
+        clf.partial_fit(X, Y)
+    _assert_same_state(before, _fitted_state(clf))
+    assert len(clf.net_.history) == 2 and clf.n_iter_ == 2
+    for name, value in clf.net_.module_.state_dict().items():
+        torch.testing.assert_close(value, weights[name], rtol=0, atol=0)
+    assert clf.net_.optimizer_.state_dict()["state"][0]["step"] == steps
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    with pytest.raises(ValueError):  # bad input on a later call changes nothing either
+        clf.partial_fit(X[:, :1], Y)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+
+
+def test_ctrl_c_warns_and_is_recorded():
+    clf = PhasedLSTMClassifier(
+        hidden_size=4,
+        max_epochs=10,
+        batch_size=8,
+        callbacks=[RaiseAt(KeyboardInterrupt, epoch=3, batch=2)],
+        random_state=0,
+    )
+    with pytest.warns(UserWarning, match=r"interrupted \(KeyboardInterrupt\) after 2 of 10"):
+        clf.fit(X, Y)
+    assert clf.interrupted_ is True
+    clf.predict(X)  # the model it had is usable
+    done = PhasedLSTMClassifier(hidden_size=4, max_epochs=2, random_state=0).fit(X, Y)
+    assert done.interrupted_ is False
+    stopped = PhasedLSTMClassifier(
+        hidden_size=4, max_epochs=50, early_stopping=True, n_iter_no_change=1, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # early stopping is not an interruption
+        stopped.fit(X, Y)
+    assert stopped.n_iter_ < 50 and stopped.interrupted_ is False
+
+
+def test_an_interrupted_fit_resumes_from_its_checkpoint(tmp_path):
+    params = dict(hidden_size=4, max_epochs=6, batch_size=8, random_state=0)
+    clf = PhasedLSTMClassifier(
+        **params, checkpoint_dir=str(tmp_path), callbacks=[RaiseAt(KeyboardInterrupt, 4, 2)]
+    )
+    with pytest.warns(UserWarning, match="fit again .* to resume from the checkpoint"):
+        clf.fit(X, Y)
+    assert (tmp_path / "last.ckpt").exists()
+    counter = CountEpochs()
+    clf.set_params(callbacks=[counter]).fit(X, Y)
+    assert clf.interrupted_ is False and clf.n_iter_ == 6
+    assert counter.epochs == 3  # epochs 4-6: 1-3 came from the checkpoint
