@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 import os
 import sys
+import threading
 import warnings
 from abc import abstractmethod
 from contextlib import contextmanager
@@ -43,6 +44,9 @@ from ._training import (
     lr_scheduler,
 )
 from .nn import PhasedLSTMNet
+
+#: held by every seeded block (see PhasedLSTMBase._seeded); reentrant, for nested fits
+_SEEDED = threading.RLock()
 
 
 def _caller_stacklevel() -> int:
@@ -456,6 +460,10 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             batch_size=self.batch_size,
             train_split=train_split,
             iterator_train__shuffle=True,
+            # every DataLoader iteration draws a base seed (for worker processes) from a
+            # generator: a private one for prediction, so that predicting in one thread
+            # does not consume the global draws of a fit running in another
+            iterator_valid__generator=torch.Generator(),
             callbacks=callbacks,
             callbacks__print_log__sink=sink,
             device=self._device(),
@@ -581,10 +589,16 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
 
     @contextmanager
     def _seeded(self, seed: int):
-        """Seed torch for a block, leaving the caller's global generators as they were."""
+        """Seed torch for a block, leaving the caller's global generators as they were.
+
+        torch's generators are process-wide, and the weight initialisation, the batch
+        shuffling and dropout all draw from them: two fits in threads that each seeded
+        and restored them would change each other's draws. So seeded blocks (fits and
+        partial fits) run one at a time in a process; parallel fits use processes.
+        """
         device = torch.device(self._device())
         forked = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=forked, device_type=device.type):
+        with _SEEDED, torch.random.fork_rng(devices=forked, device_type=device.type):
             torch.manual_seed(seed)
             yield
 

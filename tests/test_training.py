@@ -605,3 +605,29 @@ def test_an_interrupted_fit_resumes_from_its_checkpoint(tmp_path):
     clf.set_params(callbacks=[counter]).fit(X, Y)
     assert clf.interrupted_ is False and clf.n_iter_ == 6
     assert counter.epochs == 3  # epochs 4-6: 1-3 came from the checkpoint
+
+
+def test_the_same_seed_in_threads_gives_the_same_model():
+    import threading
+
+    params = dict(hidden_size=6, max_epochs=4, batch_size=8, dropout=0.0, random_state=7)
+    reference = PhasedLSTMClassifier(**params).fit(X, Y).predict_proba(X)
+    results = {}
+
+    def fit(key, seed_params):
+        results[key] = PhasedLSTMClassifier(**seed_params).fit(X, Y).predict_proba(X)
+
+    threads = [threading.Thread(target=fit, args=(k, params)) for k in range(4)]
+    threads += [
+        threading.Thread(target=fit, args=("other", {**params, "random_state": 8})),
+        threading.Thread(target=fit, args=("dropout", {**params, "num_layers": 2, "dropout": 0.5})),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(4):
+        np.testing.assert_array_equal(results[k], reference)
+    assert not np.array_equal(results["other"], reference)
+    dropout = PhasedLSTMClassifier(**{**params, "num_layers": 2, "dropout": 0.5}).fit(X, Y)
+    np.testing.assert_array_equal(results["dropout"], dropout.predict_proba(X))
