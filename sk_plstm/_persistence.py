@@ -17,8 +17,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import stat
+import tempfile
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +35,15 @@ from ._data import TimeOrigin, TimeRange
 __all__ = ["FORMAT_VERSION", "load", "write_model"]
 
 FORMAT = "sk_plstm-model"
-FORMAT_VERSION = 1
+#: 2: a checksum member covers the whole file (1: the weights only; still read)
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+META, WEIGHTS, CHECKSUM = "meta.json", "weights.pt", "sha256"
+#: what a model file may inflate to: the metadata (parameters, attributes, history) and
+#: the weights (at least 64 MiB, or 200 times their compressed size: float weights barely
+#: compress, so a larger ratio is a decompression bomb)
+META_LIMIT = 64 * 2**20
+WEIGHTS_FLOOR, WEIGHTS_RATIO = 64 * 2**20, 200
 
 
 # ---------------------------------------------------------------------------- JSON coding
@@ -173,12 +185,48 @@ def write_model(estimator: Any, net: Any, path: str | Path) -> Path:
         "history": _encode(net.history.to_list(), "history"),
         "weights_sha256": hashlib.sha256(weights).hexdigest(),
     }
-    tmp = path.with_name(path.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("meta.json", json.dumps(meta, allow_nan=True))
-        archive.writestr("weights.pt", weights)
-    tmp.replace(path)
+    meta_bytes = json.dumps(meta, allow_nan=True).encode()
+
+    def write(tmp: str) -> None:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(META, meta_bytes)
+            archive.writestr(WEIGHTS, weights)
+            archive.writestr(CHECKSUM, _checksum(meta_bytes, weights))
+
+    replace_atomically(path, write)
     return path
+
+
+def _checksum(meta: bytes, weights: bytes) -> str:
+    digest = hashlib.sha256(len(meta).to_bytes(8, "little"))
+    digest.update(meta)
+    digest.update(weights)
+    return digest.hexdigest()
+
+
+def replace_atomically(path: str | Path, write: Any) -> None:
+    """Write ``path`` through ``write(tmp)`` on a temporary file of its own, then rename.
+
+    Each writer gets a unique temporary file in the destination's folder, so that
+    concurrent writers (threads, processes) never share one: the last rename wins and
+    every reader sees a complete file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The destination.
+    write : callable
+        ``write(tmp)`` writes the whole content to the file named ``tmp``.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _package_version() -> str:
@@ -194,28 +242,211 @@ def _estimator_classes() -> dict[str, type]:
     return {cls.__name__: cls for cls in (PhasedLSTMClassifier, PhasedLSTMRegressor)}
 
 
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    if info.file_size > limit:
+        raise ValueError(f"its member {info.filename} would inflate to {info.file_size} bytes")
+    with archive.open(info) as member:  # the declared size may lie: read at most limit + 1
+        data = member.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"its member {info.filename} inflates beyond {limit} bytes")
+    return data
+
+
+def check_regular_file(path: Path, what: str) -> None:
+    """Refuse what is not a regular file (a FIFO would block, a device never end)."""
+    mode = os.stat(path).st_mode  # FileNotFoundError and PermissionError pass through
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{path} is not a regular file; {what} must be one.")
+
+
 def _read(path: Path) -> tuple[dict, bytes]:
+    check_regular_file(path, "a model file")
+    broken = f"{path} is not a readable sk_plstm model file (truncated or corrupt?)"
     try:
         with zipfile.ZipFile(path) as archive:
-            meta = json.loads(archive.read("meta.json"))
-            weights = archive.read("weights.pt")
+            members = {info.filename: info for info in archive.infolist()}
+            if not {META, WEIGHTS} <= members.keys() <= {META, WEIGHTS, CHECKSUM}:
+                raise ValueError(f"it holds the members {sorted(members)}")
+            meta_bytes = _read_member(archive, members[META], META_LIMIT)
+            compressed = members[WEIGHTS].compress_size
+            limit = max(WEIGHTS_FLOOR, WEIGHTS_RATIO * compressed)
+            weights = _read_member(archive, members[WEIGHTS], limit)
+            checksum = (
+                _read_member(archive, members[CHECKSUM], 128) if CHECKSUM in members else None
+            )
+        meta = json.loads(meta_bytes)
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, EOFError, OSError) as exc:
-        raise ValueError(
-            f"{path} is not a readable sk_plstm model file (truncated or corrupt?): {exc}"
-        ) from None
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        KeyError,
+        EOFError,
+        OSError,
+        ValueError,  # JSON errors, UnicodeDecodeError, and the member checks above
+        RuntimeError,  # encrypted members; RecursionError of deeply nested JSON
+        NotImplementedError,  # compression methods zipfile cannot read
+        MemoryError,
+        OverflowError,
+    ) as exc:
+        raise ValueError(f"{broken}: {exc.__class__.__name__}: {exc}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not an sk_plstm model file.")
-    if meta.get("format_version") != FORMAT_VERSION:
+    version = meta.get("format_version")
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
         raise ValueError(
-            f"{path} has model format version {meta.get('format_version')!r} (written by "
+            f"{path} has model format version {version!r} (written by "
             f"sk_plstm {meta.get('sk_plstm_version')}); this sk_plstm "
-            f"({_package_version()}) reads format version {FORMAT_VERSION}."
+            f"({_package_version()}) reads format versions {list(READABLE_VERSIONS)}."
         )
-    if hashlib.sha256(weights).hexdigest() != meta.get("weights_sha256"):
+    if version >= 2:
+        if checksum is None or checksum.decode("ascii", "replace") != _checksum(
+            meta_bytes, weights
+        ):
+            raise ValueError(f"{path} does not match its checksum (tampered or corrupt).")
+    elif hashlib.sha256(weights).hexdigest() != meta.get("weights_sha256"):
         raise ValueError(f"{path}: the weights do not match their checksum (tampered or corrupt).")
     return meta, weights
+
+
+# ------------------------------------------------------------ what a model file may hold
+
+
+def _is_int(value: Any, low: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _finite_array(value: Any, shape: tuple | None = None, positive: bool = False) -> bool:
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in "iuf":
+        return False
+    if shape is not None and value.shape != shape:
+        return False
+    finite = bool(np.isfinite(value).all())
+    return finite and (not positive or bool((value > 0).all()))
+
+
+def _check_origin(origin: Any) -> bool:
+    if not isinstance(origin, TimeOrigin):
+        return False
+    if origin.kind not in ("numeric", "datetime", "timedelta", "steps"):
+        return False
+    if not _is_int(origin.unit_ns, 1) or not (origin.tz is None or isinstance(origin.tz, str)):
+        return False
+    if origin.kind in ("datetime", "timedelta"):
+        return isinstance(origin.value, int) and not isinstance(origin.value, bool)
+    number = isinstance(origin.value, (int, float)) and not isinstance(origin.value, bool)
+    return number and bool(np.isfinite(origin.value))
+
+
+def _check_range(value: Any) -> bool:
+    if not (isinstance(value, tuple) and len(value) == 2):
+        return False
+    low, high = value
+    numbers_ = all(isinstance(v, float) and np.isfinite(v) for v in value)
+    return numbers_ and 0 < low <= high
+
+
+def _check_gates(value: Any) -> bool:
+    if not (isinstance(value, dict) and set(value) == {"tau", "shift", "r_on"}):
+        return False
+    shapes = {v.shape if isinstance(v, np.ndarray) else None for v in value.values()}
+    return len(shapes) == 1 and all(_finite_array(v) and v.ndim == 2 for v in value.values())
+
+
+#: every fitted attribute a model file may set, with the check of its value
+ATTRIBUTES = {
+    "time_origin_": _check_origin,
+    "n_channels_": lambda v: _is_int(v, 1),
+    "n_features_in_": lambda v: _is_int(v, 1),
+    "feature_names_in_": lambda v: (
+        isinstance(v, np.ndarray) and v.ndim == 1 and all(isinstance(n, str) for n in v)
+    ),
+    "channel_names_": lambda v: (
+        isinstance(v, tuple) and all(isinstance(n, str) for n in v) and len(set(v)) == len(v)
+    ),
+    "mask_inputs_": lambda v: isinstance(v, bool),
+    "interrupted_": lambda v: isinstance(v, bool),
+    "channel_mean_": lambda v: _finite_array(v) and v.ndim == 1,
+    "channel_std_": lambda v: _finite_array(v, positive=True) and v.ndim == 1,
+    "classes_": lambda v: (
+        isinstance(v, np.ndarray) and v.ndim == 1 and len(v) >= 2 and len(set(v.tolist())) == len(v)
+    ),
+    "y_mean_": lambda v: _finite_array(v) and v.ndim == 1,
+    "y_std_": lambda v: _finite_array(v, positive=True) and v.ndim == 1,
+    "_y_ndim": lambda v: v in (1, 2) and not isinstance(v, bool),
+    "tau_range_": _check_range,
+    "time_scale_": lambda v: isinstance(v, float) and np.isfinite(v) and v > 0,
+    "seed_": lambda v: _is_int(v),
+    "n_iter_": lambda v: _is_int(v),
+    "best_epoch_": lambda v: _is_int(v, 1),
+    "initial_gates_": _check_gates,
+}
+REQUIRED = {
+    "PhasedLSTMClassifier": {"classes_"},
+    "PhasedLSTMRegressor": {"y_mean_", "y_std_", "_y_ndim"},
+}
+# n_iter_ is absent from the best model written during a fit (it is the history's length)
+COMMON = {"time_origin_", "n_channels_", "tau_range_", "time_scale_", "seed_"}
+
+
+def _check_attributes(attributes: dict, estimator: Any, output_size: Any) -> dict:
+    """Decoded fitted attributes, each known and valid, consistent with each other.
+
+    Raises
+    ------
+    ValueError
+        Naming the first attribute that is unknown, missing or invalid.
+    """
+    unknown = sorted(set(attributes) - set(ATTRIBUTES))
+    if unknown:
+        raise ValueError(f"unknown fitted attributes {unknown}")
+    required = COMMON | REQUIRED[type(estimator).__name__]
+    if estimator.standardize:
+        required = required | {"channel_mean_", "channel_std_"}
+    estimator = type(estimator).__name__
+    missing = sorted(required - set(attributes))
+    if missing:
+        raise ValueError(f"missing fitted attributes {missing}")
+    decoded = {name: _decode(value) for name, value in attributes.items()}
+    if "tau_range_" in decoded and isinstance(decoded["tau_range_"], tuple):
+        decoded["tau_range_"] = TimeRange(decoded["tau_range_"])  # printed rounded
+    for name, value in decoded.items():
+        if not ATTRIBUTES[name](value):
+            raise ValueError(f"the fitted attribute {name} has an invalid value")
+    channels = decoded["n_channels_"]
+    for name in ("channel_mean_", "channel_std_"):
+        if name in decoded and decoded[name].shape != (channels,):
+            raise ValueError(f"{name} does not have one value per channel ({channels})")
+    if "channel_names_" in decoded and len(decoded["channel_names_"]) != channels:
+        raise ValueError(f"channel_names_ does not name {channels} channels")
+    low = decoded["tau_range_"][0]
+    if decoded["time_scale_"] != float(2.0 ** np.round(np.log2(low))):
+        raise ValueError("time_scale_ does not match tau_range_")
+    if not _is_int(output_size, 1):
+        raise ValueError("output_size is not a positive integer")
+    if estimator == "PhasedLSTMClassifier" and output_size != len(decoded["classes_"]):
+        raise ValueError("classes_ does not match the network's outputs")
+    if estimator == "PhasedLSTMRegressor" and decoded["y_mean_"].shape != (output_size,):
+        raise ValueError("y_mean_ does not match the network's outputs")
+    if estimator == "PhasedLSTMRegressor" and decoded["y_std_"].shape != (output_size,):
+        raise ValueError("y_std_ does not match the network's outputs")
+    if decoded.get("best_epoch_", 0) > decoded.get("n_iter_", float("inf")):
+        raise ValueError("best_epoch_ is after the last epoch")
+    return decoded
+
+
+def _check_sizes(estimator: Any, state: dict) -> None:
+    """The network the parameters describe must be the one the weights hold."""
+    if not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError("the weights are not a dictionary of tensors")
+    cells = {key.split(".")[2] for key in state if key.startswith("plstm.cells.")}
+    expected = estimator.num_layers * (2 if estimator.bidirectional else 1)
+    if len(cells) != expected:
+        raise ValueError(f"the weights hold {len(cells)} cells, the parameters {expected}")
+    hh = state.get("plstm.cells.0.weight_hh")
+    if hh is None or hh.ndim != 2 or hh.shape[1] != estimator.hidden_size:
+        raise ValueError("the weights do not have hidden_size units")
 
 
 def load(path: str | Path, device: str | None = None) -> Any:
@@ -282,19 +513,20 @@ def load(path: str | Path, device: str | None = None) -> Any:
                 )
                 device = "cpu"
         estimator.set_params(device=device)
-        for name, value in meta["attributes"].items():
-            value = _decode(value)
-            if name == "tau_range_":  # printed rounded, as after fit
-                value = TimeRange(value)
-            setattr(estimator, name, value)
+        estimator._validate_params()  # types and ranges, as fit checks them
+        attributes = _check_attributes(meta["attributes"], estimator, meta["output_size"])
         state = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
-        net = estimator._build_net(int(meta["output_size"]))
+        if not isinstance(state, dict):
+            raise ValueError("the weights are not a state dict")
+        _check_sizes(estimator, state)
+        estimator.__dict__.update(attributes)
+        net = estimator._build_net(meta["output_size"])
         with torch.random.fork_rng(devices=[]):  # initialisation must not touch the global RNG
             net.initialize()
         net.module_.load_state_dict(state)
         net.history = History(_decode(meta["history"]))
-    except ValueError:
-        raise
+    except ValueError as exc:
+        raise ValueError(f"{path} holds an invalid model: {exc}") from None
     except Exception as exc:
         raise ValueError(
             f"{path} holds an invalid model: {exc.__class__.__name__}: {exc}"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
-import os
 import re
 import sys
 import time
@@ -19,6 +19,8 @@ import torch
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from tqdm.auto import tqdm
 from tqdm.std import tqdm as plain_tqdm
+
+from ._persistence import check_regular_file, replace_atomically
 
 __all__ = [
     "Checkpointer",
@@ -362,10 +364,48 @@ def _plain(value: Any) -> Any:
     )
 
 
+#: a checkpoint file: this line, the SHA-256 of the payload (hex) and a newline, the payload
+CHECKPOINT_MAGIC = b"sk_plstm-checkpoint 1\n"
+CHECKPOINT_KEYS = {"epoch", "fingerprint", "module", "optimizer", "history", "rng", "cuda_rng"}
+
+
 def _atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """``torch.save`` of ``obj`` behind a magic line and a checksum, written atomically."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    payload = buffer.getvalue()
+    blob = CHECKPOINT_MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+    replace_atomically(path, lambda tmp: Path(tmp).write_bytes(blob))
+
+
+def read_checkpoint(path: Path) -> dict:
+    """The state in a checkpoint file, checked; ValueError (the reason) if unusable."""
+    check_regular_file(path, "a checkpoint")
+    blob = path.read_bytes()
+    head = len(CHECKPOINT_MAGIC)
+    if not blob.startswith(CHECKPOINT_MAGIC):
+        raise ValueError("it is not an sk_plstm checkpoint (or one of an older version)")
+    digest, payload = blob[head : head + 64], blob[head + 65 :]
+    if blob[head + 64 : head + 65] != b"\n" or hashlib.sha256(payload).hexdigest() != (
+        digest.decode("ascii", "replace")
+    ):
+        raise ValueError("it does not match its checksum (corrupt or tampered)")
+    state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or not CHECKPOINT_KEYS <= set(state):
+        raise ValueError("it does not hold a training state")
+    epoch, history = state["epoch"], state["history"]
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1:
+        raise ValueError(f"its epoch ({epoch!r}) is not a positive integer")
+    if not isinstance(history, list) or len(history) != epoch:
+        raise ValueError("its history does not have one row per epoch")
+    tensors = state["module"]
+    if not isinstance(tensors, dict) or not all(
+        isinstance(v, torch.Tensor) for v in tensors.values()
+    ):
+        raise ValueError("its module state is not a dictionary of tensors")
+    if not isinstance(state["rng"], torch.Tensor) or state["rng"].dtype != torch.uint8:
+        raise ValueError("its random number generator state is invalid")
+    return state
 
 
 class Checkpointer(Callback):
@@ -414,7 +454,7 @@ def load_checkpoint(directory: Path, fit_fingerprint: str) -> dict | None:
     if not path.exists():
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = read_checkpoint(path)
     except Exception as exc:  # a corrupt file must not be silently ignored or trusted
         raise ValueError(
             f"The checkpoint {path} cannot be read ({exc.__class__.__name__}: {exc}); "

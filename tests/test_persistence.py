@@ -1,6 +1,9 @@
 import json
+import os
 import pickle
+import sys
 import zipfile
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -22,15 +25,23 @@ def fitted():
     return PhasedLSTMClassifier(hidden_size=6, max_epochs=3, random_state=0).fit(DATA, LABELS)
 
 
-def _rewrite(src, dst, meta_change=None, weights=None):
+def _rewrite(src, dst, meta_change=None, weights=None, checksum=True):
+    """A crafted file: ``src`` with its metadata or weights changed, and (by default)
+    a recomputed checksum, as someone who knows the format would write it."""
+    from sk_plstm._persistence import _checksum
+
     with zipfile.ZipFile(src) as archive:
         meta = json.loads(archive.read("meta.json"))
         payload = archive.read("weights.pt")
     if meta_change:
         meta_change(meta)
+    meta_bytes = json.dumps(meta).encode()
+    payload = payload if weights is None else weights
     with zipfile.ZipFile(dst, "w") as archive:
-        archive.writestr("meta.json", json.dumps(meta))
-        archive.writestr("weights.pt", payload if weights is None else weights)
+        archive.writestr("meta.json", meta_bytes)
+        archive.writestr("weights.pt", payload)
+        if checksum:
+            archive.writestr("sha256", _checksum(meta_bytes, payload))
 
 
 def test_round_trip_gives_identical_predictions(fitted, tmp_path):
@@ -123,7 +134,7 @@ def test_tampered_weights(fitted, tmp_path):
 
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    _rewrite(path, bad, weights=buffer.getvalue())
+    _rewrite(path, bad, weights=buffer.getvalue(), checksum=False)
     with pytest.raises(ValueError, match="checksum"):
         sk_plstm.load(bad)
 
@@ -204,3 +215,122 @@ def test_model_saved_on_cuda_loads_on_cpu():
     np.testing.assert_allclose(model.predict_proba(expected["X"]), expected["proba"], atol=1e-5)
     cpu = sk_plstm.load(CUDA_MODEL, device="cpu")
     np.testing.assert_allclose(cpu.predict_proba(expected["X"]), expected["proba"], atol=1e-5)
+
+
+# ---------------------------------------------------------------- fuzzing and hostile files
+@pytest.fixture(scope="module")
+def fuzzer():
+    import importlib
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(bench))
+    try:
+        yield importlib.import_module("fuzz_files")
+    finally:
+        sys.path.remove(str(bench))
+
+
+@pytest.mark.parametrize("kind", ["bytes", "meta", "checkpoint"])
+def test_fuzzed_files_load_identically_or_are_refused_clearly(fuzzer, kind):
+    outcomes, failures = fuzzer.fuzz(120, kinds=[kind], seed=1)
+    assert not failures, failures[:5]
+    assert outcomes[(kind, "refused")] > 0 and sum(outcomes.values()) == 120
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p.mkdir(), "not a regular file"),
+        (lambda p: os.mkfifo(p), "not a regular file"),
+    ],
+)
+def test_only_regular_files_are_read(tmp_path, make, message):
+    path = tmp_path / "m.plstm"
+    make(path)
+    with pytest.raises(ValueError, match=message):
+        sk_plstm.load(path)
+
+
+def test_dev_zero_is_refused():
+    with pytest.raises(ValueError, match="not a regular file"):
+        sk_plstm.load("/dev/zero")
+
+
+def test_a_decompression_bomb_is_refused(fitted, tmp_path):
+    path, bomb = tmp_path / "m.plstm", tmp_path / "bomb.plstm"
+    fitted.save(path)
+    with zipfile.ZipFile(path) as archive:
+        meta = archive.read("meta.json")
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("meta.json", meta)
+        archive.writestr("weights.pt", b"\0" * (200 * 2**20))  # 200 MiB of zeros
+        archive.writestr("sha256", "0" * 64)
+    assert bomb.stat().st_size < 2**20
+    with pytest.raises(ValueError, match="inflate"):
+        sk_plstm.load(bomb)
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("meta.json", b" " * (65 * 2**20))
+        archive.writestr("weights.pt", b"")
+    with pytest.raises(ValueError, match="inflate"):
+        sk_plstm.load(bomb)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda m: m["attributes"].update(fit=1), r"unknown fitted attributes \['fit'\]"),
+        (lambda m: m["attributes"].pop("time_origin_"), r"missing fitted attributes"),
+        (lambda m: m["attributes"].update(time_scale_=-1.0), "time_scale_ has an invalid"),
+        (lambda m: m["attributes"].update(time_scale_=64.0), "time_scale_ does not match"),
+        (lambda m: m["attributes"].update(n_channels_=True), "n_channels_ has an invalid"),
+        (lambda m: m["attributes"].update(classes_="ab"), "classes_ has an invalid"),
+        (lambda m: m["attributes"]["classes_"]["__ndarray__"].pop(), "cannot reshape"),
+        (lambda m: m.update(output_size=5), "classes_ does not match"),
+        (lambda m: m["params"].update(num_layers=10**7), "cells"),
+        (lambda m: m["params"].update(hidden_size=True), "hidden_size"),
+        (lambda m: m.update(format_version=True), "format version"),
+    ],
+)
+def test_crafted_metadata_is_validated(fitted, tmp_path, change, message):
+    path, bad = tmp_path / "m.plstm", tmp_path / "bad.plstm"
+    fitted.save(path)
+    _rewrite(path, bad, meta_change=change)  # the checksum recomputed: only validation helps
+    with pytest.raises(ValueError, match=message):
+        sk_plstm.load(bad)
+
+
+def test_any_edit_without_the_checksum_is_refused(fitted, tmp_path):
+    path, bad = tmp_path / "m.plstm", tmp_path / "bad.plstm"
+    fitted.save(path)
+
+    def reverse_classes(meta):
+        meta["attributes"]["classes_"]["__ndarray__"].reverse()
+
+    _rewrite(path, bad, meta_change=reverse_classes, checksum=False)
+    with pytest.raises(ValueError, match="checksum"):
+        sk_plstm.load(bad)
+
+
+def test_concurrent_saves_to_one_path_leave_a_readable_file(fitted, tmp_path):
+    import threading
+
+    path = tmp_path / "m.plstm"
+    errors = []
+
+    def save():
+        try:
+            for _ in range(15):
+                fitted.save(path)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    np.testing.assert_array_equal(
+        sk_plstm.load(path).predict_proba(DATA), fitted.predict_proba(DATA)
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["m.plstm"]  # no temporary file left

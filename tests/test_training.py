@@ -15,6 +15,7 @@ from skorch.callbacks import Callback
 
 import sk_plstm
 from sk_plstm import PhasedLSTMClassifier, PhasedLSTMRegressor, TrainingDivergedError
+from sk_plstm._training import read_checkpoint
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(64, 2, 20))
@@ -107,7 +108,7 @@ def _interrupted_fit(directory, stop_after):
     )
     with pytest.raises(Crash):
         clf.fit(X, Y)
-    state = torch.load(directory / "last.ckpt", weights_only=True)
+    state = read_checkpoint(directory / "last.ckpt")
     return state["epoch"]
 
 
@@ -139,7 +140,7 @@ def test_kill_a_real_training_process_and_resume(tmp_path):
         while time.time() < deadline and proc.poll() is None:
             last = checkpoint / "last.ckpt"
             if last.exists():
-                epoch = torch.load(last, weights_only=True)["epoch"]
+                epoch = read_checkpoint(last)["epoch"]
                 if epoch >= 5:
                     proc.kill()  # SIGKILL: no clean-up code runs
                     killed_at = epoch
@@ -149,7 +150,7 @@ def test_kill_a_real_training_process_and_resume(tmp_path):
         proc.kill()
         out, _ = proc.communicate()
     assert killed_at is not None and b"finished" not in out, "training ended before the kill"
-    saved = torch.load(checkpoint / "last.ckpt", weights_only=True)["epoch"]
+    saved = read_checkpoint(checkpoint / "last.ckpt")["epoch"]
     assert 5 <= saved < 30
     counter = CountEpochs()
     resumed = PhasedLSTMClassifier(
