@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 import os
 import sys
+import tempfile
 import threading
 import warnings
 from abc import abstractmethod
@@ -20,7 +21,7 @@ from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
-from skorch.callbacks import EpochScoring, GradientNormClipping
+from skorch.callbacks import Callback, EpochScoring, GradientNormClipping
 from skorch.dataset import ValidSplit
 from skorch.helper import SliceDict
 from skorch.history import History
@@ -47,6 +48,23 @@ from .nn import PhasedLSTMNet
 
 #: held by every seeded block (see PhasedLSTMBase._seeded); reentrant, for nested fits
 _SEEDED = threading.RLock()
+
+
+def _check_checkpoint_dir(directory: str | os.PathLike) -> None:
+    """A checkpoint folder must be a writable folder (or creatable), checked before training."""
+    if str(directory) == "":
+        raise ValueError("checkpoint_dir is an empty string; give a folder (None: no checkpoints).")
+    path = Path(directory)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"checkpoint_dir {str(path)!r} exists and is not a folder.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-", delete=True)
+        probe.close()
+    except OSError as exc:
+        raise ValueError(
+            f"checkpoint_dir {str(path)!r} cannot be written ({exc.strerror or exc})."
+        ) from None
 
 
 def _caller_stacklevel() -> int:
@@ -236,11 +254,57 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
                 "but none is initialised: launch the script with torchrun and call "
                 "torch.distributed.init_process_group() before fit (docs/scaling.md)."
             )
-        device = torch.device(self.device)
+        self._check_device()
+        numeric = ("hidden_size", "num_layers", "dropout", "r_on", "leak", "max_epochs")
+        numeric += ("batch_size", "lr", "weight_decay", "grad_clip", "validation_fraction")
+        numeric += ("n_iter_no_change", "tol", "checkpoint_every")
+        flags = [name for name in numeric if isinstance(getattr(self, name), bool)]
+        if flags:  # True is an int to Python, never a size or a rate to a user
+            raise ValueError(
+                f"{flags[0]} must be a number, got {getattr(self, flags[0])!r} (a boolean)."
+            )
+        for i, callback in enumerate(self.callbacks or []):
+            if not isinstance(callback, (Callback, tuple)) or (
+                isinstance(callback, tuple)
+                and not (len(callback) == 2 and isinstance(callback[1], Callback))
+            ):
+                raise TypeError(
+                    f"callbacks[{i}] is a {type(callback).__name__}; callbacks must be skorch "
+                    "Callback instances (or (name, Callback) pairs)."
+                )
+        if _is_optimizer_class(self.optimizer) and issubclass(
+            self.optimizer, (torch.optim.LBFGS, torch.optim.SparseAdam)
+        ):
+            raise ValueError(
+                f"optimizer={self.optimizer.__name__} is not supported: LBFGS needs a closure "
+                "that re-evaluates the loss, and SparseAdam sparse gradients; use a "
+                "first-order optimizer such as torch.optim.Adam or SGD."
+            )
+        if self.checkpoint_dir is not None:
+            _check_checkpoint_dir(self.checkpoint_dir)
+
+    def _check_device(self) -> None:
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError, ValueError):
+            raise ValueError(
+                f"device={self.device!r} is not a device torch knows; use 'cpu', 'cuda' or "
+                "'cuda:<index>'."
+            ) from None
+        if device.type not in ("cpu", "cuda"):
+            raise ValueError(
+                f"device={self.device!r} is not supported: sk_plstm trains on 'cpu' or "
+                "'cuda' devices."
+            )
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(
                 f"device={self.device!r} was requested but CUDA is not available on this "
                 "machine; use device='cpu'."
+            )
+        if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={self.device!r}: this machine has {torch.cuda.device_count()} CUDA "
+                "device(s)."
             )
 
     def _resolve_tau_range(self, panel: Panel) -> tuple[float, float]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
@@ -14,6 +15,28 @@ from ._base import PhasedLSTMBase
 from ._compat import _fit_context
 
 __all__ = ["PhasedLSTMClassifier"]
+
+
+def _labels(y: Any, n_samples: int) -> np.ndarray:
+    """``y`` as a 1-D array of ``n_samples`` labels, none of them missing."""
+    y = column_or_1d(np.asarray(y, dtype=object if _has_na(y) else None), warn=True)
+    if len(y) != n_samples:
+        raise ValueError(f"y has {len(y)} labels, but X has {n_samples} series.")
+    missing = np.flatnonzero(pd.isna(y))
+    if missing.size:
+        raise ValueError(
+            f"y has missing labels (None, NaN or NA) at positions {missing[:5].tolist()}"
+            f"{' ...' if missing.size > 5 else ''}; every series needs a label."
+        )
+    return y
+
+
+def _has_na(y: Any) -> bool:
+    """Whether ``y`` holds pandas' NA, which numpy cannot compare (object dtype needed)."""
+    try:
+        return bool(pd.isna(pd.Series(np.asarray(y, dtype=object).ravel())).any())
+    except (TypeError, ValueError):
+        return False
 
 
 class PhasedLSTMClassifier(ClassifierMixin, PhasedLSTMBase):
@@ -208,9 +231,7 @@ default="adam"
             raise ValueError(
                 "PhasedLSTMClassifier requires y to be passed, but the target y is None."
             )
-        y = column_or_1d(np.asarray(y), warn=True)
-        if len(y) != n_samples:
-            raise ValueError(f"y has {len(y)} labels, but X has {n_samples} series.")
+        y = _labels(y, n_samples)
         check_classification_targets(y)
         self.classes_, encoded = np.unique(y, return_inverse=True)
         if classes is not None:  # partial_fit: all classes declared up front
@@ -224,9 +245,7 @@ default="adam"
         return encoded.astype(np.int64), len(self.classes_)
 
     def _partial_targets(self, y: Any, n_samples: int) -> np.ndarray:
-        y = column_or_1d(np.asarray(y), warn=True)
-        if len(y) != n_samples:
-            raise ValueError(f"y has {len(y)} labels, but X has {n_samples} series.")
+        y = _labels(y, n_samples)
         unseen = np.setdiff1d(y, self.classes_)
         if unseen.size:
             raise ValueError(
@@ -240,6 +259,17 @@ default="adam"
                 f"classes={self.classes_.tolist()}."
             )
         return np.searchsorted(self.classes_, y).astype(np.int64)
+
+    def _check_later_classes(self, classes: Any) -> None:
+        """``classes=`` on a later partial_fit must repeat the first call's."""
+        if classes is not None and not np.array_equal(
+            np.unique(np.asarray(classes)), self.classes_
+        ):
+            raise ValueError(
+                f"classes={np.unique(np.asarray(classes)).tolist()} differs from the classes "
+                f"{self.classes_.tolist()} fixed by the first partial_fit; the classes cannot "
+                "change between calls (fit again to start over)."
+            )
 
     def _transform_outputs(self, outputs: np.ndarray) -> np.ndarray:
         shifted = np.exp(outputs - outputs.max(axis=-1, keepdims=True))
@@ -267,6 +297,8 @@ default="adam"
         -------
         self : PhasedLSTMClassifier
         """
+        if hasattr(self, "net_"):
+            self._check_later_classes(classes)
         return self._partial_fit(X, y, classes)
 
     @_fit_context(prefer_skip_nested_validation=True)

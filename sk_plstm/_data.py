@@ -345,6 +345,17 @@ def _plain(value: Any) -> str:
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
+def _nanoseconds(index: pd.Index, where: str) -> np.ndarray:
+    try:
+        return index.as_unit("ns").asi8.copy()
+    except (pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta, OverflowError):
+        raise ValueError(
+            f"{where} has times outside the range pandas holds in nanoseconds (about "
+            "1677-09-21 to 2262-04-11, or +-292 years for durations); shift them, or "
+            "use numbers."
+        ) from None
+
+
 def _tz_name(index: pd.DatetimeIndex) -> str | None:
     return None if index.tz is None else str(index.tz)
 
@@ -359,16 +370,18 @@ def _index_times(index: pd.Index, where: str) -> tuple[str, np.ndarray, str | No
             index = index.tz_convert("UTC").tz_localize(None)
         if index.hasnans:
             raise ValueError(f"{where} has missing (NaT) timestamps.")
-        return "datetime", index.as_unit("ns").asi8.copy(), tz
+        return "datetime", _nanoseconds(index, where), tz
     if isinstance(index, pd.TimedeltaIndex):
         if index.hasnans:
             raise ValueError(f"{where} has missing (NaT) timestamps.")
-        return "timedelta", index.as_unit("ns").asi8.copy(), None
+        return "timedelta", _nanoseconds(index, where), None
     if pd.api.types.is_bool_dtype(index.dtype) or not pd.api.types.is_numeric_dtype(index.dtype):
         raise TypeError(
             f"{where} has a time index of dtype {index.dtype}; time indexes must be "
             "numeric, datetime, timedelta or period."
         )
+    if index.hasnans and pd.api.types.is_extension_array_dtype(index.dtype):
+        raise ValueError(f"{where} has missing (NA) timestamps.")
     if pd.api.types.is_integer_dtype(index.dtype):  # kept exact until the origin is subtracted
         if index.dtype.kind == "u" and len(index) and index.max() > np.iinfo(np.int64).max:
             raise ValueError(
@@ -692,6 +705,15 @@ def _parse(
         return _from_multiindex(X)
     if isinstance(X, pd.DataFrame) and _is_nested(X):
         return _from_nested(X)
+    if isinstance(X, dict):
+        raise TypeError(
+            f"X is a dict; X must be {_FORMATS}. (A dict of one Series per channel is one "
+            "series: put it in a list.)"
+        )
+    if isinstance(X, pd.DataFrame) and X.empty:
+        raise ValueError(
+            f"X is an empty DataFrame (shape {X.shape}); it needs at least one series."
+        )
     if isinstance(X, (list, tuple)) and not X:
         raise ValueError("X is an empty list; it needs at least one series.")
     if isinstance(X, (list, tuple)) and any(

@@ -121,3 +121,52 @@ def test_refit_on_3d_forgets_2d_feature_count(cls):
     est.fit(X[:, None, :5], Y[cls])
     assert not hasattr(est, "n_features_in_")
     assert est.predict(X[:, None, :]).shape[0] == 20  # any length once fitted on 3-D
+
+
+@pytest.mark.parametrize(
+    "params, error, message",
+    [
+        ({"device": "bogus"}, ValueError, "not a device torch knows"),
+        ({"device": "cuda:abc"}, ValueError, "not a device torch knows"),
+        ({"device": "mps"}, ValueError, "not supported"),
+        ({"device": "meta"}, ValueError, "not supported"),
+        ({"device": "xpu"}, ValueError, "not supported"),
+        ({"callbacks": [1]}, TypeError, r"callbacks\[0\] is a int"),
+        ({"callbacks": [("name", 1)]}, TypeError, r"callbacks\[0\] is a tuple"),
+        ({"optimizer": torch.optim.LBFGS}, ValueError, "LBFGS is not supported"),
+        ({"optimizer": torch.optim.SparseAdam}, ValueError, "SparseAdam is not supported"),
+        ({"checkpoint_dir": ""}, ValueError, "empty string"),
+        ({"checkpoint_dir": "/dev/null"}, ValueError, "not a folder"),
+        ({"checkpoint_dir": "/dev/null/sub"}, ValueError, "cannot be written"),
+    ]
+    + [
+        ({name: True}, ValueError, f"{name} must be a number|{name}")
+        for name in ("hidden_size", "num_layers", "r_on", "lr", "max_epochs", "grad_clip")
+    ],
+)
+def test_bad_parameters_get_clear_errors(params, error, message):
+    clf = PhasedLSTMClassifier(hidden_size=2, max_epochs=1, random_state=0)
+    fitted = clf.fit(X, Y[PhasedLSTMClassifier])
+    proba = fitted.predict_proba(X)
+    with pytest.raises(error, match=message):
+        fitted.set_params(**params).fit(X, Y[PhasedLSTMClassifier])
+    np.testing.assert_array_equal(fitted.predict_proba(X), proba)  # the old model is kept
+
+
+def test_a_checkpoint_dir_that_is_a_file_or_read_only(tmp_path):
+    import os
+
+    file = tmp_path / "file"
+    file.write_text("x")
+    with pytest.raises(ValueError, match="not a folder"):
+        _fit(PhasedLSTMClassifier, checkpoint_dir=str(file))
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    os.chmod(locked, 0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores permissions
+            pytest.skip("running as a user that can write anywhere")
+        with pytest.raises(ValueError, match="cannot be written"):
+            _fit(PhasedLSTMClassifier, checkpoint_dir=str(locked))
+    finally:
+        os.chmod(locked, 0o700)

@@ -245,3 +245,28 @@ def test_cuda_fit_predict_and_pickle_to_cpu(motions):
     assert (gpu.predict(Xt) == cpu.predict(Xt)).mean() > 0.8
     restored = pickle.loads(pickle.dumps(gpu))
     np.testing.assert_allclose(restored.predict_proba(Xt), gpu.predict_proba(Xt), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        [None, 1] * 5,
+        pd.array([pd.NA, 1] * 5, dtype="Int64"),
+        np.array(["a", pd.NA] * 5, dtype=object),
+        [np.nan, 1.0] * 5,
+    ],
+)
+def test_missing_labels_are_named(labels):
+    X = np.random.default_rng(0).normal(size=(10, 1, 6))
+    with pytest.raises(ValueError, match=r"y has missing labels .* at positions \[[01]"):
+        PhasedLSTMClassifier(hidden_size=2, max_epochs=1).fit(X, labels)
+
+
+def test_later_partial_fit_cannot_change_the_classes():
+    X = np.random.default_rng(0).normal(size=(10, 1, 6))
+    y = np.arange(10) % 2
+    clf = PhasedLSTMClassifier(hidden_size=2, random_state=0).partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2\] differs from the classes \[0, 1\]"):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    clf.partial_fit(X, y, classes=[1, 0])  # the same classes, in any order
+    assert clf.n_iter_ == 2

@@ -896,3 +896,30 @@ def test_duplicate_events_are_named_in_the_users_terms(time, shown):
     with pytest.raises(ValueError, match="two values of channel 'a'") as info:
         from_events(events)
     assert shown in str(info.value) and "np." not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "X, error, message",
+    [
+        (
+            [pd.DataFrame({"a": np.arange(4.0)}, index=pd.array([0, 1, None, 3], dtype="Int64"))],
+            ValueError,
+            r"X series 0 has missing \(NA\) timestamps",
+        ),
+        (
+            [
+                pd.Series(
+                    np.arange(2.0),
+                    index=pd.Index(np.array(["2026-01-01", "2500-01-01"], dtype="datetime64[s]")),
+                )
+            ],
+            ValueError,
+            "outside the range pandas holds in nanoseconds",
+        ),
+        ({"a": np.zeros((2, 3))}, TypeError, "X is a dict"),
+        (pd.DataFrame(), ValueError, r"X is an empty DataFrame \(shape \(0, 0\)\)"),
+    ],
+)
+def test_inputs_numpy_or_pandas_would_reject_obscurely(X, error, message):
+    with pytest.raises(error, match=message):
+        convert(X)
