@@ -9,7 +9,7 @@ import tempfile
 import threading
 import warnings
 from abc import abstractmethod
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from copy import deepcopy
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from ._training import (
     EpochScorer,
     ResumableEarlyStopping,
     TrainingProgress,
+    directory_lock,
     fingerprint,
     load_checkpoint,
     log_line,
@@ -624,7 +625,8 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         for name in ("best_epoch_", "initial_gates_"):
             self.__dict__.pop(name, None)
         checkpoints, resume = self._checkpointing(inputs, targets, incremental)
-        with self._seeded(self.seed_):
+        holding = directory_lock(Path(self.checkpoint_dir)) if checkpoints else nullcontext()
+        with holding, self._seeded(self.seed_):
             self.net_ = net = self._build_net(output_size, checkpoints, epochs, incremental)
             if resume is None:
                 net.initialize()

@@ -6,10 +6,13 @@ import hashlib
 import io
 import json
 import math
+import os
 import re
+import socket
 import sys
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from copy import deepcopy
 from pathlib import Path
 from typing import Any
@@ -142,6 +145,69 @@ class _LogBar:
 
 LAST_CHECKPOINT = "last.ckpt"
 BEST_MODEL = "best.plstm"
+#: held in a checkpoint folder while a fit uses it: "<pid> <host>"
+LOCK = "fit.lock"
+
+
+def _owner_alive(owner: str) -> bool:
+    """Whether the process named in a lock file ("<pid> <host>") may still be running."""
+    try:
+        pid_text, host = owner.split(" ", 1)
+        pid = int(pid_text)
+    except ValueError:
+        return False  # not a lock this package wrote: stale
+    if host != socket.gethostname():
+        return True  # another machine's process: cannot tell, so assume it runs
+    if pid == os.getpid():
+        return False  # this process holds no fit there (fits in it run one at a time)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def directory_lock(directory: Path):
+    """Hold ``directory`` for one fit; refuse it while another live fit holds it.
+
+    Two fits writing checkpoints into one folder would overwrite each other's
+    ``last.ckpt``. The lock is a file naming the holder's process and host; a lock
+    whose process is gone (a killed fit) is taken over.
+
+    Raises
+    ------
+    ValueError
+        If another running process holds the folder.
+    """
+    path = directory / LOCK
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                owner = path.read_text()
+            except OSError:
+                owner = ""
+            if _owner_alive(owner):
+                raise ValueError(
+                    f"checkpoint_dir {str(directory)!r} is in use by another fit (process "
+                    f"{owner}); give each fit its own folder, or delete {path} if no fit "
+                    "runs there."
+                ) from None
+            path.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{os.getpid()} {socket.gethostname()}")
+        break
+    else:
+        raise ValueError(f"checkpoint_dir {str(directory)!r}: could not take its lock {path}.")
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
 
 
 class TrainingDivergedError(FloatingPointError):

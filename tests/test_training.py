@@ -1,6 +1,7 @@
 """Divergence, gradient clipping, checkpoints with kill-and-resume, partial_fit."""
 
 import io
+import os
 import subprocess
 import sys
 import textwrap
@@ -632,3 +633,37 @@ def test_the_same_seed_in_threads_gives_the_same_model():
     assert not np.array_equal(results["other"], reference)
     dropout = PhasedLSTMClassifier(**{**params, "num_layers": 2, "dropout": 0.5}).fit(X, Y)
     np.testing.assert_array_equal(results["dropout"], dropout.predict_proba(X))
+
+
+def test_a_checkpoint_dir_in_use_by_a_live_fit_is_refused(tmp_path):
+    import socket
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / "fit.lock").write_text(f"{sleeper.pid} {socket.gethostname()}")
+        clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=2, checkpoint_dir=str(tmp_path))
+        with pytest.raises(ValueError, match=rf"in use by another fit \(process {sleeper.pid} "):
+            clf.fit(X, Y)
+        assert not hasattr(clf, "net_")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    # the holder is gone: its lock is stale and taken over, and released at the end
+    clf.fit(X, Y)
+    assert clf.n_iter_ == 2 and not (tmp_path / "fit.lock").exists()
+
+
+def test_the_lock_is_held_during_the_fit_and_released_after_a_failure(tmp_path):
+    seen = []
+
+    class Look(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            seen.append((tmp_path / "fit.lock").read_text().split()[0])
+            raise RuntimeError("stop")
+
+    clf = PhasedLSTMClassifier(
+        hidden_size=4, max_epochs=2, checkpoint_dir=str(tmp_path), callbacks=[Look()]
+    )
+    with pytest.raises(RuntimeError):
+        clf.fit(X, Y)
+    assert seen == [str(os.getpid())] and not (tmp_path / "fit.lock").exists()
