@@ -242,6 +242,10 @@ def _estimator_classes() -> dict[str, type]:
     return {cls.__name__: cls for cls in (PhasedLSTMClassifier, PhasedLSTMRegressor)}
 
 
+class _SktimeFile(ValueError):
+    """An sktime save() archive given to sk_plstm.load."""
+
+
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     if info.file_size > limit:
         raise ValueError(f"its member {info.filename} would inflate to {info.file_size} bytes")
@@ -265,6 +269,15 @@ def _read(path: Path) -> tuple[dict, bytes]:
     try:
         with zipfile.ZipFile(path) as archive:
             members = {info.filename: info for info in archive.infolist()}
+            if set(members) == {"_metadata", "_obj"}:
+                raise _SktimeFile(
+                    f"{path} was written by sktime's save(), which stores the estimator as "
+                    "a pickle; sk_plstm.load reads only sk_plstm's own format, which runs "
+                    "no code from the file. Load it with sktime.base.load only if you trust "
+                    "its source; to save a fitted sk_plstm.sktime estimator safely, save "
+                    "its scikit-learn estimator: est.estimator_.save(path), which "
+                    "sk_plstm.load reads back (same predictions)."
+                )
             if not {META, WEIGHTS} <= members.keys() <= {META, WEIGHTS, CHECKSUM}:
                 raise ValueError(f"it holds the members {sorted(members)}")
             meta_bytes = _read_member(archive, members[META], META_LIMIT)
@@ -275,7 +288,7 @@ def _read(path: Path) -> tuple[dict, bytes]:
                 _read_member(archive, members[CHECKSUM], 128) if CHECKSUM in members else None
             )
         meta = json.loads(meta_bytes)
-    except FileNotFoundError:
+    except (FileNotFoundError, _SktimeFile):
         raise
     except (
         zipfile.BadZipFile,

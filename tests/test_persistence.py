@@ -334,3 +334,16 @@ def test_concurrent_saves_to_one_path_leave_a_readable_file(fitted, tmp_path):
         sk_plstm.load(path).predict_proba(DATA), fitted.predict_proba(DATA)
     )
     assert [p.name for p in tmp_path.iterdir()] == ["m.plstm"]  # no temporary file left
+
+
+def test_an_sktime_save_file_is_recognised(tmp_path):
+    pytest.importorskip("sktime")
+    from sk_plstm.sktime import PhasedLSTMClassifier as SktimePLSTM
+
+    clf = SktimePLSTM(hidden_size=4, max_epochs=1, random_state=0).fit(DATA, LABELS)
+    clf.save(tmp_path / "sktime_model")
+    with pytest.raises(ValueError, match="written by sktime's save.*est.estimator_.save"):
+        sk_plstm.load(tmp_path / "sktime_model.zip")
+    clf.estimator_.save(tmp_path / "safe.plstm")  # the safe way, as the message says
+    safe = sk_plstm.load(tmp_path / "safe.plstm")
+    np.testing.assert_array_equal(safe.predict_proba(DATA), clf.predict_proba(DATA))
