@@ -191,7 +191,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "tau_range": [StrOptions({"auto"}), tuple, list],
         "r_on": [Interval(numbers.Real, 0, 1, closed="right")],
-        "leak": [Interval(numbers.Real, 0, None, closed="left")],
+        "leak": [Interval(numbers.Real, 0, 1, closed="left")],
         "learn_tau": ["boolean"],
         "learn_shift": ["boolean"],
         "learn_r_on": ["boolean"],
@@ -264,6 +264,10 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             raise ValueError(
                 f"{flags[0]} must be a number, got {getattr(self, flags[0])!r} (a boolean)."
             )
+        for name in ("lr", "weight_decay", "grad_clip", "tol"):
+            value = getattr(self, name)
+            if value is not None and not np.abs(value) < np.finfo(np.float32).max:
+                raise ValueError(f"{name} must be finite and below 3.4e38, got {value!r}.")
         for i, callback in enumerate(self.callbacks or []):
             if not isinstance(callback, (Callback, tuple)) or (
                 isinstance(callback, tuple)

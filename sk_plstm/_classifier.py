@@ -66,7 +66,7 @@ class PhasedLSTMClassifier(ClassifierMixin, PhasedLSTMBase):
     r_on : float, default=0.05
         Open ratio of the gates: the fraction of each period a unit is open.
     leak : float, default=1e-3
-        Slope of the closed phase during training (0 in prediction, so closed
+        Slope of the closed phase during training, in [0, 1) (0 in prediction, so closed
         units keep their state exactly).
     learn_tau, learn_shift, learn_r_on : bool, default=True, True, False
         Whether the periods, phase shifts and open ratios are learned.

@@ -214,8 +214,8 @@ class TrainingDivergedError(FloatingPointError):
     """The training loss became NaN or infinite.
 
     Raised by ``fit`` and ``partial_fit`` as soon as a batch loss is not finite; the
-    message names the epoch and suggests a lower ``lr`` or ``grad_clip``. No model is
-    kept.
+    message names the epoch and suggests a lower ``lr`` or ``grad_clip``. The
+    estimator is left as it was before the call (unfitted, or with its previous model).
 
     Examples
     --------
@@ -250,7 +250,7 @@ class DivergenceGuard(Callback):
             raise TrainingDivergedError(
                 f"Training diverged in epoch {epoch}: the {phase} loss is {loss.item()}. "
                 f"Lower the learning rate (lr is {self.lr}), {clip}, or check the targets "
-                "for extreme values. No model was returned."
+                "for extreme values. The estimator was left as it was before this call."
             )
 
 

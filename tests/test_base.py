@@ -170,3 +170,27 @@ def test_a_checkpoint_dir_that_is_a_file_or_read_only(tmp_path):
             _fit(PhasedLSTMClassifier, checkpoint_dir=str(locked))
     finally:
         os.chmod(locked, 0o700)
+
+
+HOSTILE_VALUES = [None, True, False, -1, 0, 1, 2.5, 1e308, float("nan"), float("inf")]
+HOSTILE_VALUES += ["x", "", [], {}, (1,), (1, 2), object(), torch.optim.Adam, "cuda"]
+
+
+@pytest.mark.parametrize("name", sorted(PhasedLSTMClassifier().get_params()))
+def test_any_parameter_value_fits_or_gets_a_clear_error(name, tmp_path):
+    X3 = np.random.default_rng(0).normal(size=(12, 1, 6))
+    y3 = np.arange(12) % 2
+    for value in HOSTILE_VALUES:
+        if name == "distributed" and value is True:
+            continue  # needs a process group: tested in test_distributed_training.py
+        if name in ("max_epochs", "hidden_size", "batch_size", "num_layers") and (
+            isinstance(value, float) and value > 100
+        ):
+            continue  # valid, only slow
+        if name == "checkpoint_dir" and value in ("x", "cuda"):
+            value = str(tmp_path / value)
+        params = {"hidden_size": 2, "max_epochs": 1, name: value}
+        try:
+            PhasedLSTMClassifier(**params).fit(X3, y3).predict(X3)
+        except (ValueError, TypeError):
+            pass  # a clear error (the message is checked by the specific tests)
