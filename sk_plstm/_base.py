@@ -638,7 +638,14 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
                     self.initial_gates_ = self._gate_params()
                 net.partial_fit(inputs, targets, epochs=epochs)
             else:
-                self._restore(net, resume)
+                try:
+                    self._restore(net, resume)
+                except (RuntimeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise ValueError(
+                        f"The checkpoint in {self.checkpoint_dir} does not fit this model "
+                        f"({exc.__class__.__name__}: {str(exc)[:200]}); delete "
+                        f"{LAST_CHECKPOINT} there to start training afresh."
+                    ) from None
                 remaining = epochs - resume["epoch"]
                 if remaining > 0 and not self._stopped_early():
                     net.partial_fit(inputs, targets, epochs=remaining)

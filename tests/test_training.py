@@ -667,3 +667,25 @@ def test_the_lock_is_held_during_the_fit_and_released_after_a_failure(tmp_path):
     with pytest.raises(RuntimeError):
         clf.fit(X, Y)
     assert seen == [str(os.getpid())] and not (tmp_path / "fit.lock").exists()
+
+
+def test_a_crafted_checkpoint_with_a_valid_checksum_is_refused_clearly(tmp_path):
+    from sk_plstm._training import _atomic_save
+
+    params = dict(hidden_size=4, max_epochs=3, batch_size=8, random_state=0)
+
+    class Stop(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            raise KeyboardInterrupt
+
+    with pytest.warns(UserWarning, match="interrupted"):
+        PhasedLSTMClassifier(**params, checkpoint_dir=str(tmp_path), callbacks=[Stop()]).fit(X, Y)
+    state = read_checkpoint(tmp_path / "last.ckpt")
+    state["module"] = {k: torch.zeros(1) for k in state["module"]}  # wrong shapes
+    _atomic_save(state, tmp_path / "last.ckpt")
+    with pytest.raises(ValueError, match="does not fit this model"):
+        PhasedLSTMClassifier(**params, checkpoint_dir=str(tmp_path)).fit(X, Y)
+    state["epoch"] = -50
+    _atomic_save(state, tmp_path / "last.ckpt")
+    with pytest.raises(ValueError, match="epoch .* is not a positive integer"):
+        PhasedLSTMClassifier(**params, checkpoint_dir=str(tmp_path)).fit(X, Y)
