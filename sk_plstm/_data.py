@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.utils.validation import check_array, validate_data
 
 __all__ = [
@@ -705,7 +706,7 @@ def _parse(
         return _from_multiindex(X)
     if isinstance(X, pd.DataFrame) and _is_nested(X):
         return _from_nested(X)
-    if isinstance(X, dict):
+    if isinstance(X, dict) and not sparse.issparse(X):  # scipy's dok_matrix is a dict
         raise TypeError(
             f"X is a dict; X must be {_FORMATS}. (A dict of one Series per channel is one "
             "series: put it in a list.)"
