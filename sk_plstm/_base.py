@@ -685,8 +685,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         """Checkpoint callback and the state to resume from (when checkpoint_dir is set)."""
         if self.checkpoint_dir is None:
             return [], None
-        directory = Path(self.checkpoint_dir)
-        directory.mkdir(parents=True, exist_ok=True)
+        directory = Path(self.checkpoint_dir)  # created by _check_params
         params = {
             k: v
             for k, v in self.get_params().items()

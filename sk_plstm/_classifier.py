@@ -19,7 +19,7 @@ __all__ = ["PhasedLSTMClassifier"]
 
 def _labels(y: Any, n_samples: int) -> np.ndarray:
     """``y`` as a 1-D array of ``n_samples`` labels, none of them missing."""
-    y = column_or_1d(np.asarray(y, dtype=object if _has_na(y) else None), warn=True)
+    y = column_or_1d(np.asarray(y), warn=True)  # pandas' NA comes out as NaN or object NA
     if len(y) != n_samples:
         raise ValueError(f"y has {len(y)} labels, but X has {n_samples} series.")
     missing = np.flatnonzero(pd.isna(y))
@@ -29,14 +29,6 @@ def _labels(y: Any, n_samples: int) -> np.ndarray:
             f"{' ...' if missing.size > 5 else ''}; every series needs a label."
         )
     return y
-
-
-def _has_na(y: Any) -> bool:
-    """Whether ``y`` holds pandas' NA, which numpy cannot compare (object dtype needed)."""
-    try:
-        return bool(pd.isna(pd.Series(np.asarray(y, dtype=object).ravel())).any())
-    except (TypeError, ValueError):
-        return False
 
 
 class PhasedLSTMClassifier(ClassifierMixin, PhasedLSTMBase):

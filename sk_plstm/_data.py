@@ -336,7 +336,7 @@ def show_time(value: Any, kind: str, tz: str | None = None) -> str:
         return str(stamp.tz_localize("UTC").tz_convert(tz) if tz else stamp)
     if kind == "timedelta":
         return str(pd.Timedelta(int(value), unit="ns"))
-    return repr(value.item() if isinstance(value, np.generic) else value)
+    return _plain(value)
 
 
 def _plain(value: Any) -> str:

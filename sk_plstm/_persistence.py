@@ -135,10 +135,8 @@ def _saved_params(estimator: Any) -> dict[str, Any]:
 
 def _fitted_attributes(estimator: Any) -> dict[str, Any]:
     attributes = {}
-    for name, value in vars(estimator).items():
-        if name == "net_" or not (name.endswith("_") or name == "_y_ndim"):
-            continue
-        if name.startswith("__"):
+    for name, value in estimator._fitted_state().items():
+        if name == "net_":
             continue
         try:
             attributes[name] = _encode(value, name)

@@ -106,11 +106,9 @@ class _LogBar:
         interval: float,
         leave: bool = True,
         delay: float = 0.0,
-        file: Any = None,
     ) -> None:
         self.total, self.desc, self.unit, self.leave = total, desc, unit, leave
         self.interval, self.delay = interval, delay
-        self.file = file
         self.n = 0
         self.postfix = ""
         self.started = self.last = time.perf_counter()
@@ -129,7 +127,7 @@ class _LogBar:
             unit=self.unit,
             postfix=self.postfix or None,
         )
-        print(line, file=self.file or sys.stderr, flush=True)
+        print(line, file=sys.stderr, flush=True)
         self.last, self.shown_n = now, self.n
 
     def update(self, n: int = 1) -> None:
