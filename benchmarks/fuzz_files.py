@@ -9,7 +9,11 @@ exception, different predictions) is a failure. Mutation kinds:
   or extra keys, deep nesting) and recompute the checksum, as someone who knows the
   format would; such files may load (a different but valid model), but never with a
   raw error;
-* ``checkpoint``: byte mutations of a checkpoint (``last.ckpt``) before resuming.
+* ``checkpoint``: byte mutations of a checkpoint (``last.ckpt``) before resuming;
+* ``sktime``: the file of an ``sk_plstm.sktime`` classifier: byte mutations (strict),
+  changes of its sktime state, and class references (``_metadata``) replaced by other
+  pickles, one of which would create a file if it were ever unpickled (the checksum
+  recomputed); such files must never run code and never load with a raw error.
 
 Usage::
 
@@ -38,7 +42,17 @@ from sk_plstm import PhasedLSTMClassifier  # noqa: E402
 from sk_plstm._persistence import _checksum  # noqa: E402
 
 CLEAR = (ValueError, TypeError)
-KINDS = ("bytes", "meta", "checkpoint")
+KINDS = ("bytes", "meta", "checkpoint", "sktime")
+
+
+class _Planted:
+    """A pickle that, if unpickled, creates the file ``path`` (it must never be)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (self.path,))
 
 
 def _model(directory: Path):
@@ -111,9 +125,52 @@ def _mutate_meta(meta: dict, rng: np.random.Generator) -> dict:
     return meta
 
 
-def _write_meta(src: Path, dst: Path, meta: dict) -> None:
+def _sktime_model(directory: Path, X, y):
+    from sk_plstm.sktime import PhasedLSTMClassifier as SktimeClassifier
+
+    clf = SktimeClassifier(hidden_size=4, max_epochs=3, random_state=0).fit(X, y)
+    path = directory / "sktime_model.zip"
+    clf.save(path).close()
+    return clf, path
+
+
+def _mutate_sktime(meta: dict, reference: bytes, planted: Path, rng) -> tuple[dict, bytes]:
+    """A change of the sktime entry or of the class reference, as a crafted file has."""
+    import pickle
+
+    from sk_plstm.sktime import PhasedLSTMRegressor as Other
+
+    meta = copy.deepcopy(meta)
+    how = int(rng.integers(3))
+    if how == 0:  # another pickle where the class reference belongs
+        choices = [
+            pickle.dumps(_Planted(planted)),
+            pickle.dumps(Other, protocol=4),
+            pickle.dumps(os.system, protocol=4),
+            pickle.dumps(np.arange(3)),
+            b"not a pickle",
+            reference[:-1],
+        ]
+        return meta, choices[int(rng.integers(len(choices)))]
+    state = meta["sktime"]["state"]
+    target = [meta["sktime"], state, state["_y_metadata"], state["_converter_store_y"]][
+        int(rng.integers(4))
+    ]
+    keys = sorted(target)
+    if how == 1 and keys:
+        target[keys[int(rng.integers(len(keys)))]] = _values(rng)
+    elif keys and rng.integers(2):
+        del target[keys[int(rng.integers(len(keys)))]]
+    else:
+        target[["__index__", "__kind__", "extra", "columns"][int(rng.integers(4))]] = _values(rng)
+    return meta, reference
+
+
+def _write_meta(src: Path, dst: Path, meta: dict, reference: bytes | None = None) -> None:
     with zipfile.ZipFile(src) as archive:
         weights = archive.read("weights.pt")
+        if reference is None and "_metadata" in archive.namelist():
+            reference = archive.read("_metadata")
     try:
         meta_bytes = json.dumps(meta).encode()
     except (RecursionError, ValueError):  # too deep for json itself: write it by hand
@@ -121,7 +178,9 @@ def _write_meta(src: Path, dst: Path, meta: dict) -> None:
     with zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("meta.json", meta_bytes)
         archive.writestr("weights.pt", weights)
-        archive.writestr("sha256", _checksum(meta_bytes, weights))
+        if reference is not None:
+            archive.writestr("_metadata", reference)
+        archive.writestr("sha256", _checksum(meta_bytes, weights, reference or b""))
 
 
 def _judge(load, reference, X, strict: bool) -> str:
@@ -152,7 +211,15 @@ def fuzz(cases: int, kinds=KINDS, seed: int = 0) -> tuple[Counter, list[str]]:
             meta = json.loads(archive.read("meta.json"))
         bad = directory / "bad.plstm"
         checkpoints = directory / "ckpt"
+        planted = directory / "code_ran"
         for kind in kinds:
+            if kind == "sktime":
+                sk_clf, sk_path = _sktime_model(directory, X, y)
+                sk_reference = sk_clf.predict_proba(X)
+                sk_original = sk_path.read_bytes()
+                with zipfile.ZipFile(sk_path) as archive:
+                    sk_meta = json.loads(archive.read("meta.json"))
+                    class_ref = archive.read("_metadata")
             if kind == "checkpoint":
                 net_params = dict(
                     hidden_size=4, max_epochs=3, random_state=0, checkpoint_dir=str(checkpoints)
@@ -165,6 +232,15 @@ def fuzz(cases: int, kinds=KINDS, seed: int = 0) -> tuple[Counter, list[str]]:
                 elif kind == "meta":
                     _write_meta(path, bad, _mutate_meta(meta, rng))
                     outcome = _judge(lambda: sk_plstm.load(bad), reference, X, strict=False)
+                elif kind == "sktime":
+                    strict = bool(rng.integers(2))
+                    if strict:
+                        bad.write_bytes(_mutate_bytes(sk_original, rng))
+                    else:
+                        _write_meta(sk_path, bad, *_mutate_sktime(sk_meta, class_ref, planted, rng))
+                    outcome = _judge(lambda: sk_plstm.load(bad), sk_reference, X, strict=strict)
+                    if planted.exists():
+                        outcome = "raw: code from the file ran"
                 else:
                     outcome = _fuzz_checkpoint(X, y, checkpoints, net_params, done, rng)
                 outcomes[(kind, outcome.split(":")[0])] += 1

@@ -1,12 +1,18 @@
 """Saving and loading fitted estimators without pickle.
 
-A model file is a zip archive with two members:
+A model file is a zip archive with these members:
 
 * ``meta.json``: format name and version, package version, estimator class,
   hyperparameters, fitted attributes (classes, channel count, time origin,
-  standardisation statistics, ...), training history and a SHA-256 of the weights;
+  standardisation statistics, ...), training history and, for an estimator of
+  ``sk_plstm.sktime``, the sktime estimator's own fitted state (as plain data);
 * ``weights.pt``: the torch module's ``state_dict``, read back with
-  ``torch.load(weights_only=True)``.
+  ``torch.load(weights_only=True)``;
+* ``sha256``: a SHA-256 of every other member;
+* ``_metadata`` (files of the ``sk_plstm.sktime`` estimators only): the reference to the
+  estimator class that ``sktime.base.load`` expects, so that sktime's loader reads the
+  file too. ``sk_plstm.load`` never unpickles it: it checks that the bytes are exactly
+  those the writer puts there for the named class.
 
 Loading parses JSON and tensors only: nothing in the file is executed, the estimator
 class comes from a fixed list, and an optimiser class from ``torch.optim`` only.
@@ -24,7 +30,7 @@ import warnings
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -32,13 +38,14 @@ from skorch.history import History
 
 from ._data import TimeOrigin, TimeRange
 
-__all__ = ["FORMAT_VERSION", "load", "write_model"]
+__all__ = ["FORMAT_VERSION", "Wrapper", "load", "load_bytes", "model_bytes", "write_model"]
 
 FORMAT = "sk_plstm-model"
-#: 2: a checksum member covers the whole file (1: the weights only; still read)
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
-META, WEIGHTS, CHECKSUM = "meta.json", "weights.pt", "sha256"
+#: 3: may hold an sktime estimator (its state and sktime's class reference);
+#: 2: a checksum member covers the whole file (1: the weights only); both still read
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+META, WEIGHTS, CHECKSUM, SKTIME_CLASS = "meta.json", "weights.pt", "sha256", "_metadata"
 #: what a model file may inflate to: the metadata (parameters, attributes, history) and
 #: the weights (at least 64 MiB, or 200 times their compressed size: float weights barely
 #: compress, so a larger ratio is a decompression bomb)
@@ -151,8 +158,26 @@ def _fitted_attributes(estimator: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- save / load
 
 
-def write_model(estimator: Any, net: Any, path: str | Path) -> Path:
-    """Write a fitted estimator (with its skorch net) to ``path``.
+class Wrapper(NamedTuple):
+    """An estimator of ``sk_plstm.sktime`` around the package estimator that is saved.
+
+    Attributes
+    ----------
+    name : str
+        Its class name in ``sk_plstm.sktime``.
+    state : dict
+        Its own fitted state (beyond the package estimator), as JSON-ready data.
+    class_reference : bytes
+        The ``_metadata`` member that ``sktime.base.load`` unpickles to find the class.
+    """
+
+    name: str
+    state: dict
+    class_reference: bytes
+
+
+def model_bytes(estimator: Any, net: Any, wrapper: Wrapper | None = None) -> bytes:
+    """The model file of a fitted estimator (with its skorch net), as bytes.
 
     Parameters
     ----------
@@ -160,14 +185,14 @@ def write_model(estimator: Any, net: Any, path: str | Path) -> Path:
         The estimator whose parameters and fitted attributes are saved.
     net : skorch.NeuralNet
         Its trained net (``estimator.net_``, or the net of a fit in progress).
-    path : str or pathlib.Path
-        Destination file; written atomically (a temporary file, then renamed).
+    wrapper : Wrapper, optional
+        The ``sk_plstm.sktime`` estimator that holds ``estimator``, saved with it.
 
     Returns
     -------
-    pathlib.Path
+    bytes
+        What :func:`load_bytes` reads (and :func:`load`, once written to a file).
     """
-    path = Path(path)
     buffer = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in net.module_.state_dict().items()}, buffer)
     weights = buffer.getvalue()
@@ -181,24 +206,50 @@ def write_model(estimator: Any, net: Any, path: str | Path) -> Path:
         "attributes": _fitted_attributes(estimator),
         "output_size": output_size,
         "history": _encode(net.history.to_list(), "history"),
-        "weights_sha256": hashlib.sha256(weights).hexdigest(),
     }
+    if wrapper is not None:
+        meta["sktime"] = {"estimator": wrapper.name, "state": wrapper.state}
     meta_bytes = json.dumps(meta, allow_nan=True).encode()
+    extra = wrapper.class_reference if wrapper is not None else b""
+    archive_bytes = io.BytesIO()
+    with zipfile.ZipFile(archive_bytes, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(META, meta_bytes)
+        archive.writestr(WEIGHTS, weights)
+        if wrapper is not None:
+            archive.writestr(SKTIME_CLASS, extra)
+        archive.writestr(CHECKSUM, _checksum(meta_bytes, weights, extra))
+    return archive_bytes.getvalue()
 
-    def write(tmp: str) -> None:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(META, meta_bytes)
-            archive.writestr(WEIGHTS, weights)
-            archive.writestr(CHECKSUM, _checksum(meta_bytes, weights))
 
-    replace_atomically(path, write)
+def write_model(
+    estimator: Any, net: Any, path: str | Path, wrapper: Wrapper | None = None
+) -> Path:
+    """Write :func:`model_bytes` of a fitted estimator to ``path``, atomically.
+
+    Parameters
+    ----------
+    estimator, net, wrapper
+        As for :func:`model_bytes`.
+    path : str or pathlib.Path
+        Destination file; written atomically (a temporary file, then renamed).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    path = Path(path)
+    data = model_bytes(estimator, net, wrapper)
+    replace_atomically(path, lambda tmp: Path(tmp).write_bytes(data))
     return path
 
 
-def _checksum(meta: bytes, weights: bytes) -> str:
+def _checksum(meta: bytes, weights: bytes, extra: bytes = b"") -> str:
     digest = hashlib.sha256(len(meta).to_bytes(8, "little"))
     digest.update(meta)
     digest.update(weights)
+    if extra:  # the sktime class reference (format 3), after its length and the weights'
+        digest.update(len(weights).to_bytes(8, "little") + len(extra).to_bytes(8, "little"))
+        digest.update(extra)
     return digest.hexdigest()
 
 
@@ -261,29 +312,36 @@ def check_regular_file(path: Path, what: str) -> None:
         raise ValueError(f"{path} is not a regular file; {what} must be one.")
 
 
-def _read(path: Path) -> tuple[dict, bytes]:
-    check_regular_file(path, "a model file")
+def _read(path: Path | str, data: bytes | None = None) -> tuple[dict, bytes, bytes | None]:
+    """The metadata, the weights and the sktime class reference of a model file.
+
+    ``path`` names the file, or (with ``data``) only the bytes in the messages.
+    """
+    if data is None:
+        check_regular_file(Path(path), "a model file")
     broken = f"{path} is not a readable sk_plstm model file (truncated or corrupt?)"
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(path if data is None else io.BytesIO(data)) as archive:
             members = {info.filename: info for info in archive.infolist()}
-            if set(members) == {"_metadata", "_obj"}:
+            if set(members) == {SKTIME_CLASS, "_obj"}:
                 raise _SktimeFile(
-                    f"{path} was written by sktime's save(), which stores the estimator as "
-                    "a pickle; sk_plstm.load reads only sk_plstm's own format, which runs "
-                    "no code from the file. Load it with sktime.base.load only if you trust "
-                    "its source; to save a fitted sk_plstm.sktime estimator safely, save "
-                    "its scikit-learn estimator: est.estimator_.save(path), which "
-                    "sk_plstm.load reads back (same predictions)."
+                    f"{path} was written by sktime's save() with a pickle serialization "
+                    "format, which stores the estimator as a pickle; sk_plstm.load reads "
+                    "only sk_plstm's own format, which runs no code from the file. Load it "
+                    "with sktime.base.load only if you trust its source; est.save(path) "
+                    "with the default serialization_format='sk_plstm' writes the safe "
+                    "format, which both sk_plstm.load and sktime.base.load read."
                 )
-            if not {META, WEIGHTS} <= members.keys() <= {META, WEIGHTS, CHECKSUM}:
+            allowed = {META, WEIGHTS, CHECKSUM, SKTIME_CLASS}
+            if not {META, WEIGHTS} <= members.keys() <= allowed:
                 raise ValueError(f"it holds the members {sorted(members)}")
             meta_bytes = _read_member(archive, members[META], META_LIMIT)
             compressed = members[WEIGHTS].compress_size
             limit = max(WEIGHTS_FLOOR, WEIGHTS_RATIO * compressed)
             weights = _read_member(archive, members[WEIGHTS], limit)
-            checksum = (
-                _read_member(archive, members[CHECKSUM], 128) if CHECKSUM in members else None
+            checksum, reference = (
+                _read_member(archive, members[name], 1024) if name in members else None
+                for name in (CHECKSUM, SKTIME_CLASS)
             )
         meta = json.loads(meta_bytes)
     except (FileNotFoundError, _SktimeFile):
@@ -312,13 +370,14 @@ def _read(path: Path) -> tuple[dict, bytes]:
             f"({_package_version()}) reads format versions {list(READABLE_VERSIONS)}."
         )
     if version >= 2:
-        if checksum is None or checksum.decode("ascii", "replace") != _checksum(
-            meta_bytes, weights
-        ):
+        expected = _checksum(meta_bytes, weights, reference or b"")
+        if checksum is None or checksum.decode("ascii", "replace") != expected:
             raise ValueError(f"{path} does not match its checksum (tampered or corrupt).")
     elif hashlib.sha256(weights).hexdigest() != meta.get("weights_sha256"):
         raise ValueError(f"{path}: the weights do not match their checksum (tampered or corrupt).")
-    return meta, weights
+    if (reference is not None or "sktime" in meta) and version < 3:
+        raise ValueError(f"{path} holds sktime members, which format {version} does not have.")
+    return meta, weights, reference
 
 
 # ------------------------------------------------------------ what a model file may hold
@@ -475,7 +534,8 @@ def load(path: str | Path, device: str | None = None) -> Any:
     Returns
     -------
     PhasedLSTMClassifier or PhasedLSTMRegressor
-        The fitted estimator, predicting exactly as the saved one.
+        The fitted estimator, predicting exactly as the saved one: of
+        ``sk_plstm.sktime`` when one of those was saved (its ``save(path)``).
 
     Raises
     ------
@@ -496,7 +556,33 @@ def load(path: str | Path, device: str | None = None) -> Any:
     True
     """
     path = Path(path)
-    meta, weights = _read(path)
+    return _load(path, _read(path), device)
+
+
+def load_bytes(data: bytes, device: str | None = None, name: str = "the model bytes") -> Any:
+    """Load an estimator from the bytes of a model file (as :func:`load` reads a file).
+
+    Parameters
+    ----------
+    data : bytes
+        The content of a model file (as :func:`model_bytes` makes it).
+    device : str, optional
+        As for :func:`load`.
+    name : str, default="the model bytes"
+        What the error messages call the data.
+
+    Returns
+    -------
+    estimator
+        The fitted estimator.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{name} must be bytes, not {type(data).__name__}.")
+    return _load(name, _read(name, bytes(data)), device)
+
+
+def _load(path: Path | str, content: tuple[dict, bytes, bytes | None], device: str | None) -> Any:
+    meta, weights, reference = content
     classes = _estimator_classes()
     if meta.get("estimator") not in classes:
         raise ValueError(f"{path} names an unknown estimator class {meta.get('estimator')!r}.")
@@ -520,7 +606,7 @@ def load(path: str | Path, device: str | None = None) -> Any:
                     f"{path} was saved from device {device!r}; CUDA is not available, so it "
                     "is loaded on the CPU.",
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
                 device = "cpu"
         estimator.set_params(device=device)
@@ -536,11 +622,20 @@ def load(path: str | Path, device: str | None = None) -> Any:
             net.initialize()
         net.module_.load_state_dict(state)
         net.history = History(_decode(meta["history"]))
+        estimator.net_ = net
+        if reference is not None or "sktime" in meta:
+            from .sktime._persistence import restore
+
+            estimator = restore(estimator, meta.get("sktime"), reference)
     except ValueError as exc:
         raise ValueError(f"{path} holds an invalid model: {exc}") from None
+    except ImportError as exc:
+        raise ValueError(
+            f"{path} holds an sk_plstm.sktime estimator, which needs sktime ({exc}); "
+            'install it with `pip install sktime` (or `pip install -e ".[sktime]"`).'
+        ) from None
     except Exception as exc:
         raise ValueError(
             f"{path} holds an invalid model: {exc.__class__.__name__}: {exc}"
         ) from None
-    estimator.net_ = net
     return estimator

@@ -230,7 +230,7 @@ def fuzzer():
         sys.path.remove(str(bench))
 
 
-@pytest.mark.parametrize("kind", ["bytes", "meta", "checkpoint"])
+@pytest.mark.parametrize("kind", ["bytes", "meta", "checkpoint", "sktime"])
 def test_fuzzed_files_load_identically_or_are_refused_clearly(fuzzer, kind):
     outcomes, failures = fuzzer.fuzz(120, kinds=[kind], seed=1)
     assert not failures, failures[:5]
@@ -336,14 +336,14 @@ def test_concurrent_saves_to_one_path_leave_a_readable_file(fitted, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["m.plstm"]  # no temporary file left
 
 
-def test_an_sktime_save_file_is_recognised(tmp_path):
+def test_an_sktime_pickle_file_is_recognised(tmp_path):
     pytest.importorskip("sktime")
     from sk_plstm.sktime import PhasedLSTMClassifier as SktimePLSTM
 
     clf = SktimePLSTM(hidden_size=4, max_epochs=1, random_state=0).fit(DATA, LABELS)
-    clf.save(tmp_path / "sktime_model")
-    with pytest.raises(ValueError, match="written by sktime's save.*est.estimator_.save"):
+    clf.save(tmp_path / "sktime_model", serialization_format="pickle")
+    with pytest.raises(ValueError, match="written by sktime's save.*serialization_format='sk_pl"):
         sk_plstm.load(tmp_path / "sktime_model.zip")
-    clf.estimator_.save(tmp_path / "safe.plstm")  # the safe way, as the message says
-    safe = sk_plstm.load(tmp_path / "safe.plstm")
+    clf.save(tmp_path / "safe")  # the safe way, as the message says
+    safe = sk_plstm.load(tmp_path / "safe.zip")
     np.testing.assert_array_equal(safe.predict_proba(DATA), clf.predict_proba(DATA))

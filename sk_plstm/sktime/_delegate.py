@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._base import PhasedLSTMParams
+from .._persistence import load, load_bytes, model_bytes, write_model
+from ._persistence import is_model_file, wrapper, zip_path
+
+#: the package's safe model format, the default of ``save``
+SAFE_FORMAT = "sk_plstm"
 
 #: Inner containers: every one keeps the input's time index, so sktime passes irregular
 #: times to the estimator unchanged (numpy3D input has no time index to keep).
@@ -39,6 +46,101 @@ class DelegatingEstimator(PhasedLSTMParams):
 
     def _predict(self, X: Any) -> np.ndarray:
         return self.estimator_.predict(X)
+
+    def save(
+        self, path: str | Path | None = None, serialization_format: str = SAFE_FORMAT
+    ) -> Any:
+        """Save the fitted estimator, by default in the package's safe format.
+
+        With the default ``serialization_format="sk_plstm"`` nothing is pickled: the
+        file holds the hyperparameters, fitted attributes and sktime's fitted state as
+        JSON and the weights as tensors, under a checksum. Both :func:`sk_plstm.load`
+        (which runs no code from the file) and ``sktime.base.load`` read it.
+        ``serialization_format="pickle"`` or ``"cloudpickle"`` writes sktime's own
+        pickle-based format instead, which only ``sktime.base.load`` reads.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path, optional
+            As for sktime's ``save``: ``"dir/model"`` writes ``dir/model.zip`` (a path
+            that already ends in ``.zip`` is used as it is); replaced atomically. Without
+            a path, the serialised estimator is returned in memory.
+        serialization_format : {"sk_plstm", "pickle", "cloudpickle"}, default="sk_plstm"
+            The package's safe format, or one of sktime's.
+
+        Returns
+        -------
+        zipfile.ZipFile or tuple
+            With a path, the written file (as sktime returns it); without one,
+            ``(type(self), data)`` for ``sktime.base.load``.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import sk_plstm
+        >>> from sktime.datasets import load_unit_test
+        >>> from sk_plstm.sktime import PhasedLSTMClassifier
+        >>> X, y = load_unit_test(split="train", return_type="numpy3D")
+        >>> clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=2, random_state=0).fit(X, y)
+        >>> path = os.path.join(tempfile.mkdtemp(), "model")
+        >>> clf.save(path).close()
+        >>> same = sk_plstm.load(path + ".zip")
+        >>> bool((same.predict_proba(X) == clf.predict_proba(X)).all())
+        True
+        """
+        if serialization_format != SAFE_FORMAT:
+            return super().save(path, serialization_format=serialization_format)
+        self.check_is_fitted()
+        saved = wrapper(self)  # refuses what the format cannot hold
+        inner = self.estimator_
+        if path is None:
+            return type(self), model_bytes(inner, inner.net_, saved)
+        path = zip_path(path)
+        write_model(inner, inner.net_, path, saved)
+        return zipfile.ZipFile(path)
+
+    @classmethod
+    def load_from_serial(cls, serial: Any) -> Any:
+        """Load what ``save()`` returned in memory (called by ``sktime.base.load``).
+
+        Parameters
+        ----------
+        serial : bytes
+            The second element of ``save()``'s result.
+
+        Returns
+        -------
+        sk_plstm.sktime estimator
+        """
+        if isinstance(serial, (bytes, bytearray)) and bytes(serial[:2]) == b"PK":
+            return cls._loaded(load_bytes(serial))
+        return super().load_from_serial(serial)  # sktime's pickle format
+
+    @classmethod
+    def load_from_path(cls, serial: Any) -> Any:
+        """Load a file written by ``save(path)`` (called by ``sktime.base.load``).
+
+        Parameters
+        ----------
+        serial : str or pathlib.Path
+            The ``.zip`` file.
+
+        Returns
+        -------
+        sk_plstm.sktime estimator
+        """
+        if is_model_file(serial):
+            return cls._loaded(load(serial))
+        return super().load_from_path(serial)  # sktime's pickle format
+
+    @classmethod
+    def _loaded(cls, estimator: Any) -> Any:
+        if not isinstance(estimator, cls):
+            raise ValueError(
+                f"The model holds a {type(estimator).__module__}.{type(estimator).__name__}, "
+                f"not a {cls.__name__}."
+            )
+        return estimator
 
     def describe(self, X: Any = None) -> Any:
         """Sizes, learned periods and open fractions of the fitted model.
