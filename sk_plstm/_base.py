@@ -37,6 +37,7 @@ from ._training import (
     Checkpointer,
     DivergenceGuard,
     EpochScorer,
+    GateNarrowing,
     ResumableEarlyStopping,
     TrainingProgress,
     directory_lock,
@@ -44,6 +45,7 @@ from ._training import (
     load_checkpoint,
     log_line,
     lr_scheduler,
+    narrowing_epochs,
 )
 from .nn import PhasedLSTMNet
 
@@ -122,6 +124,7 @@ class PhasedLSTMParams:
         learn_tau: bool = True,
         learn_shift: bool = True,
         learn_r_on: bool = False,
+        final_r_on: float | None = None,
         time_unit: str = "s",
         missing: str = "mask",
         standardize: bool = True,
@@ -154,6 +157,7 @@ class PhasedLSTMParams:
         self.learn_tau = learn_tau
         self.learn_shift = learn_shift
         self.learn_r_on = learn_r_on
+        self.final_r_on = final_r_on
         self.time_unit = time_unit
         self.missing = missing
         self.standardize = standardize
@@ -195,6 +199,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         "learn_tau": ["boolean"],
         "learn_shift": ["boolean"],
         "learn_r_on": ["boolean"],
+        "final_r_on": [Interval(numbers.Real, 0, 1, closed="right"), None],
         "time_unit": [str, pd.Timedelta],
         "missing": [StrOptions(set(MISSING))],
         "standardize": ["boolean"],
@@ -256,13 +261,19 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
                 "torch.distributed.init_process_group() before fit (docs/scaling.md)."
             )
         self._check_device()
-        numeric = ("hidden_size", "num_layers", "dropout", "r_on", "leak", "max_epochs")
+        numeric = ("hidden_size", "num_layers", "dropout", "r_on", "final_r_on", "leak")
+        numeric += ("max_epochs",)
         numeric += ("batch_size", "lr", "weight_decay", "grad_clip", "validation_fraction")
         numeric += ("n_iter_no_change", "tol", "checkpoint_every")
         flags = [name for name in numeric if isinstance(getattr(self, name), bool)]
         if flags:  # True is an int to Python, never a size or a rate to a user
             raise ValueError(
                 f"{flags[0]} must be a number, got {getattr(self, flags[0])!r} (a boolean)."
+            )
+        if self.final_r_on is not None and self.final_r_on > self.r_on:
+            raise ValueError(
+                f"final_r_on={self.final_r_on!r} must not exceed r_on={self.r_on!r}: the gates "
+                "narrow from r_on to final_r_on while training."
             )
         for name in ("lr", "weight_decay", "grad_clip", "tol"):
             value = getattr(self, name)
@@ -497,6 +508,9 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             patience = max(1, self.n_iter_no_change // 2)
             schedule = lr_scheduler(self.lr_schedule, self.lr, self.max_epochs, patience, monitor)
             callbacks.append(("lr_schedule", schedule))
+        if self.final_r_on is not None:
+            narrowing = GateNarrowing(self.r_on, self.final_r_on, self.max_epochs)
+            callbacks.append(("gate_narrowing", narrowing))
         callbacks += list(extra_callbacks or []) + list(self.callbacks or [])
         if self.verbose and rank == 0:  # one progress bar, not one per rank
             callbacks.append(("progress", TrainingProgress(epochs, self.batch_size)))
@@ -508,6 +522,8 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
                 threshold_mode="abs",
                 load_best=True,
                 sink=sink,
+                # with final_r_on, only epochs at the final width can be the kept one
+                start_epoch=0 if self.final_r_on is None else narrowing_epochs(self.max_epochs),
             )
             callbacks.append(("early_stopping", stopper))
         train_split = None
@@ -653,7 +669,8 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         stopped = self._stopped_early()
         self._note_interruption(epochs if resume is None else epochs - resume["epoch"], stopped)
         if self.early_stopping and not incremental:
-            self.best_epoch_ = int(dict(net.callbacks_)["early_stopping"].best_epoch_)
+            best = int(dict(net.callbacks_)["early_stopping"].best_epoch_)
+            self.best_epoch_ = best or self.n_iter_  # 0: no epoch was watched (final_r_on)
         if checkpoints and (self.n_iter_ >= epochs or stopped):
             # complete: nothing to resume (an interrupted fit keeps its checkpoint)
             (Path(self.checkpoint_dir) / LAST_CHECKPOINT).unlink(missing_ok=True)

@@ -62,6 +62,14 @@ class PhasedLSTMClassifier(ClassifierMixin, PhasedLSTMBase):
         units keep their state exactly).
     learn_tau, learn_shift, learn_r_on : bool, default=True, True, False
         Whether the periods, phase shifts and open ratios are learned.
+    final_r_on : float, optional
+        Narrow the gates while training: the largest open ratio falls linearly from
+        ``r_on`` to ``final_r_on`` over the first 80% of ``max_epochs``, and the last
+        epochs train at that width (learned ratios stay free below it). Prediction then
+        updates about ``final_r_on`` of the units at each time point: the trade-off
+        between wide gates, which learn more easily, and sparse inference. ``None``
+        keeps ``r_on`` throughout. With early stopping, only epochs at the final width
+        are candidates for the kept model.
     time_unit : str or pandas.Timedelta, default="s"
         Unit in which datetime and timedelta time indexes are expressed (for
         example ``"ms"``, ``"s"``, ``"h"``, ``"D"``); numeric time indexes are

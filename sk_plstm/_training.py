@@ -24,11 +24,13 @@ from tqdm.auto import tqdm
 from tqdm.std import tqdm as plain_tqdm
 
 from ._persistence import check_regular_file, replace_atomically
+from .nn import TimeGate
 
 __all__ = [
     "Checkpointer",
     "DivergenceGuard",
     "EpochScorer",
+    "GateNarrowing",
     "ResumableEarlyStopping",
     "ResumableLRScheduler",
     "TrainingDivergedError",
@@ -321,6 +323,47 @@ class TrainingProgress(Callback):
         self.epochs_.close()
 
 
+#: the share of ``max_epochs`` over which ``final_r_on`` narrows the gates
+NARROWING_SHARE = 0.8
+
+
+def narrowing_epochs(max_epochs: int) -> int:
+    """The epochs over which the gates narrow; the later ones train at the final width."""
+    return max(1, int(np.ceil(NARROWING_SHARE * max_epochs)))
+
+
+class GateNarrowing(Callback):
+    """Narrow every time gate from ``start`` to ``end`` while training (``final_r_on``).
+
+    The largest open ratio falls linearly from ``start`` (the initial ``r_on``) in the
+    first epoch to ``end`` after :func:`narrowing_epochs` epochs and stays at ``end``,
+    so the last epochs train the sparse model that prediction runs. Fixed open ratios
+    follow it; learned ones stay free below it (:meth:`sk_plstm.nn.TimeGate.narrow_`).
+    The width depends only on the epoch number, so ``partial_fit`` calls and a fit
+    resumed from a checkpoint narrow exactly as one uninterrupted fit.
+    """
+
+    def __init__(self, start: float, end: float, max_epochs: int) -> None:
+        self.start, self.end, self.max_epochs = start, end, max_epochs
+
+    def width(self, epoch: int) -> float:
+        """The largest open ratio during ``epoch`` (counted from 1)."""
+        progress = min(1.0, (epoch - 1) / narrowing_epochs(self.max_epochs))
+        return self.start + (self.end - self.start) * progress
+
+    def on_epoch_begin(self, net, **kwargs):
+        self._narrow(net)
+
+    def on_epoch_end(self, net, **kwargs):
+        self._narrow(net)  # learned ratios may have grown during the epoch
+
+    def _narrow(self, net) -> None:
+        width = self.width(len(net.history))  # this epoch's row exists already
+        for module in net.module_.modules():
+            if isinstance(module, TimeGate):
+                module.narrow_(width)
+
+
 class ResumableEarlyStopping(EarlyStopping):
     """skorch's early stopping, with its counters rebuilt from the history on resume.
 
@@ -329,14 +372,37 @@ class ResumableEarlyStopping(EarlyStopping):
     the same epoch as an uninterrupted fit. The best weights seen before the
     interruption are set by the caller (``best_model_weights_`` and ``best_epoch_``,
     from the checkpoint) before training resumes.
+
+    Epochs up to ``start_epoch`` are not watched (with ``final_r_on`` the gates are
+    still narrowing then, and a best epoch there would keep a model that is not sparse).
     """
+
+    def __init__(
+        self,
+        monitor: str = "valid_loss",
+        patience: int = 5,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        lower_is_better: bool = True,
+        sink: Callable = print,
+        load_best: bool = False,
+        start_epoch: int = 0,
+    ) -> None:
+        super().__init__(
+            monitor, patience, threshold, threshold_mode, lower_is_better, sink, load_best
+        )
+        self.start_epoch = start_epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) > self.start_epoch:
+            super().on_epoch_end(net, **kwargs)
 
     def on_train_begin(self, net, **kwargs):
         best_weights = getattr(self, "best_model_weights_", None)
         best_epoch = getattr(self, "best_epoch_", 0)
         super().on_train_begin(net, **kwargs)
         for row in net.history:
-            if self.monitor not in row:
+            if self.monitor not in row or row["epoch"] <= self.start_epoch:
                 continue
             if self._is_score_improved(row[self.monitor]):
                 self.misses_ = 0

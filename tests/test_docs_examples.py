@@ -1,9 +1,16 @@
-"""The Python examples in the README and in docs/ run as written.
+"""The Python examples in the README and in docs/ run as written, and print what they say.
 
 The blocks of a page run in order in one namespace, as a reader runs them one after
-another (a later block may use what an earlier one defined).
+another (a later block may use what an earlier one defined). A line
+``print(...)  # prints: <text>`` must print exactly ``<text>``; with
+``# prints about: <text>`` every number may differ by 5% (relative) and the rest must
+match. What follows two spaces after the text is a comment. A block followed by a
+paragraph ``prints`` and a ``text`` block must print that text (numbers within 5%).
 """
 
+import contextlib
+import io
+import math
 import re
 from pathlib import Path
 
@@ -11,20 +18,87 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-BLOCKS = {
-    page.name: re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S) for page in PAGES
+BLOCK = re.compile(r"```python\n(.*?)```(?:\s*\nprints\n\n```text\n(.*?)```)?", flags=re.S)
+#: each page's Python blocks, with the text that a page says a block prints (or None)
+OUTPUTS = {
+    page.name: [(code, text or None) for code, text in BLOCK.findall(page.read_text())]
+    for page in PAGES
 }
+BLOCKS = {name: [code for code, _ in blocks] for name, blocks in OUTPUTS.items()}
 
 
 def test_readme_and_docs_have_examples():
     assert sum(len(blocks) for blocks in BLOCKS.values()) >= 8
 
 
+CLAIM = re.compile(r"^print\((?P<args>.*)\)  # prints(?P<about> about)?: (?P<text>.+?)(?:  .*)?$")
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def _instrumented(code: str) -> tuple[str, dict[int, tuple[str, bool]]]:
+    """``code`` with every claimed print recorded by line, and the claims by line."""
+    claims, lines = {}, []
+    for number, line in enumerate(code.splitlines(), 1):
+        match = CLAIM.match(line)
+        if match:
+            claims[number] = (match["text"].strip(), bool(match["about"]))
+            line = f"__printed__({number}, {match['args']})"
+        lines.append(line)
+    return "\n".join(lines) + "\n", claims
+
+
+def _agrees(printed: str, text: str, about: bool) -> bool:
+    if not about:
+        return printed == text
+    if NUMBER.sub("#", printed) != NUMBER.sub("#", text):
+        return False
+    pairs = zip(NUMBER.findall(printed), NUMBER.findall(text))
+    return all(math.isclose(float(a), float(b), rel_tol=0.05) for a, b in pairs)
+
+
+def run_page(page: str) -> list[str]:
+    """Run a page's blocks; the claims that its prints do not keep."""
+    namespace, broken = {}, []
+    for i, (code, expected) in enumerate(OUTPUTS[page]):
+        code, claims = _instrumented(code)
+        printed = {}
+
+        def record(line, *args, **kwargs):
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                print(*args, **kwargs)
+            printed[line] = out.getvalue().strip()
+            print(printed[line])
+
+        namespace["__printed__"] = record
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            exec(compile(code, f"<{page} block {i}>", "exec"), namespace)
+        if expected is not None:
+            said, got = expected.strip().splitlines(), output.getvalue().strip().splitlines()
+            if len(said) != len(got) or not all(
+                _agrees(" ".join(g.split()), " ".join(w.split()), about=True)
+                for g, w in zip(got, said)
+            ):
+                broken.append(f"{page} block {i}: says it prints\n{expected}\nprints\n{output.getvalue()}")
+        for line, (text, about) in claims.items():
+            if not _agrees(printed.get(line, "<not printed>"), text, about):
+                broken.append(f"{page} block {i} line {line}: says {text!r}, prints {printed.get(line)!r}")
+    return broken
+
+
 @pytest.mark.parametrize("page", [name for name, blocks in BLOCKS.items() if blocks])
-def test_examples_run(page):
-    namespace = {}
-    for i, code in enumerate(BLOCKS[page]):
-        exec(compile(code, f"<{page} block {i}>", "exec"), namespace)
+def test_examples_run_and_print_what_they_say(page):
+    assert not run_page(page)
+
+
+def test_claims_are_checked():
+    code, claims = _instrumented("x = 1\nprint(x + 1)  # prints: 2  the sum\nprint(x)\n")
+    assert claims == {2: ("2", False)} and "__printed__(2, x + 1)" in code
+    assert _agrees("(1.02, 99.0)", "(1.0, 99)", about=True)
+    assert not _agrees("(1.2, 99.0)", "(1.0, 99)", about=True)
+    assert not _agrees("0.875", "0.9", about=False)
+    assert not _agrees("True 0.9", "0.9", about=True)
 
 
 # every `pip install` line a user can read: the pages, the package's docstrings and

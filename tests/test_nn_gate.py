@@ -115,3 +115,17 @@ def test_initialisation_ranges():
 def test_bad_settings_are_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TimeGate(3, **kwargs)
+
+
+def test_narrow_sets_fixed_ratios_and_bounds_learned_ones():
+    from sk_plstm.nn import TimeGate
+
+    fixed = TimeGate(6, r_on=0.5)
+    fixed.narrow_(0.2)
+    torch.testing.assert_close(fixed.r_on.detach(), torch.full((6,), 0.2))
+    learned = TimeGate(3, r_on=0.5, learn_r_on=True)
+    with torch.no_grad():
+        learned.r_on.copy_(torch.tensor([0.05, 0.3, 0.9]))
+    learned.narrow_(0.2)
+    torch.testing.assert_close(learned.r_on.detach(), torch.tensor([0.05, 0.2, 0.2]))
+    assert learned.r_on.requires_grad and not fixed.r_on.requires_grad

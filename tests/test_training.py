@@ -689,3 +689,79 @@ def test_a_crafted_checkpoint_with_a_valid_checksum_is_refused_clearly(tmp_path)
     _atomic_save(state, tmp_path / "last.ckpt")
     with pytest.raises(ValueError, match="epoch .* is not a positive integer"):
         PhasedLSTMClassifier(**params, checkpoint_dir=str(tmp_path)).fit(X, Y)
+
+
+# ---------------------------------------------------------------- narrowing the gates
+def _largest_open_ratio(clf):
+    return float(clf.time_gates()["r_on"].max())
+
+
+class RecordWidth(Callback):
+    """The largest open ratio at the end of every epoch."""
+
+    def initialize(self):
+        self.widths = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        gates = [m for m in net.module_.modules() if isinstance(m, sk_plstm.nn.TimeGate)]
+        self.widths.append(max(float(g.r_on.detach().max()) for g in gates))
+
+
+@pytest.mark.parametrize("learn", [False, True])
+def test_final_r_on_narrows_the_gates_to_a_sparse_model(learn):
+    record = RecordWidth()
+    clf = PhasedLSTMClassifier(
+        hidden_size=8, max_epochs=10, r_on=0.5, final_r_on=0.1, learn_r_on=learn,
+        callbacks=[record], random_state=0,
+    ).fit(X, Y)
+    widths = dict(clf.net_.callbacks_)["RecordWidth"].widths
+    # linear from 0.5 in the first epoch to 0.1 after 8 of the 10 epochs, then held
+    expected = [0.5 - 0.4 * min(1.0, e / 8) for e in range(10)]
+    if learn:  # learned ratios are free below the width
+        assert all(w <= e + 1e-6 for w, e in zip(widths, expected))
+    else:
+        np.testing.assert_allclose(widths, expected, rtol=1e-6)
+    assert _largest_open_ratio(clf) <= 0.1 + 1e-6
+    fraction = clf.update_counts(X).mean() / X.shape[-1]
+    assert fraction < 0.2  # wide gates (0.5) would update about half the units
+
+
+def test_final_r_on_above_r_on_is_refused():
+    with pytest.raises(ValueError, match="final_r_on=0.5 must not exceed r_on=0.2"):
+        PhasedLSTMClassifier(r_on=0.2, final_r_on=0.5, max_epochs=1).fit(X, Y)
+
+
+def test_partial_fit_narrows_as_fit_does():
+    params = dict(hidden_size=6, max_epochs=5, r_on=0.4, final_r_on=0.1, random_state=0)
+    clf = PhasedLSTMClassifier(**params)
+    for _ in range(7):
+        clf.partial_fit(X, Y, classes=[0, 1])
+    assert _largest_open_ratio(clf) == pytest.approx(0.1)
+
+
+def test_resumed_fit_narrows_as_an_uninterrupted_one(tmp_path):
+    class Crash(Exception):
+        pass
+
+    class Interrupt(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history) == 4:
+                raise Crash
+
+    params = dict(hidden_size=8, max_epochs=10, r_on=0.5, final_r_on=0.05, random_state=2)
+    reference = PhasedLSTMClassifier(**params).fit(X, Y)
+    with pytest.raises(Crash):
+        PhasedLSTMClassifier(**params, checkpoint_dir=str(tmp_path), callbacks=[Interrupt()]).fit(X, Y)
+    resumed = PhasedLSTMClassifier(**params, checkpoint_dir=str(tmp_path)).fit(X, Y)
+    np.testing.assert_allclose(resumed.predict_proba(X), reference.predict_proba(X), rtol=1e-5)
+
+
+def test_early_stopping_keeps_only_a_model_at_the_final_width():
+    clf = PhasedLSTMClassifier(
+        **STOP_PARAMS, early_stopping=True, n_iter_no_change=3, validation_fraction=0.25,
+        r_on=0.5, final_r_on=0.1,
+    ).fit(NOISE, NOISE_Y)
+    narrowing = sk_plstm._training.narrowing_epochs(STOP_PARAMS["max_epochs"])
+    assert clf.best_epoch_ > narrowing and clf.n_iter_ > narrowing
+    assert _largest_open_ratio(clf) <= 0.1 + 1e-6

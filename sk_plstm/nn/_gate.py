@@ -130,6 +130,23 @@ class TimeGate(nn.Module):
         """
         return self.tau.clamp(min=TAU_MIN), self.r_on.clamp(R_ON_MIN, 1.0)
 
+    @torch.no_grad()
+    def narrow_(self, r_on: float) -> None:
+        """Open every unit at most ``r_on`` of its period, in place.
+
+        Fixed open ratios become ``r_on``; learned ones stay free below it (those above
+        are clamped to it).
+
+        Parameters
+        ----------
+        r_on : float
+            The largest open ratio, in ``(0, 1]``.
+        """
+        if self.r_on.requires_grad:
+            self.r_on.clamp_(max=r_on)
+        else:
+            self.r_on.fill_(r_on)
+
     def forward(self, times: torch.Tensor) -> torch.Tensor:
         """Openness of every unit at ``times``.
 
