@@ -510,7 +510,7 @@ def main(argv=None) -> list[str]:
                 jobs.append(("MiniRocket", {}, task, seed))
     if not args.report:
         run(jobs, path, args.workers, args.threads)
-    rows = read_results(path)
+    rows = [r for r in read_results(path) if r["seed"] < cfg["seeds"]]
     # the report keys candidates by their parameters, with the setting's common ones
     for name in list(CANDIDATES):
         CANDIDATES[name] = {**common, **CANDIDATES[name]}

@@ -119,12 +119,12 @@ class PhasedLSTMParams:
         bidirectional: bool = False,
         dropout: float = 0.0,
         tau_range: str | tuple[float, float] = "auto",
-        r_on: float = 0.05,
+        r_on: float = 0.5,
         leak: float = 1e-3,
         learn_tau: bool = True,
         learn_shift: bool = True,
-        learn_r_on: bool = False,
-        final_r_on: float | None = None,
+        learn_r_on: bool = True,
+        final_r_on: float | None = 0.1,
         time_unit: str = "s",
         missing: str = "mask",
         standardize: bool = True,
@@ -269,11 +269,6 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         if flags:  # True is an int to Python, never a size or a rate to a user
             raise ValueError(
                 f"{flags[0]} must be a number, got {getattr(self, flags[0])!r} (a boolean)."
-            )
-        if self.final_r_on is not None and self.final_r_on > self.r_on:
-            raise ValueError(
-                f"final_r_on={self.final_r_on!r} must not exceed r_on={self.r_on!r}: the gates "
-                "narrow from r_on to final_r_on while training."
             )
         for name in ("lr", "weight_decay", "grad_clip", "tol"):
             value = getattr(self, name)
@@ -445,6 +440,10 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             "learn_r_on": self.learn_r_on,
         }
 
+    def _narrows(self) -> bool:
+        """Whether the gates narrow while training (``final_r_on`` below ``r_on``)."""
+        return self.final_r_on is not None and self.final_r_on < self.r_on
+
     def _validation(self, incremental: bool) -> float | None:
         """The fraction of the training series held out for validation, if any."""
         if self.validation_fraction is not None:
@@ -508,7 +507,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             patience = max(1, self.n_iter_no_change // 2)
             schedule = lr_scheduler(self.lr_schedule, self.lr, self.max_epochs, patience, monitor)
             callbacks.append(("lr_schedule", schedule))
-        if self.final_r_on is not None:
+        if self._narrows():
             narrowing = GateNarrowing(self.r_on, self.final_r_on, self.max_epochs)
             callbacks.append(("gate_narrowing", narrowing))
         callbacks += list(extra_callbacks or []) + list(self.callbacks or [])
@@ -523,7 +522,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
                 load_best=True,
                 sink=sink,
                 # with final_r_on, only epochs at the final width can be the kept one
-                start_epoch=0 if self.final_r_on is None else narrowing_epochs(self.max_epochs),
+                start_epoch=narrowing_epochs(self.max_epochs) if self._narrows() else 0,
             )
             callbacks.append(("early_stopping", stopper))
         train_split = None

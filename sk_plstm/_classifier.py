@@ -55,20 +55,23 @@ class PhasedLSTMClassifier(ClassifierMixin, PhasedLSTMBase):
         units of the time index. ``"auto"`` uses the training data's time scale:
         from its median sampling interval to its median series duration (at least
         twice the interval); the range used is stored in ``tau_range_``.
-    r_on : float, default=0.05
-        Open ratio of the gates: the fraction of each period a unit is open.
+    r_on : float, default=0.5
+        Open ratio of the gates at the start of training: the fraction of each period a
+        unit is open (see ``final_r_on`` for the ratio prediction runs with).
     leak : float, default=1e-3
         Slope of the closed phase during training, in [0, 1) (0 in prediction, so closed
         units keep their state exactly).
-    learn_tau, learn_shift, learn_r_on : bool, default=True, True, False
+    learn_tau, learn_shift, learn_r_on : bool, default=True, True, True
         Whether the periods, phase shifts and open ratios are learned.
-    final_r_on : float, optional
+    final_r_on : float or None, default=0.1
         Narrow the gates while training: the largest open ratio falls linearly from
         ``r_on`` to ``final_r_on`` over the first 80% of ``max_epochs``, and the last
-        epochs train at that width (learned ratios stay free below it). Prediction then
+        epochs train at that width (learned ratios stay free below it); a value at or
+        above ``r_on`` leaves the gates as they are. Prediction then
         updates about ``final_r_on`` of the units at each time point: the trade-off
-        between wide gates, which learn more easily, and sparse inference. ``None``
-        keeps ``r_on`` throughout. With early stopping, only epochs at the final width
+        between wide gates, which learn more easily, and sparse inference (the defaults
+        were chosen by a study over 25 tasks: docs/defaults.md). ``None`` keeps ``r_on``
+        throughout (with ``r_on=0.5``: the most accurate there, updating half the units). With early stopping, only epochs at the final width
         are candidates for the kept model.
     time_unit : str or pandas.Timedelta, default="s"
         Unit in which datetime and timedelta time indexes are expressed (for

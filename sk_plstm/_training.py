@@ -227,7 +227,7 @@ class TrainingDivergedError(FloatingPointError):
     ...     reg.fit(X, X[:, 0, -1] * 1e3)
     ... except TrainingDivergedError as error:
     ...     print(str(error).split(":")[0])
-    Training diverged in epoch 3
+    Training diverged in epoch 2
     """
 
 

@@ -238,3 +238,41 @@ def test_scaling_benchmark_quick_ddp():
     rows = [line.split("|") for line in lines if line.startswith("| 8 |")]
     assert [row[2].strip() for row in rows] == ["1", "2"]
     assert float(rows[1][5]) < 1e-5  # 3 steps: 2 processes give 1 process's model
+
+
+def test_defaults_study_runs_resumes_and_ranks(tmp_path, capsys):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        study = importlib.import_module("bench_defaults")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    results, out = tmp_path / "fits.jsonl", tmp_path / "report.md"
+    args = ["--setting", "quick", "--results", str(results), "--out", str(out)]
+    args += ["--candidates", "base", "narrow 0.5->0.1+learn", "--no-baselines"]
+    study.main(args)
+    rows = [line for line in results.read_text().splitlines() if line]
+    assert len(rows) == 2 * len(study.QUICK_TASKS)  # 2 candidates x the quick tasks
+    report = out.read_text()
+    assert "| narrow 0.5->0.1+learn |" in report and "| base |" in report
+    for task in study.QUICK_TASKS:
+        assert f"| {task} |" in report
+    capsys.readouterr()
+    study.main(args)  # resumes: nothing left to fit
+    assert "0 fits to run" in capsys.readouterr().out
+    assert len(results.read_text().splitlines()) == len(rows)
+
+
+def test_defaults_study_ranks_rmse_ascending_and_accuracy_descending():
+    import pandas as pd
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        study = importlib.import_module("bench_defaults")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    scores = pd.DataFrame(
+        {"a": [0.9, 1.0], "b": [0.8, 2.0], "c": [0.8, 0.5]}, index=["BasicMotions", "Tecator"]
+    )
+    ranks = study._mean_ranks(scores)
+    assert ranks.loc["BasicMotions"].tolist() == [1.0, 2.5, 2.5]  # accuracy: higher is better
+    assert ranks.loc["Tecator"].tolist() == [2.0, 3.0, 1.0]  # RMSE: lower is better

@@ -226,7 +226,10 @@ def test_ctrl_c_keeps_the_checkpoint_so_fit_resumes(tmp_path):
 NOISE = RNG.normal(size=(80, 2, 15))
 NOISE_Y = RNG.integers(0, 2, size=80)  # labels unrelated to X: the validation loss rises
 RNG_FLIP = np.random.default_rng(1)
-STOP_PARAMS = dict(hidden_size=32, max_epochs=60, lr=3e-2, batch_size=16, random_state=1)
+# gates that do not narrow: early stopping may then keep any epoch
+STOP_PARAMS = dict(
+    hidden_size=32, max_epochs=60, lr=3e-2, batch_size=16, final_r_on=None, random_state=1
+)
 
 
 def test_early_stopping_keeps_the_weights_of_the_best_epoch():
@@ -727,9 +730,13 @@ def test_final_r_on_narrows_the_gates_to_a_sparse_model(learn):
     assert fraction < 0.2  # wide gates (0.5) would update about half the units
 
 
-def test_final_r_on_above_r_on_is_refused():
-    with pytest.raises(ValueError, match="final_r_on=0.5 must not exceed r_on=0.2"):
-        PhasedLSTMClassifier(r_on=0.2, final_r_on=0.5, max_epochs=1).fit(X, Y)
+def test_final_r_on_at_or_above_r_on_leaves_the_gates_alone():
+    params = dict(hidden_size=6, max_epochs=3, r_on=0.05, learn_r_on=True, random_state=0)
+    free = PhasedLSTMClassifier(**params, final_r_on=None).fit(X, Y)
+    for final in (0.05, 0.1):
+        same = PhasedLSTMClassifier(**params, final_r_on=final).fit(X, Y)
+        assert "gate_narrowing" not in dict(same.net_.callbacks_)
+        np.testing.assert_array_equal(same.predict_proba(X), free.predict_proba(X))
 
 
 def test_partial_fit_narrows_as_fit_does():
@@ -759,8 +766,8 @@ def test_resumed_fit_narrows_as_an_uninterrupted_one(tmp_path):
 
 def test_early_stopping_keeps_only_a_model_at_the_final_width():
     clf = PhasedLSTMClassifier(
-        **STOP_PARAMS, early_stopping=True, n_iter_no_change=3, validation_fraction=0.25,
-        r_on=0.5, final_r_on=0.1,
+        **{**STOP_PARAMS, "r_on": 0.5, "final_r_on": 0.1},
+        early_stopping=True, n_iter_no_change=3, validation_fraction=0.25,
     ).fit(NOISE, NOISE_Y)
     narrowing = sk_plstm._training.narrowing_epochs(STOP_PARAMS["max_epochs"])
     assert clf.best_epoch_ > narrowing and clf.n_iter_ > narrowing
