@@ -240,12 +240,16 @@ def test_scaling_benchmark_quick_ddp():
     assert float(rows[1][5]) < 1e-5  # 3 steps: 2 processes give 1 process's model
 
 
-def test_defaults_study_runs_resumes_and_ranks(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def study():
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        study = importlib.import_module("bench_defaults")
+        yield importlib.import_module("bench_defaults")
     finally:
         sys.path.remove(str(BENCHMARKS))
+
+
+def test_defaults_study_runs_resumes_and_ranks(study, tmp_path, capsys):
     results, out = tmp_path / "fits.jsonl", tmp_path / "report.md"
     args = ["--setting", "quick", "--results", str(results), "--out", str(out)]
     args += ["--candidates", "base", "narrow 0.5->0.1+learn", "--no-baselines"]
@@ -262,14 +266,9 @@ def test_defaults_study_runs_resumes_and_ranks(tmp_path, capsys):
     assert len(results.read_text().splitlines()) == len(rows)
 
 
-def test_defaults_study_ranks_rmse_ascending_and_accuracy_descending():
+def test_defaults_study_ranks_rmse_ascending_and_accuracy_descending(study):
     import pandas as pd
 
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        study = importlib.import_module("bench_defaults")
-    finally:
-        sys.path.remove(str(BENCHMARKS))
     scores = pd.DataFrame(
         {"a": [0.9, 1.0], "b": [0.8, 2.0], "c": [0.8, 0.5]}, index=["BasicMotions", "Tecator"]
     )
