@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import sys
 import tempfile
@@ -104,7 +105,13 @@ def main(argv=None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--setting", choices=sorted(SETTINGS), default="small")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--r-on", type=float, default=0.05, help="open ratio of the Phased LSTM")
+    parser.add_argument("--r-on", type=float, default=None, help="open ratio of the Phased LSTM")
+    parser.add_argument(
+        "--plstm-params",
+        type=json.loads,
+        default={},
+        help="JSON of Phased LSTM parameters, e.g. '{\"learn_r_on\": false}'",
+    )
     parser.add_argument("--out", default=None, help="write the markdown table to this file")
     args = parser.parse_args(argv)
     cfg = SETTINGS[args.setting]
@@ -122,8 +129,11 @@ def main(argv=None) -> pd.DataFrame:
                     device=args.device,
                     random_state=seed,
                 )
+                plstm = dict(args.plstm_params)
+                if args.r_on is not None:
+                    plstm["r_on"] = args.r_on
                 bench.add_estimator(
-                    PhasedLSTMClassifier(r_on=args.r_on, **common), f"PhasedLSTM-{seed}"
+                    PhasedLSTMClassifier(**{**common, **plstm}), f"PhasedLSTM-{seed}"
                 )
                 bench.add_estimator(SktimeLSTMBaselineClassifier(**common), f"LSTM-{seed}")
                 strong_name, strong = strong_classifier(max_length, seed)
@@ -154,7 +164,7 @@ def main(argv=None) -> pd.DataFrame:
     )
     lines = [
         f"Setting `{args.setting}`: {cfg['hidden']} units, {cfg['epochs']} epochs, "
-        f"Phased LSTM r_on={args.r_on}, "
+        f"Phased LSTM parameters: {json.dumps(plstm) if plstm else 'the defaults'}, "
         f"{cfg['seeds']} seed(s); device: {device_name(args.device)}; torch {torch.__version__}.",
         "",
         "| dataset | data | model | test accuracy | fit time (s) |",
