@@ -138,7 +138,6 @@ def _generated(name: str, n_train: int, n_test: int, **kwargs):
         X, y = datasets.make_event_digits(n_train + n_test, random_state=0)
     elif name == "Adding":
         X, y = datasets.make_adding_task(n_train + n_test, random_state=0, **kwargs)
-        return [(X[:n_train], y[:n_train]), (X[n_train:], y[n_train:])]
     else:
         raise ValueError(name)
     y = np.asarray(y)
@@ -343,8 +342,9 @@ def _run_one(model: str, params: dict, task: str, seed: int, threads: int) -> di
 # ---------------------------------------------------------------------------- running
 
 
-def _key(row: dict) -> tuple:
-    return (row["model"], json.dumps(row["params"], sort_keys=True), row["task"], row["seed"])
+def _key(model: str, params: dict, task: str, seed: int) -> tuple:
+    """What identifies a fit (a job, or a row of the results)."""
+    return (model, json.dumps(params, sort_keys=True), task, seed)
 
 
 def read_results(path: Path) -> list[dict]:
@@ -355,10 +355,8 @@ def read_results(path: Path) -> list[dict]:
 
 def run(jobs: list[tuple], path: Path, workers: int, threads: int) -> None:
     """Run the jobs that ``path`` does not hold yet, appending each result as it ends."""
-    done = {_key(r) for r in read_results(path)}
-    todo = [
-        j for j in jobs if _key({"model": j[0], "params": j[1], "task": j[2], "seed": j[3]}) not in done
-    ]
+    done = {_key(r["model"], r["params"], r["task"], r["seed"]) for r in read_results(path)}
+    todo = [job for job in jobs if _key(*job) not in done]
     print(f"{len(todo)} fits to run ({len(jobs) - len(todo)} already in {path})", flush=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -392,20 +390,24 @@ def run(jobs: list[tuple], path: Path, workers: int, threads: int) -> None:
 # ---------------------------------------------------------------------------- report
 
 
+def _lower_is_better(task: str) -> bool:
+    return TASKS[task].kind == "regression"  # RMSE; accuracy otherwise
+
+
 def _mean_ranks(scores: pd.DataFrame) -> pd.DataFrame:
     """Per task, rank the candidates (1 best); scores: rows tasks, columns candidates."""
     ranks = {}
     for task, row in scores.iterrows():
-        ascending = TASKS[task].kind == "regression"  # RMSE: lower is better
-        ranks[task] = row.rank(ascending=ascending, method="average")
+        ranks[task] = row.rank(ascending=_lower_is_better(task), method="average")
     return pd.DataFrame(ranks).T
 
 
-def report(rows: list[dict], candidates: list[str], tasks: list[str], baseline: dict) -> list[str]:
-    """Markdown tables: candidates by mean rank, and every task's scores."""
+def report(rows: list[dict], params: dict[str, dict], tasks: list[str], baseline: dict) -> list[str]:
+    """Markdown tables: candidates (name: parameters fitted) by mean rank, every task's scores."""
+    candidates = list(params)
     df = pd.DataFrame(rows)
     df["params_key"] = df["params"].map(lambda p: json.dumps(p, sort_keys=True))
-    wanted = {name: json.dumps(CANDIDATES[name], sort_keys=True) for name in candidates}
+    wanted = {name: json.dumps(params[name], sort_keys=True) for name in candidates}
     blocks = []
     for name, key in wanted.items():
         part = df[(df.model == "PhasedLSTM") & (df.params_key == key)].assign(name=name)
@@ -432,7 +434,7 @@ def report(rows: list[dict], candidates: list[str], tasks: list[str], baseline: 
         wins = 0
         for task in tasks:
             a, b = mean.at[task, name], mean.at[task, "LSTM"]
-            better = a <= b if TASKS[task].kind == "regression" else a >= b
+            better = a <= b if _lower_is_better(task) else a >= b
             wins += bool(better)
         return f"{wins}/{len(tasks)}"
 
@@ -447,7 +449,7 @@ def report(rows: list[dict], candidates: list[str], tasks: list[str], baseline: 
             f"{ranks.loc[groups[groups == g].index, name].mean():.2f}"
             for g in ("regular", "irregular", "asynchronous")
         ]
-        change = ", ".join(f"{k}={v}" for k, v in CANDIDATES[name].items()) or "none"
+        change = ", ".join(f"{k}={v}" for k, v in params[name].items()) or "none"
         lines.append(
             f"| {name} | {change} | {ranks[name].mean():.2f} | " + " | ".join(group_ranks)
             + f" | {versus_lstm(name)} | {updates.get(name, float('nan')):.1%} "
@@ -500,20 +502,19 @@ def main(argv=None) -> list[str]:
     tasks = args.tasks or cfg["tasks"]
     path = Path(args.results or RESULTS / f"defaults_{args.setting}.jsonl")
     common = cfg["params"]
+    # what each candidate fits with: the setting's common parameters, then its own
+    params = {name: {**common, **CANDIDATES[name]} for name in candidates}
     jobs = []  # seed by seed, so that a partial study already covers every task
     for seed in range(cfg["seeds"]):
         for task in tasks:
             for name in candidates:
-                jobs.append(("PhasedLSTM", {**common, **CANDIDATES[name]}, task, seed))
+                jobs.append(("PhasedLSTM", params[name], task, seed))
             if not args.no_baselines:
                 jobs.append(("LSTM", {**common, **args.baseline_params}, task, seed))
                 jobs.append(("MiniRocket", {}, task, seed))
     if not args.report:
         run(jobs, path, args.workers, args.threads)
     rows = [r for r in read_results(path) if r["seed"] < cfg["seeds"]]
-    # the report keys candidates by their parameters, with the setting's common ones
-    for name in list(CANDIDATES):
-        CANDIDATES[name] = {**common, **CANDIDATES[name]}
     command = shlex.join(
         ["python", "benchmarks/bench_defaults.py", *(sys.argv[1:] if argv is None else argv)]
     )
@@ -525,7 +526,7 @@ def main(argv=None) -> list[str]:
         "",
         f"Command: `{command}`; results: `{path.relative_to(HERE.parent) if path.is_relative_to(HERE.parent) else path}`.",
         "",
-        *report(rows, candidates, tasks, {**common, **args.baseline_params}),
+        *report(rows, params, tasks, {**common, **args.baseline_params}),
     ]
     emit_table(lines, args.out)
     return lines

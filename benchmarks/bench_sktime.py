@@ -115,6 +115,9 @@ def main(argv=None) -> pd.DataFrame:
     parser.add_argument("--out", default=None, help="write the markdown table to this file")
     args = parser.parse_args(argv)
     cfg = SETTINGS[args.setting]
+    plstm = dict(args.plstm_params)
+    if args.r_on is not None:
+        plstm["r_on"] = args.r_on
 
     rows = []
     for name in cfg["datasets"]:
@@ -129,9 +132,6 @@ def main(argv=None) -> pd.DataFrame:
                     device=args.device,
                     random_state=seed,
                 )
-                plstm = dict(args.plstm_params)
-                if args.r_on is not None:
-                    plstm["r_on"] = args.r_on
                 bench.add_estimator(
                     PhasedLSTMClassifier(**{**common, **plstm}), f"PhasedLSTM-{seed}"
                 )

@@ -262,8 +262,8 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             )
         self._check_device()
         numeric = ("hidden_size", "num_layers", "dropout", "r_on", "final_r_on", "leak")
-        numeric += ("max_epochs",)
-        numeric += ("batch_size", "lr", "weight_decay", "grad_clip", "validation_fraction")
+        numeric += ("max_epochs", "batch_size", "lr", "weight_decay", "grad_clip")
+        numeric += ("validation_fraction",)
         numeric += ("n_iter_no_change", "tol", "checkpoint_every")
         flags = [name for name in numeric if isinstance(getattr(self, name), bool)]
         if flags:  # True is an int to Python, never a size or a rate to a user

@@ -586,6 +586,15 @@ def _load(path: Path | str, content: tuple[dict, bytes, bytes | None], device: s
     classes = _estimator_classes()
     if meta.get("estimator") not in classes:
         raise ValueError(f"{path} names an unknown estimator class {meta.get('estimator')!r}.")
+    restore = None
+    if reference is not None or "sktime" in meta:
+        try:
+            from .sktime._persistence import restore
+        except ImportError as exc:
+            raise ValueError(
+                f"{path} holds an sk_plstm.sktime estimator, which needs sktime ({exc}); "
+                'install it with `pip install sktime` (or `pip install -e ".[sktime]"`).'
+            ) from None
     try:
         params = {}
         for name, value in meta["params"].items():
@@ -623,17 +632,10 @@ def _load(path: Path | str, content: tuple[dict, bytes, bytes | None], device: s
         net.module_.load_state_dict(state)
         net.history = History(_decode(meta["history"]))
         estimator.net_ = net
-        if reference is not None or "sktime" in meta:
-            from .sktime._persistence import restore
-
+        if restore is not None:
             estimator = restore(estimator, meta.get("sktime"), reference)
     except ValueError as exc:
         raise ValueError(f"{path} holds an invalid model: {exc}") from None
-    except ImportError as exc:
-        raise ValueError(
-            f"{path} holds an sk_plstm.sktime estimator, which needs sktime ({exc}); "
-            'install it with `pip install sktime` (or `pip install -e ".[sktime]"`).'
-        ) from None
     except Exception as exc:
         raise ValueError(
             f"{path} holds an invalid model: {exc.__class__.__name__}: {exc}"

@@ -229,3 +229,12 @@ def test_an_older_format_cannot_claim_an_sktime_estimator(classifier, tmp_path):
     _crafted(tmp_path / "m.zip", tmp_path / "bad.zip", lambda m: m.update(format_version=2))
     with pytest.raises(ValueError, match="format 2 does not have"):
         sk_plstm.load(tmp_path / "bad.zip")
+
+
+def test_an_sktime_file_without_sktime_says_what_to_install(classifier, tmp_path, monkeypatch):
+    import sys
+
+    classifier.save(tmp_path / "m").close()
+    monkeypatch.setitem(sys.modules, "sk_plstm.sktime._persistence", None)  # import fails
+    with pytest.raises(ValueError, match="needs sktime.*pip install sktime"):
+        sk_plstm.load(tmp_path / "m.zip")

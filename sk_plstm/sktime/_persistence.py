@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._persistence import Wrapper
+from .._persistence import META, Wrapper
 
 __all__ = ["class_reference", "restore", "wrapper", "zip_path"]
 
@@ -176,7 +176,7 @@ def is_model_file(path: str | Path) -> bool:
     """Whether a zip file is in the package's model format (not sktime's pickle)."""
     try:
         with zipfile.ZipFile(path) as archive:
-            return "meta.json" in archive.namelist()
+            return META in archive.namelist()
     except (OSError, zipfile.BadZipFile):
         return False
 
