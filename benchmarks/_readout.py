@@ -23,7 +23,9 @@ class MeanReadoutNet(PhasedLSTMNet):
         steps = int(lengths.max()) if values.shape[1] > 0 else 0
         values, times = values[:, :steps], times[:, :steps]
         output, _ = self.plstm(values, times, lengths)
-        valid = torch.arange(steps, device=output.device)[None, :] < lengths.to(output.device)[:, None]
+        valid = (
+            torch.arange(steps, device=output.device)[None, :] < lengths.to(output.device)[:, None]
+        )
         total = (output * valid.unsqueeze(-1)).sum(dim=1)
         summary = total / valid.sum(dim=1, keepdim=True).clamp(min=1)
         return self.head(self.dropout(summary))
@@ -41,4 +43,3 @@ class MeanReadoutClassifier(_MeanReadout, PhasedLSTMClassifier):
 
 class MeanReadoutRegressor(_MeanReadout, PhasedLSTMRegressor):
     """:class:`sk_plstm.PhasedLSTMRegressor` with the mean-state readout."""
-

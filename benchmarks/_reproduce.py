@@ -3,14 +3,19 @@
 Each script trains the package's Phased LSTM and a plain LSTM baseline of the same size
 (``_baselines.py``: same data conversion, optimiser, learning rate, batch size, epochs and
 seeds; the LSTM gets the time since the previous point as an extra input) one epoch at a
-time with ``partial_fit``, scores both on a held-out test set after every epoch, and
+time with ``partial_fit`` (on one training set, or with ``--fresh`` on a new one every
+epoch as the authors did), scores both on a held-out test set after every epoch, and
 writes a results table (mean +- sd over seeds) and learning curves under ``docs/``.
+With ``--checkpoints DIR`` a long run can be stopped and rerun: it continues from the
+last finished epoch.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import pickle
 import sys
 import time
 from collections.abc import Callable
@@ -33,6 +38,25 @@ def parser(description: str, settings: dict[str, dict]) -> argparse.ArgumentPars
     p.add_argument("--epochs", type=int, default=None, help="override the setting's epochs")
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel (one thread each)")
     p.add_argument("--out-dir", default=OUT_DIR, help="where tables and plots go")
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="draw a new training set every epoch, as the authors did (the setting's "
+        "n_train per epoch) instead of reusing one",
+    )
+    p.add_argument(
+        "--plstm-params",
+        type=json.loads,
+        default={},
+        help="JSON object of Phased LSTM parameters replacing the script's "
+        '(e.g. \'{"tau_range": [10, 1000], "r_on": 0.2}\'); named in the report',
+    )
+    p.add_argument("--name", default="", help="suffix of the report's file name")
+    p.add_argument(
+        "--checkpoints",
+        default=None,
+        help="directory: save every run after each epoch and continue from there on a rerun",
+    )
     return p
 
 
@@ -43,7 +67,67 @@ def resolve(args: argparse.Namespace, settings: dict[str, dict]) -> dict:
         setting["seeds"] = args.seeds
     if args.epochs is not None:
         setting["epochs"] = args.epochs
+    if args.fresh:
+        setting["fresh data every epoch"] = True
+    if args.plstm_params:
+        setting["Phased LSTM parameters"] = json.dumps(args.plstm_params)
     return setting
+
+
+class FreshData:
+    """Training data drawn anew for every epoch, as the authors trained.
+
+    ``FreshData(make, n, seed=1000, **kwargs)`` calls ``make(n, random_state=seed + epoch,
+    **kwargs)`` at each epoch, so every model and seed sees the same sequence of draws and
+    a resumed run draws what it would have drawn.
+    """
+
+    def __init__(self, make: Callable[..., tuple], n: int, seed: int = 1000, **kwargs: Any):
+        self.make, self.n, self.seed, self.kwargs = make, n, seed, kwargs
+
+    def __call__(self, epoch: int) -> tuple:
+        return self.make(self.n, random_state=self.seed + epoch, **self.kwargs)
+
+
+def training_data(args: argparse.Namespace, make: Callable[..., tuple], n: int, **kwargs) -> tuple:
+    """The training part of ``learning_curves``' data: ``n`` samples of ``make`` drawn once
+    (seed 1000), or with ``--fresh`` a ``FreshData`` drawing them anew every epoch."""
+    if args.fresh:
+        return (FreshData(make, n, **kwargs),)
+    return make(n, random_state=1000, **kwargs)
+
+
+def report_stem(args: argparse.Namespace, name: str) -> str:
+    """The reports' file stem: ``<name>_<setting>``, with ``_fresh`` for fresh data and
+    ``--name`` at the end."""
+    return f"{name}_{args.setting}" + ("_fresh" if args.fresh else "") + args.name
+
+
+def _checkpoint_file(directory: str | None, name: str, seed: int) -> str | None:
+    if directory is None:
+        return None
+    os.makedirs(directory, exist_ok=True)
+    return os.path.join(directory, f"{name.replace(' ', '_')}_seed{seed}.pkl")
+
+
+def _resume(path: str | None) -> dict | None:
+    """The state a checkpointed run left (estimator, scores, seconds), or None.
+
+    The files are the run's own pickles, written by ``_checkpoint`` in a directory the
+    user named; they are not meant to be shared.
+    """
+    if path is None or not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
+def _checkpoint(path: str | None, state: dict) -> None:
+    if path is None:
+        return
+    with open(path + ".tmp", "wb") as f:
+        pickle.dump(state, f)
+    os.replace(path + ".tmp", path)
 
 
 def _one_run(
@@ -54,20 +138,28 @@ def _one_run(
     metric: Callable[[Any, Any, Any], float],
     threads: int,
     extra: Callable[[Any, Any], dict] | None,
+    checkpoint: str | None = None,
 ) -> dict:
     torch.set_num_threads(threads)
-    X_train, y_train, X_test, y_test = data
-    estimator = factory(seed)
-    scores, seconds = [], 0.0
-    for epoch in range(epochs):
+    *train, X_test, y_test = data
+    draw = train[0] if len(train) == 1 else (lambda epoch: train)
+    # max_epochs is the number of partial_fit calls, so that schedules over it (the gates'
+    # narrowing with final_r_on, a cosine rate) run over the whole run
+    new = {"estimator": factory(seed).set_params(max_epochs=epochs), "scores": [], "seconds": 0.0}
+    state = _resume(checkpoint) or new
+    estimator = state["estimator"]
+    for epoch in range(len(state["scores"]), epochs):
+        X_train, y_train = draw(epoch)
         start = time.perf_counter()
-        if epoch == 0:
-            estimator.set_params(max_epochs=1).fit(X_train, y_train)
-        else:
-            estimator.partial_fit(X_train, y_train)
-        seconds += time.perf_counter() - start
-        scores.append(metric(estimator, X_test, y_test))
-    return {"scores": scores, "seconds": seconds, **(extra(estimator, X_test) if extra else {})}
+        estimator.partial_fit(X_train, y_train)
+        state["seconds"] += time.perf_counter() - start
+        state["scores"].append(metric(estimator, X_test, y_test))
+        _checkpoint(checkpoint, state)
+    return {
+        "scores": state["scores"],
+        "seconds": state["seconds"],
+        **(extra(estimator, X_test) if extra else {}),
+    }
 
 
 def learning_curves(
@@ -78,8 +170,14 @@ def learning_curves(
     metric: Callable[[Any, Any, Any], float],
     jobs: int = 1,
     extra: Callable[[Any, Any], dict] | None = None,
+    checkpoints: str | None = None,
 ) -> dict[str, list[dict]]:
     """Train every model with every seed, scoring the test set after each epoch.
+
+    ``data`` is ``(X_train, y_train, X_test, y_test)`` for one training set reused every
+    epoch, or ``(draw, X_test, y_test)`` where ``draw(epoch)`` returns that epoch's
+    training set (``FreshData``). With ``checkpoints`` (a directory), every run saves
+    its state after each epoch and a rerun continues from there.
 
     Returns ``{model: [run per seed]}``; a run holds ``scores`` (one per epoch),
     ``seconds`` (training time) and whatever ``extra(estimator, X_test)`` adds.
@@ -87,7 +185,16 @@ def learning_curves(
     tasks = [(name, seed) for name in models for seed in range(seeds)]
     threads = max(1, torch.get_num_threads() // jobs)
     runs = Parallel(n_jobs=jobs)(
-        delayed(_one_run)(models[name], seed, data, epochs, metric, threads, extra)
+        delayed(_one_run)(
+            models[name],
+            seed,
+            data,
+            epochs,
+            metric,
+            threads,
+            extra,
+            _checkpoint_file(checkpoints, name, seed),
+        )
         for name, seed in tasks
     )
     results: dict[str, list[dict]] = {name: [] for name in models}
@@ -114,10 +221,17 @@ def mean_sd(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
 
 
 def plot_curves(
-    panels: dict[str, dict[str, list[dict]]], path: str, ylabel: str, scale: float = 1.0
+    panels: dict[str, dict[str, list[dict]]],
+    path: str,
+    ylabel: str,
+    scale: float = 1.0,
+    xlabel: str = "epoch",
+    x_per_epoch: float = 1.0,
+    log_y: bool = False,
 ) -> None:
     """One subplot per panel (condition), the mean test score per epoch of each model
-    with a band of +- one sd over seeds."""
+    with a band of +- one sd over seeds; the x axis counts ``x_per_epoch`` per epoch
+    (the iterations of an epoch, for instance)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -127,12 +241,14 @@ def plot_curves(
     for ax, (title, results) in zip(axes[0], panels.items()):
         for name, runs in results.items():
             scores = np.array([r["scores"] for r in runs]) * scale
-            epochs = np.arange(1, scores.shape[1] + 1)
+            epochs = np.arange(1, scores.shape[1] + 1) * x_per_epoch
             mean, sd = scores.mean(0), scores.std(0)
             ax.plot(epochs, mean, label=name)
             ax.fill_between(epochs, mean - sd, mean + sd, alpha=0.2)
         ax.set_title(title)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel(xlabel)
+        if log_y:
+            ax.set_yscale("log")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
     axes[0][0].legend()
@@ -177,10 +293,12 @@ def publish(
     lines: list[str],
     script: str,
     argv: list[str] | None,
+    **plot: Any,
 ) -> str:
-    """Draw the learning curves to ``<stem>.png`` and write ``<stem>.md`` (the table
-    ``lines`` followed by the plot) in ``args.out_dir``."""
-    plot_curves(panels, os.path.join(args.out_dir, f"{stem}.png"), ylabel)
+    """Draw the learning curves to ``<stem>.png`` (``plot``: more ``plot_curves``
+    arguments) and write ``<stem>.md`` (the table ``lines`` followed by the plot) in
+    ``args.out_dir``."""
+    plot_curves(panels, os.path.join(args.out_dir, f"{stem}.png"), ylabel, **plot)
     return write_report(
         os.path.join(args.out_dir, f"{stem}.md"),
         title,

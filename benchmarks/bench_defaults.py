@@ -309,8 +309,13 @@ def run_one(model: str, params: dict, task: str, seed: int, threads: int = 1) ->
     try:
         return _run_one(model, params, task, seed, threads)
     except Exception:
-        return {"model": model, "params": params, "task": task, "seed": seed,
-                "error": traceback.format_exc()}
+        return {
+            "model": model,
+            "params": params,
+            "task": task,
+            "seed": seed,
+            "error": traceback.format_exc(),
+        }
 
 
 def _run_one(model: str, params: dict, task: str, seed: int, threads: int) -> dict:
@@ -363,7 +368,9 @@ def run(jobs: list[tuple], path: Path, workers: int, threads: int) -> None:
 
     def record(row: dict) -> None:
         if "error" in row:
-            print(f"FAILED {row['task']} {row['model']} {row['params']}:\n{row['error']}", flush=True)
+            print(
+                f"FAILED {row['task']} {row['model']} {row['params']}:\n{row['error']}", flush=True
+            )
             return
         with path.open("a") as f:
             f.write(json.dumps(row) + "\n")
@@ -402,7 +409,9 @@ def _mean_ranks(scores: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(ranks).T
 
 
-def report(rows: list[dict], params: dict[str, dict], tasks: list[str], baseline: dict) -> list[str]:
+def report(
+    rows: list[dict], params: dict[str, dict], tasks: list[str], baseline: dict
+) -> list[str]:
     """Markdown tables: candidates (name: parameters fitted) by mean rank, every task's scores."""
     candidates = list(params)
     df = pd.DataFrame(rows)
@@ -451,7 +460,8 @@ def report(rows: list[dict], params: dict[str, dict], tasks: list[str], baseline
         ]
         change = ", ".join(f"{k}={v}" for k, v in params[name].items()) or "none"
         lines.append(
-            f"| {name} | {change} | {ranks[name].mean():.2f} | " + " | ".join(group_ranks)
+            f"| {name} | {change} | {ranks[name].mean():.2f} | "
+            + " | ".join(group_ranks)
             + f" | {versus_lstm(name)} | {updates.get(name, float('nan')):.1%} "
             f"| {fit.get(name, float('nan')):.1f} |"
         )
@@ -518,13 +528,14 @@ def main(argv=None) -> list[str]:
     command = shlex.join(
         ["python", "benchmarks/bench_defaults.py", *(sys.argv[1:] if argv is None else argv)]
     )
+    shown = path.relative_to(HERE.parent) if path.is_relative_to(HERE.parent) else path
     lines = [
         f"Setting `{args.setting}`: {cfg['seeds']} seed(s), {len(tasks)} tasks; "
         f"device: {platform.processor() or platform.machine()} CPU ({os.cpu_count()} cores), "
         f"{args.threads} torch thread(s) per fit, {args.workers} fit(s) at a time; "
         f"torch {torch.__version__}.",
         "",
-        f"Command: `{command}`; results: `{path.relative_to(HERE.parent) if path.is_relative_to(HERE.parent) else path}`.",
+        f"Command: `{command}`; results: `{shown}`.",
         "",
         *report(rows, params, tasks, {**common, **args.baseline_params}),
     ]

@@ -59,19 +59,15 @@ def main(argv=None) -> dict:
     args = cli.parse_args(argv)
     setting = resolve(args, SETTINGS)
     setting["learn_r_on"] = not args.fixed_r_on
-    stem = f"event_digits_{args.setting}" + ("_fixed_r_on" if args.fixed_r_on else "")
+    stem = f"event_digits_{args.setting}" + ("_fixed_r_on" if args.fixed_r_on else "") + args.name
+    gate = {"tau_range": (2.0, 50.0), "r_on": 0.05, "learn_r_on": not args.fixed_r_on}
+    gate.update(args.plstm_params)
     X, y = make_event_digits(setting["n_samples"], random_state=0)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.3, stratify=y, random_state=0
     )
     models = {
-        "Phased LSTM": lambda seed: PhasedLSTMClassifier(
-            **COMMON,
-            tau_range=(2.0, 50.0),
-            r_on=0.05,
-            learn_r_on=not args.fixed_r_on,
-            random_state=seed,
-        ),
+        "Phased LSTM": lambda seed: PhasedLSTMClassifier(**COMMON, **gate, random_state=seed),
         "LSTM": lambda seed: LSTMBaselineClassifier(**COMMON, random_state=seed),
     }
     results = learning_curves(
@@ -86,7 +82,8 @@ def main(argv=None) -> dict:
     events = np.mean([len(x) for x in X_test])
     lines = [
         f"{len(y_train)} training and {len(y_test)} test streams of {events:.0f} events on "
-        "average. Test accuracy (%) and updates per unit per stream, mean +- sd over seeds.",
+        f"average. The Phased LSTM: {', '.join(f'{k}={v}' for k, v in gate.items())}. "
+        "Test accuracy (%) and updates per unit per stream, mean +- sd over seeds.",
         "",
         "| model | accuracy after the last epoch | updates per unit | share of the LSTM's "
         "| fit time per run (s) |",

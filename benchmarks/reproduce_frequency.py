@@ -28,7 +28,9 @@ from _reproduce import (  # noqa: E402
     mean_seconds,
     parser,
     publish,
+    report_stem,
     resolve,
+    training_data,
 )
 
 from sk_plstm import PhasedLSTMClassifier  # noqa: E402
@@ -59,9 +61,11 @@ PAPER_MODEL = {
 }
 
 
-def models() -> dict:
+def models(plstm_params: dict | None = None) -> dict:
+    """The two models, the Phased LSTM's parameters updated by ``plstm_params``."""
+    plstm = {**PAPER_MODEL, **(plstm_params or {})}
     return {
-        "Phased LSTM": lambda seed: PhasedLSTMClassifier(**PAPER_MODEL, random_state=seed),
+        "Phased LSTM": lambda seed: PhasedLSTMClassifier(**plstm, random_state=seed),
         "LSTM": lambda seed: LSTMBaselineClassifier(**PAPER_MODEL, random_state=seed),
     }
 
@@ -79,14 +83,20 @@ def main(argv=None) -> dict:
         setting["samplings"] = args.samplings
     panels = {}
     for sampling in setting["samplings"]:
-        train = make_frequency_discrimination(
-            setting["n_train"], sampling=sampling, random_state=1000
+        train = training_data(
+            args, make_frequency_discrimination, setting["n_train"], sampling=sampling
         )
         test = make_frequency_discrimination(
             setting["n_test"], sampling=sampling, random_state=2000
         )
         panels[sampling] = learning_curves(
-            models(), (*train, *test), setting["epochs"], setting["seeds"], accuracy, args.jobs
+            models(args.plstm_params),
+            (*train, *test),
+            setting["epochs"],
+            setting["seeds"],
+            accuracy,
+            args.jobs,
+            checkpoints=args.checkpoints and os.path.join(args.checkpoints, sampling),
         )
     lines = [
         "Both models: " + ", ".join(f"{k}={v}" for k, v in PAPER_MODEL.items()) + " (the "
@@ -109,7 +119,7 @@ def main(argv=None) -> dict:
         )
     publish(
         args,
-        f"task1_{args.setting}",
+        report_stem(args, "task1"),
         "Task 1: frequency discrimination",
         setting,
         panels,

@@ -23,7 +23,9 @@ from _reproduce import (  # noqa: E402
     mean_seconds,
     parser,
     publish,
+    report_stem,
     resolve,
+    training_data,
 )
 from reproduce_frequency import accuracy, models  # noqa: E402
 
@@ -39,10 +41,16 @@ SETTINGS = {
 def main(argv=None) -> dict:
     args = parser(__doc__.splitlines()[0], SETTINGS).parse_args(argv)
     setting = resolve(args, SETTINGS)
-    train = make_two_frequency_discrimination(setting["n_train"], random_state=1000)
+    train = training_data(args, make_two_frequency_discrimination, setting["n_train"])
     test = make_two_frequency_discrimination(setting["n_test"], random_state=2000)
     results = learning_curves(
-        models(), (*train, *test), setting["epochs"], setting["seeds"], accuracy, args.jobs
+        models(args.plstm_params),
+        (*train, *test),
+        setting["epochs"],
+        setting["seeds"],
+        accuracy,
+        args.jobs,
+        checkpoints=args.checkpoints,
     )
     lines = [
         "Test accuracy (%), mean +- sd over seeds.",
@@ -57,7 +65,7 @@ def main(argv=None) -> dict:
         )
     publish(
         args,
-        f"task2_{args.setting}",
+        report_stem(args, "task2"),
         "Task 2: two-frequency discrimination",
         setting,
         {"two frequencies, asynchronous": results},

@@ -71,8 +71,9 @@ class PhasedLSTMClassifier(ClassifierMixin, PhasedLSTMBase):
         updates about ``final_r_on`` of the units at each time point: the trade-off
         between wide gates, which learn more easily, and sparse inference (the defaults
         were chosen by a study over 25 tasks: docs/defaults.md). ``None`` keeps ``r_on``
-        throughout (with ``r_on=0.5``: the most accurate there, updating half the units). With early stopping, only epochs at the final width
-        are candidates for the kept model.
+        throughout (with ``r_on=0.5``: the most accurate there, updating half the units).
+        With early stopping, only epochs at the final width are candidates for the kept
+        model.
     time_unit : str or pandas.Timedelta, default="s"
         Unit in which datetime and timedelta time indexes are expressed (for
         example ``"ms"``, ``"s"``, ``"h"``, ``"D"``); numeric time indexes are

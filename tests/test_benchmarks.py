@@ -203,6 +203,7 @@ def test_sparse_benchmark_quick_mode(tmp_path):
         ("reproduce_frequency", ["--samplings", "asynchronous"], "task1_quick"),
         ("reproduce_two_frequencies", [], "task2_quick"),
         ("reproduce_adding", [], "adding_quick"),
+        ("reproduce_adding", ["--fresh", "--length", "60"], "adding60_quick_fresh"),
         ("reproduce_event_digits", ["--fixed-r-on"], "event_digits_quick_fixed_r_on"),
     ],
 )
@@ -224,6 +225,50 @@ def test_reproduction_scripts_quick_mode(script, extra, outputs, tmp_path):
         row = next(line for line in report.splitlines() if line.startswith("| Phased LSTM"))
         share = float(row.split("|")[4].strip().rstrip("%"))
         assert share < 10
+
+
+def _reproduce_module():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        return importlib.import_module("_reproduce")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_fresh_data_draws_a_new_training_set_every_epoch():
+    from sk_plstm.datasets import make_frequency_discrimination
+
+    rep = _reproduce_module()
+    draw = rep.FreshData(make_frequency_discrimination, 8, sampling="asynchronous")
+    (X0, y0), (X1, _), (X0_again, y0_again) = draw(0), draw(1), draw(0)
+    assert len(X0) == len(X1) == 8
+    assert not X0.iloc[0, 0].equals(X1.iloc[0, 0])  # another epoch, other waves
+    # the same epoch draws the same waves again
+    assert all(a.equals(b) for a, b in zip(X0.iloc[:, 0], X0_again.iloc[:, 0]))
+    assert np.array_equal(y0, y0_again)
+
+
+def test_learning_curves_resume_from_checkpoints(tmp_path):
+    from sk_plstm import PhasedLSTMClassifier
+    from sk_plstm.datasets import make_frequency_discrimination
+
+    rep = _reproduce_module()
+    seen = []
+
+    def draw(epoch):
+        seen.append(epoch)
+        return make_frequency_discrimination(16, sampling="asynchronous", random_state=epoch)
+
+    models = {"m": lambda seed: PhasedLSTMClassifier(hidden_size=4, random_state=seed)}
+    test = make_frequency_discrimination(16, sampling="asynchronous", random_state=99)
+    score = lambda est, X, y: float(est.score(X, y))  # noqa: E731
+    first = rep.learning_curves(models, (draw, *test), 2, 1, score, checkpoints=str(tmp_path))
+    assert seen == [0, 1] and len(first["m"][0]["scores"]) == 2
+    again = rep.learning_curves(models, (draw, *test), 3, 1, score, checkpoints=str(tmp_path))
+    # the rerun trains only the missing epoch, on that epoch's data, after the saved ones
+    assert seen == [0, 1, 2]
+    assert again["m"][0]["scores"][:2] == first["m"][0]["scores"]
+    assert len(again["m"][0]["scores"]) == 3
 
 
 def test_scaling_benchmark_quick_ddp():

@@ -71,7 +71,7 @@ def run_page(page: str) -> list[str]:
         code, claims = _instrumented(code)
         printed = {}
 
-        def record(line, *args, **kwargs):
+        def record(line, *args, printed=printed, **kwargs):
             out = io.StringIO()
             with contextlib.redirect_stdout(out):
                 print(*args, **kwargs)
@@ -88,10 +88,15 @@ def run_page(page: str) -> list[str]:
                 _agrees(" ".join(g.split()), " ".join(w.split()), about=True)
                 for g, w in zip(got, said)
             ):
-                broken.append(f"{page} block {i}: says it prints\n{expected}\nprints\n{output.getvalue()}")
+                broken.append(
+                    f"{page} block {i}: says it prints\n{expected}\nprints\n{output.getvalue()}"
+                )
         for line, (text, about) in claims.items():
             if not _agrees(printed.get(line, "<not printed>"), text, about):
-                broken.append(f"{page} block {i} line {line}: says {text!r}, prints {printed.get(line)!r}")
+                broken.append(
+                    f"{page} block {i} line {line}: says {text!r}, "
+                    f"prints {printed.get(line)!r}"
+                )
     return broken
 
 

@@ -168,7 +168,10 @@ def test_the_class_reference_is_checked_never_unpickled(classifier, tmp_path):
             sk_plstm.load(tmp_path / "bad.zip")
         assert not planted.exists()
     # without the recomputed checksum any change is caught by it
-    with zipfile.ZipFile(tmp_path / "m.zip") as src, zipfile.ZipFile(tmp_path / "b2.zip", "w") as dst:
+    with (
+        zipfile.ZipFile(tmp_path / "m.zip") as src,
+        zipfile.ZipFile(tmp_path / "b2.zip", "w") as dst,
+    ):
         for name in src.namelist():
             data = src.read(name)
             dst.writestr(name, pickle.dumps(print) if name == "_metadata" else data)

@@ -759,7 +759,9 @@ def test_resumed_fit_narrows_as_an_uninterrupted_one(tmp_path):
     params = dict(hidden_size=8, max_epochs=10, r_on=0.5, final_r_on=0.05, random_state=2)
     reference = PhasedLSTMClassifier(**params).fit(X, Y)
     with pytest.raises(Crash):
-        PhasedLSTMClassifier(**params, checkpoint_dir=str(tmp_path), callbacks=[Interrupt()]).fit(X, Y)
+        PhasedLSTMClassifier(
+            **params, checkpoint_dir=str(tmp_path), callbacks=[Interrupt()]
+        ).fit(X, Y)
     resumed = PhasedLSTMClassifier(**params, checkpoint_dir=str(tmp_path)).fit(X, Y)
     np.testing.assert_allclose(resumed.predict_proba(X), reference.predict_proba(X), rtol=1e-5)
 
