@@ -53,6 +53,13 @@ def parser(description: str, settings: dict[str, dict]) -> argparse.ArgumentPars
     )
     p.add_argument("--name", default="", help="suffix of the report's file name")
     p.add_argument(
+        "--models",
+        nargs="+",
+        choices=["Phased LSTM", "LSTM"],
+        default=None,
+        help="train only these (default: both)",
+    )
+    p.add_argument(
         "--checkpoints",
         default=None,
         help="directory: save every run after each epoch and continue from there on a rerun",
@@ -201,6 +208,11 @@ def learning_curves(
     for (name, _), run in zip(tasks, runs):
         results[name].append(run)
     return results
+
+
+def chosen(models: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The models that ``--models`` names (all of them without it)."""
+    return {k: v for k, v in models.items() if args.models is None or k in args.models}
 
 
 def final_scores(runs: list[dict]) -> list[float]:

@@ -24,6 +24,7 @@ from sklearn.metrics import mean_squared_error
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _baselines import LSTMBaselineRegressor  # noqa: E402
 from _reproduce import (  # noqa: E402
+    chosen,
     final_scores,
     learning_curves,
     mean_sd,
@@ -76,7 +77,7 @@ def main(argv=None) -> dict:
     train = training_data(args, make_adding_task, setting["n_train"], length=length)
     test = make_adding_task(setting["n_test"], length, random_state=2000)
     results = learning_curves(
-        models,
+        chosen(models, args),
         (*train, *test),
         setting["epochs"],
         setting["seeds"],

@@ -23,6 +23,7 @@ from sklearn.model_selection import train_test_split
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _baselines import LSTMBaselineClassifier  # noqa: E402
 from _reproduce import (  # noqa: E402
+    chosen,
     final_scores,
     learning_curves,
     mean_sd,
@@ -71,7 +72,7 @@ def main(argv=None) -> dict:
         "LSTM": lambda seed: LSTMBaselineClassifier(**COMMON, random_state=seed),
     }
     results = learning_curves(
-        models,
+        chosen(models, args),
         (X_train, y_train, X_test, y_test),
         setting["epochs"],
         setting["seeds"],
@@ -89,7 +90,7 @@ def main(argv=None) -> dict:
         "| fit time per run (s) |",
         "|---|---|---|---|---|",
     ]
-    lstm_updates = np.mean([r["updates"] for r in results["LSTM"]])
+    lstm_updates = events  # an LSTM updates every unit at every event
     for name, runs in results.items():
         u = [r["updates"] for r in runs]
         lines.append(

@@ -22,6 +22,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _baselines import LSTMBaselineClassifier  # noqa: E402
 from _reproduce import (  # noqa: E402
+    chosen,
     final_scores,
     learning_curves,
     mean_sd,
@@ -90,7 +91,7 @@ def main(argv=None) -> dict:
             setting["n_test"], sampling=sampling, random_state=2000
         )
         panels[sampling] = learning_curves(
-            models(args.plstm_params),
+            chosen(models(args.plstm_params), args),
             (*train, *test),
             setting["epochs"],
             setting["seeds"],
@@ -111,11 +112,16 @@ def main(argv=None) -> dict:
         "|---|---|---|---|---|---|---|",
     ]
     for sampling, results in panels.items():
-        plstm, lstm = results["Phased LSTM"], results["LSTM"]
+        cells = [
+            mean_sd(final_scores(results[name]), 100) if name in results else "not run"
+            for name in ("Phased LSTM", "LSTM")
+        ]
+        times = " / ".join(
+            f"{mean_seconds(results[name]):.0f}" if name in results else "-"
+            for name in ("Phased LSTM", "LSTM")
+        )
         lines.append(
-            f"| {sampling} | {mean_sd(final_scores(plstm), 100)} "
-            f"| {mean_sd(final_scores(lstm), 100)} | {' | '.join(PAPER[sampling])} "
-            f"| {mean_seconds(plstm):.0f} / {mean_seconds(lstm):.0f} |"
+            f"| {sampling} | {' | '.join(cells)} | {' | '.join(PAPER[sampling])} | {times} |"
         )
     publish(
         args,

@@ -17,6 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _reproduce import (  # noqa: E402
+    chosen,
     final_scores,
     learning_curves,
     mean_sd,
@@ -44,7 +45,7 @@ def main(argv=None) -> dict:
     train = training_data(args, make_two_frequency_discrimination, setting["n_train"])
     test = make_two_frequency_discrimination(setting["n_test"], random_state=2000)
     results = learning_curves(
-        models(args.plstm_params),
+        chosen(models(args.plstm_params), args),
         (*train, *test),
         setting["epochs"],
         setting["seeds"],
