@@ -186,6 +186,88 @@ def test_without_a_compiler_the_layer_warns_once_and_falls_back(tmp_path):
     assert "SK_PLSTM_KERNEL=0" in out
 
 
+def test_kernel_build_is_keyed_by_what_decides_the_binary(tmp_path, monkeypatch):
+    from sk_plstm.nn._fused import SOURCE, kernel_build
+
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path / "cache"))
+    code = open(SOURCE).read()
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "_kernel.cpp").write_text(code)  # two copies of the package
+    (tmp_path / "b" / "_kernel.cpp").write_text(code)
+    name_a, path_a = kernel_build(str(tmp_path / "a" / "_kernel.cpp"), ["-O3"])
+    name_b, path_b = kernel_build(str(tmp_path / "b" / "_kernel.cpp"), ["-O3"])
+    # one build for both: same name and the same source path, so neither rebuilds the other
+    assert (name_a, path_a) == (name_b, path_b)
+    assert path_a.startswith(str(tmp_path / "cache")) and open(path_a).read() == code
+    # another kernel or other flags: another build, the first one left alone
+    (tmp_path / "b" / "_kernel.cpp").write_text(code + "\n// changed\n")
+    name_c, path_c = kernel_build(str(tmp_path / "b" / "_kernel.cpp"), ["-O3"])
+    name_d, _ = kernel_build(str(tmp_path / "a" / "_kernel.cpp"), ["-O2"])
+    assert len({name_a, name_c, name_d}) == 3 and open(path_a).read() == code
+
+
+@needs_kernel
+def test_a_second_copy_of_the_package_loads_the_same_build(tmp_path):
+    import shutil
+
+    import sk_plstm
+
+    # a copy elsewhere (another checkout or environment), the same extensions cache
+    shutil.copytree(os.path.dirname(sk_plstm.__file__), tmp_path / "sk_plstm")
+    code = (
+        "import time, sk_plstm\n"
+        "from sk_plstm.nn import kernel_available\n"
+        "start = time.perf_counter()\n"
+        "print(sk_plstm.__file__, kernel_available(), time.perf_counter() - start)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    path, available, seconds = result.stdout.split()
+    assert path.startswith(str(tmp_path)) and available == "True"
+    assert "building" not in result.stderr  # loaded this process's build, no rebuild
+    assert float(seconds) < 30
+
+
+def test_a_build_says_that_it_builds_and_how_long_it_took(tmp_path):
+    env = {"TORCH_EXTENSIONS_DIR": str(tmp_path), "CXX": str(tmp_path / "no-compiler")}
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", _WITHOUT_KERNEL],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    # an empty cache: the build is announced on stderr before it starts (here it fails)
+    assert result.stderr.startswith("sk_plstm: building the CPU kernel, once for this version")
+
+
+def test_a_build_reports_its_duration_and_a_cached_one_is_silent(tmp_path, monkeypatch, capsys):
+    import torch.utils.cpp_extension as ext
+
+    from sk_plstm.nn import _fused
+
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
+    monkeypatch.setattr(ext, "load", lambda **kwargs: f"kernel {kwargs['name']}")
+    for cached in (False, True):
+        monkeypatch.setattr(_fused, "_kernel", None)
+        monkeypatch.setattr(_fused, "_kernel_error", None)
+        name, source = _fused.kernel_build()
+        assert _fused._load_kernel() == f"kernel {name}"
+        err = capsys.readouterr().err
+        if cached:
+            assert err == ""
+        else:
+            assert "building the CPU kernel" in err and "CPU kernel built in" in err
+            open(os.path.join(os.path.dirname(source), f"{name}.so"), "w").close()
+
+
 def _inference(layer, implementation, *args, **kwargs):
     layer.implementation = implementation
     with torch.no_grad():

@@ -3,7 +3,8 @@
 Implementations of one recurrence (one layer, one direction, time-major):
 
 * ``"kernel"``: a C++ extension (``_kernel.cpp``) compiled on first use with torch's own
-  extension builder. Per step it runs one matrix product and one fused elementwise pass
+  extension builder, once per kernel version per machine
+  (:func:`kernel_build`). Per step it runs one matrix product and one fused elementwise pass
   that computes the LSTM gates, the time gate and the blend; the backward is written by
   hand, including the gradients of ``tau``, ``shift`` and ``r_on``, and recomputes the
   gates instead of storing them. CPU, float32 only.
@@ -21,9 +22,12 @@ implementation otherwise (no compiler, another device or dtype, or
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import sys
 import threading
+import time
 import warnings
 from typing import Any
 
@@ -38,7 +42,6 @@ __all__ = ["kernel_available", "recurrence"]
 #: this; with more units open, the dense step is as fast or faster (``bench_sparse.py``).
 SPARSE_MAX_R_ON = 0.1
 
-_log = logging.getLogger("sk_plstm")
 _lock = threading.Lock()
 _kernel: Any = None
 _kernel_error: str | None = None
@@ -56,8 +59,67 @@ def _cpu_has(*features: str) -> bool:
     return False
 
 
+#: the kernel's C++ source, beside this file
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_kernel.cpp")
+
+
+def _kernel_flags() -> list[str]:
+    """The compiler flags for this CPU."""
+    # no FP-trap or errno semantics, so the compiler vectorises the per-unit loops
+    flags = ["-O3", "-fno-trapping-math", "-fno-math-errno"]
+    if _cpu_has("avx2", "fma"):
+        flags += ["-mavx2", "-mfma"]
+    return flags
+
+
+def kernel_build(source: str = SOURCE, flags: list[str] | None = None) -> tuple[str, str]:
+    """The build's name and the stable path of its source, from what decides the binary.
+
+    The name is keyed by the source's bytes, the compiler flags and torch's version, and
+    the source is copied into the build's own directory, so every copy of the package on a
+    machine (checkouts, virtual environments, an installed release) with the same kernel
+    shares one build, and a changed kernel gets a new one instead of rebuilding another
+    copy's.
+
+    Parameters
+    ----------
+    source : str
+        Path of the C++ source.
+    flags : list of str, optional
+        Compiler flags (this CPU's by default).
+
+    Returns
+    -------
+    name : str
+        ``sk_plstm_kernel_<key>``, the name torch caches the build under.
+    path : str
+        The source copied into the build directory (``TORCH_EXTENSIONS_DIR``).
+    """
+    from torch.utils.cpp_extension import _get_build_directory
+
+    flags = _kernel_flags() if flags is None else flags
+    with open(source, "rb") as f:
+        code = f.read()
+    digest = hashlib.sha256(code)
+    digest.update(repr((flags, torch.__version__)).encode())
+    name = f"sk_plstm_kernel_{digest.hexdigest()[:16]}"
+    directory = _get_build_directory(name, verbose=False)
+    path = os.path.join(directory, "_kernel.cpp")
+    try:
+        with open(path, "rb") as f:
+            current = f.read()
+    except OSError:
+        current = None
+    if current != code:  # written once; atomic, for processes loading at the same time
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(code)
+        os.replace(tmp, path)
+    return name, path
+
+
 def _load_kernel() -> Any:
-    """Compile (once per machine, cached by torch) and import the C++ kernel, or None."""
+    """Compile (once per kernel version per machine) and import the C++ kernel, or None."""
     global _kernel, _kernel_error
     if _kernel is not None or _kernel_error is not None:
         return _kernel
@@ -70,15 +132,18 @@ def _load_kernel() -> Any:
         try:
             from torch.utils.cpp_extension import load
 
-            source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_kernel.cpp")
-            # no FP-trap or errno semantics, so the compiler vectorises the per-unit loops
-            flags = ["-O3", "-fno-trapping-math", "-fno-math-errno"]
-            name = "sk_plstm_kernel"
-            if _cpu_has("avx2", "fma"):
-                flags += ["-mavx2", "-mfma"]
-                name += "_avx2"
+            flags = _kernel_flags()
+            name, source = kernel_build(flags=flags)
+            built = os.path.exists(os.path.join(os.path.dirname(source), f"{name}.so"))
+            if not built:
+                print(
+                    "sk_plstm: building the CPU kernel, once for this version and machine "
+                    "(about a minute)...",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            start = time.perf_counter()
             # torch's builder warns and logs about compilers; the outcome is reported below
-            _log.info("loading the sk_plstm CPU kernel (the first time: building it, ~30 s)")
             torch_log = logging.getLogger("torch.utils.cpp_extension")
             level = torch_log.level
             torch_log.setLevel(logging.CRITICAL)
@@ -88,6 +153,13 @@ def _load_kernel() -> Any:
                     _kernel = load(name=name, sources=[source], extra_cflags=flags, verbose=False)
             finally:
                 torch_log.setLevel(level)
+            if not built:
+                print(
+                    f"sk_plstm: CPU kernel built in {time.perf_counter() - start:.0f} s "
+                    f"({os.path.dirname(source)}).",
+                    file=sys.stderr,
+                    flush=True,
+                )
         except Exception as exc:  # no compiler, no ninja, failed build: use the torch path
             first_line = (str(exc).splitlines() or [""])[0]
             _kernel_error = f"{type(exc).__name__}: {first_line[:160]}"
