@@ -191,3 +191,13 @@ def test_install_line_works_from_a_checkout(line):
 def test_install_line_check_refuses_lines_that_cannot_work(line):
     with pytest.raises(AssertionError):
         _check_install_line(line, _project())
+
+
+def test_reproduction_figures_come_from_the_reports():
+    # every "mean +- sd" on the reproduction page is one that a script wrote in a report
+    # under docs/reproduction/, so the page cannot drift from the runs it cites
+    page = (ROOT / "docs" / "reproduction.md").read_text()
+    reports = " ".join(p.read_text() for p in (ROOT / "docs" / "reproduction").glob("*.md"))
+    figures = re.findall(r"\d+\.\d+ \+- \d+\.\d+", page)
+    assert len(figures) >= 10
+    assert [f for f in figures if f not in reports] == []
