@@ -27,10 +27,11 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from sk_plstm import PhasedLSTMClassifier, PhasedLSTMRegressor
+from sk_plstm.nn import EstimatorNetwork
 from sk_plstm.sktime._delegate import COMMON_TAGS, DelegatingEstimator
 
 
-class LSTMNet(nn.Module):
+class LSTMNet(EstimatorNetwork):
     """``torch.nn.LSTM`` over the values and the scaled time since the previous step.
 
     ``values`` is what the estimators feed their network: the standardised values and,
@@ -62,6 +63,7 @@ class LSTMNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size * self.directions, output_size)
         self.time_scale = time_scale
+        self.output_size, self.bidirectional = output_size, bidirectional
 
     def forward(self, values, times, lengths):
         dt = torch.diff(times, dim=1, prepend=times[:, :1]) / self.time_scale
@@ -79,7 +81,7 @@ class LSTMNet(nn.Module):
         return self.head(self.dropout(summary))
 
 
-class GRUDNet(nn.Module):
+class GRUDNet(EstimatorNetwork):
     """GRU-D (Che et al., 2018) over values with observation masks, read at their times.
 
     ``values`` is what the estimators feed their network: the standardised values of the
@@ -129,6 +131,7 @@ class GRUDNet(nn.Module):
         self.cell = nn.GRUCell(input_size, hidden_size)  # x_hat, and the masks if any
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, output_size)
+        self.output_size = output_size
 
     def forward(self, values, times, lengths):
         n = self.n_channels

@@ -47,7 +47,7 @@ from ._training import (
     lr_scheduler,
     narrowing_epochs,
 )
-from .nn import PhasedLSTMNet
+from .nn import EstimatorNetwork, PhasedLSTMNet
 
 #: held by every seeded block (see PhasedLSTMBase._seeded); reentrant, for nested fits
 _SEEDED = threading.RLock()
@@ -426,7 +426,10 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         }
 
     def _module_spec(self, output_size: int) -> tuple[type[torch.nn.Module], dict[str, Any]]:
-        """The torch module class and its keyword arguments (a hook for other networks)."""
+        """The torch module class and its keyword arguments (a hook for other networks).
+
+        The class must implement :class:`sk_plstm.nn.EstimatorNetwork`.
+        """
         return PhasedLSTMNet, {
             **self._network_size(output_size),
             "tau_range": (
@@ -489,6 +492,11 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             optimizer = _OPTIMIZERS[optimizer]
         epochs = self.max_epochs if max_epochs is None else max_epochs
         module, module_kwargs = self._module_spec(output_size)
+        if not (isinstance(module, type) and issubclass(module, EstimatorNetwork)):
+            raise TypeError(
+                f"The network class {module!r} does not implement "
+                "sk_plstm.nn.EstimatorNetwork, the contract the estimators rely on."
+            )
         validation = self._validation(incremental)
         monitor = "train_loss" if validation is None else "valid_loss"
         rank, world = self._rank_and_world()
@@ -562,10 +570,10 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         layer in the order of the network's cells.
         """
         rows = {"tau": [], "shift": [], "r_on": []}
-        for cell in self.net_.module_.plstm.cells:
-            tau, r_on = cell.gate.effective_params()
+        for gate in self.net_.module_.time_gates():
+            tau, r_on = gate.effective_params()
             rows["tau"].append(tau.detach().cpu().double().numpy() * self.time_scale_)
-            shift = torch.remainder(cell.gate.shift.detach().double(), tau.detach().double())
+            shift = torch.remainder(gate.shift.detach().double(), tau.detach().double())
             rows["shift"].append(shift.cpu().numpy() * self.time_scale_)
             rows["r_on"].append(r_on.detach().cpu().double().numpy())
         return {name: np.stack(values) for name, values in rows.items()}
@@ -649,7 +657,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             self.net_ = net = self._build_net(output_size, checkpoints, epochs, incremental)
             if resume is None:
                 net.initialize()
-                if hasattr(net.module_, "plstm"):  # not for other networks (_module_spec)
+                if net.module_.time_gates():  # not for networks without gates
                     self.initial_gates_ = self._gate_params()
                 net.partial_fit(inputs, targets, epochs=epochs)
             else:

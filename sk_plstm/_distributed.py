@@ -71,7 +71,7 @@ class DistributedNet(NeuralNet):
     def _wrapped(self) -> DistributedDataParallel:
         wrapped = self.__dict__.get("_ddp")
         if wrapped is None or wrapped.module is not self.module_:
-            device = next(self.module_.parameters()).device
+            device = self.module_.device
             wrapped = DistributedDataParallel(
                 self.module_,
                 device_ids=[device] if device.type == "cuda" else None,
@@ -110,7 +110,7 @@ class DistributedNet(NeuralNet):
             stop = start + 1
         X_part, y_part = _slice(Xi, start, stop), _slice(yi, start, stop)
         module = self._wrapped()
-        device = next(self.module_.parameters()).device
+        device = self.module_.device
         # The forward pass draws from a per-rank stream (different dropout masks on each
         # rank) and leaves the global generator alone: it only feeds the batch shuffling,
         # which must stay the same on every rank.

@@ -53,7 +53,7 @@ def _gate_inputs(estimator: Any, X: Any) -> tuple[Any, torch.Tensor, torch.Tenso
     """
     panel = estimator._panel(X, reset=False)
     internal = estimator._internal(panel)
-    device = next(estimator.module_.parameters()).device
+    device = estimator.module_.device
     times = torch.as_tensor(internal.times, device=device)
     return panel, times, torch.as_tensor(internal.lengths, device=device)
 
@@ -61,14 +61,14 @@ def _gate_inputs(estimator: Any, X: Any) -> tuple[Any, torch.Tensor, torch.Tenso
 def update_counts(estimator: Any, X: Any) -> np.ndarray:
     """Updates of every unit on ``X``, averaged over the series (see the estimators' method)."""
     _, times, lengths = _gate_inputs(estimator, X)
-    counts = estimator.module_.plstm.update_counts(times, lengths)
+    counts = estimator.module_.update_counts(times, lengths)
     return counts.cpu().numpy().astype(np.float64)
 
 
 def gate_openness(estimator: Any, X: Any) -> tuple[np.ndarray, np.ndarray]:
     """Openness of every unit at every time point of ``X`` (see the estimators' method)."""
     panel, times, lengths = _gate_inputs(estimator, X)
-    openness = estimator.module_.plstm.gate_openness(times, lengths)
+    openness = estimator.module_.gate_openness(times, lengths)
     openness = openness.permute(1, 2, 0, 3).cpu().double().numpy()
     openness[~panel.valid_mask()] = np.nan
     return openness, absolute_times(panel, estimator.time_origin_)
@@ -147,7 +147,7 @@ def describe(estimator: Any, X: Any = None) -> ModelDescription:
     summary = {
         "estimator": type(estimator).__name__,
         "n_channels": estimator.n_channels_,
-        "n_outputs": module.head.out_features,
+        "n_outputs": module.output_size,
         "hidden_size": estimator.hidden_size,
         "num_layers": estimator.num_layers,
         "bidirectional": estimator.bidirectional,
@@ -160,7 +160,7 @@ def describe(estimator: Any, X: Any = None) -> ModelDescription:
     if X is not None:
         panel, times, lengths = _gate_inputs(estimator, X)
         # updates per unit, averaged over the series, over the mean number of points
-        counts = estimator.module_.plstm.update_counts(times, lengths).cpu().double().numpy()
+        counts = estimator.module_.update_counts(times, lengths).cpu().double().numpy()
         table["updates_fraction"] = counts.mean(axis=1) / panel.lengths.mean()
         summary["n_series"] = len(panel)
     return ModelDescription(summary, table)

@@ -196,7 +196,7 @@ def model_bytes(estimator: Any, net: Any, wrapper: Wrapper | None = None) -> byt
     buffer = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in net.module_.state_dict().items()}, buffer)
     weights = buffer.getvalue()
-    output_size = net.module_.head.out_features
+    output_size = net.module_.output_size
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

@@ -192,7 +192,7 @@ pandas.DataFrame / Series indexed by time, or dict
         panel = Panel(panel.values, times_rel[None, :], panel.lengths, panel.channels)
         inputs = est._network_inputs(panel)
         module = est.module_
-        device = next(module.parameters()).device
+        device = module.device
         values_t = torch.as_tensor(inputs["values"], device=device)
         times_t = torch.as_tensor(inputs["times"], device=device)
         was_training = module.training

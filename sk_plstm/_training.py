@@ -24,7 +24,6 @@ from tqdm.auto import tqdm
 from tqdm.std import tqdm as plain_tqdm
 
 from ._persistence import check_regular_file, replace_atomically
-from .nn import TimeGate
 
 __all__ = [
     "Checkpointer",
@@ -359,9 +358,8 @@ class GateNarrowing(Callback):
 
     def _narrow(self, net) -> None:
         width = self.width(len(net.history))  # this epoch's row exists already
-        for module in net.module_.modules():
-            if isinstance(module, TimeGate):
-                module.narrow_(width)
+        for gate in net.module_.time_gates():
+            gate.narrow_(width)
 
 
 class ResumableEarlyStopping(EarlyStopping):

@@ -4,6 +4,7 @@ This subpackage imports torch only.
 """
 
 from ._cell import PhasedLSTMCell
+from ._contract import EstimatorNetwork
 from ._fused import kernel_available
 from ._gate import TimeGate, time_gate
 from ._init import init_lstm_weights_, init_time_gate_
@@ -11,6 +12,7 @@ from ._layer import IMPLEMENTATIONS, PhasedLSTM, lengths_to_mask
 from ._net import PhasedLSTMNet
 
 __all__ = [
+    "EstimatorNetwork",
     "IMPLEMENTATIONS",
     "kernel_available",
     "PhasedLSTM",

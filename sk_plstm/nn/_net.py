@@ -5,13 +5,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ._contract import EstimatorNetwork
 from ._layer import PhasedLSTM
 
 __all__ = ["PhasedLSTMNet"]
 
 
-class PhasedLSTMNet(nn.Module):
+class PhasedLSTMNet(EstimatorNetwork):
     """Phased LSTM layers followed by a linear head on the final hidden state.
+
+    The estimators' network; it implements :class:`EstimatorNetwork`.
 
     The final hidden state of the last layer (both directions when
     bidirectional) summarises each sequence; for the forward direction it is the
@@ -68,6 +71,8 @@ class PhasedLSTMNet(nn.Module):
         )
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size * self.plstm.num_directions, output_size)
+        self.output_size = output_size
+        self.bidirectional = bidirectional
 
     def forward(
         self, values: torch.Tensor, times: torch.Tensor, lengths: torch.Tensor | None = None
@@ -124,3 +129,39 @@ class PhasedLSTMNet(nn.Module):
             raise ValueError("step_outputs needs a unidirectional network.")
         out, state = self.plstm(values, times, state=state)
         return self.head(out), state
+
+    def time_gates(self) -> list:
+        """The time gate of every cell, layer by layer, forward before backward."""
+        return [cell.gate for cell in self.plstm.cells]
+
+    def update_counts(
+        self, times: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Updates of every unit, averaged over the batch (:meth:`PhasedLSTM.update_counts`).
+
+        Parameters
+        ----------
+        times : torch.Tensor of shape (batch, steps)
+        lengths : torch.Tensor of shape (batch,), optional
+
+        Returns
+        -------
+        torch.Tensor of shape (num_layers * num_directions, hidden_size)
+        """
+        return self.plstm.update_counts(times, lengths)
+
+    def gate_openness(
+        self, times: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Openness of every unit at every step (:meth:`PhasedLSTM.gate_openness`).
+
+        Parameters
+        ----------
+        times : torch.Tensor of shape (batch, steps)
+        lengths : torch.Tensor of shape (batch,), optional
+
+        Returns
+        -------
+        torch.Tensor of shape (num_layers * num_directions, batch, steps, hidden_size)
+        """
+        return self.plstm.gate_openness(times, lengths)
