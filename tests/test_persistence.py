@@ -217,6 +217,29 @@ def test_model_saved_on_cuda_loads_on_cpu():
     np.testing.assert_allclose(cpu.predict_proba(expected["X"]), expected["proba"], atol=1e-5)
 
 
+FIXTURES = CUDA_MODEL.parent
+
+
+@pytest.mark.parametrize("name", ["classifier_v3", "regressor_v3", "sktime_classifier_v3"])
+def test_models_saved_by_an_earlier_version_load_and_predict_alike(name):
+    # written by tests/data/make_model_fixtures.py before the network was reorganised:
+    # every later version must read them and give the same predictions
+    expected = np.load(FIXTURES / "model_fixtures.npz")
+    if name.startswith("sktime"):
+        from sktime.base import load as sktime_load
+
+        model = sk_plstm.load(FIXTURES / f"{name}.zip")
+        np.testing.assert_allclose(
+            sktime_load(FIXTURES / f"{name}.zip").predict_proba(expected["X"]),
+            expected[name],
+            atol=1e-5,
+        )
+    else:
+        model = sk_plstm.load(FIXTURES / f"{name}.plstm")
+    predict = model.predict_proba if hasattr(model, "predict_proba") else model.predict
+    np.testing.assert_allclose(predict(expected["X"]), expected[name], atol=1e-5)
+
+
 # ---------------------------------------------------------------- fuzzing and hostile files
 @pytest.fixture(scope="module")
 def fuzzer():
