@@ -579,11 +579,11 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         return {name: np.stack(values) for name, values in rows.items()}
 
     def _fitted_state(self) -> dict[str, Any]:
-        """The fitted attributes (``name_``, and ``_y_ndim``), by reference."""
+        """The fitted attributes (``name_``), by reference."""
         return {
             name: value
             for name, value in vars(self).items()
-            if (name.endswith("_") and not name.startswith("__")) or name == "_y_ndim"
+            if name.endswith("_") and not name.startswith("__")
         }
 
     @contextmanager

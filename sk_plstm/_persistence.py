@@ -444,7 +444,7 @@ ATTRIBUTES = {
     ),
     "y_mean_": lambda v: _finite_array(v) and v.ndim == 1,
     "y_std_": lambda v: _finite_array(v, positive=True) and v.ndim == 1,
-    "_y_ndim": lambda v: v in (1, 2) and not isinstance(v, bool),
+    "y_ndim_": lambda v: v in (1, 2) and not isinstance(v, bool),
     "tau_range_": _check_range,
     "time_scale_": lambda v: isinstance(v, float) and np.isfinite(v) and v > 0,
     "seed_": lambda v: _is_int(v),
@@ -454,8 +454,10 @@ ATTRIBUTES = {
 }
 REQUIRED = {
     "PhasedLSTMClassifier": {"classes_"},
-    "PhasedLSTMRegressor": {"y_mean_", "y_std_", "_y_ndim"},
+    "PhasedLSTMRegressor": {"y_mean_", "y_std_", "y_ndim_"},
 }
+#: fitted attributes renamed since an earlier version: {old name: new name}
+RENAMED = {"_y_ndim": "y_ndim_"}
 # n_iter_ is absent from the best model written during a fit (it is the history's length)
 COMMON = {"time_origin_", "n_channels_", "tau_range_", "time_scale_", "seed_"}
 
@@ -468,6 +470,7 @@ def _check_attributes(attributes: dict, estimator: Any, output_size: Any) -> dic
     ValueError
         Naming the first attribute that is unknown, missing or invalid.
     """
+    attributes = {RENAMED.get(name, name): value for name, value in attributes.items()}
     unknown = sorted(set(attributes) - set(ATTRIBUTES))
     if unknown:
         raise ValueError(f"unknown fitted attributes {unknown}")

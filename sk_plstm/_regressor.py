@@ -38,6 +38,8 @@ distributed, random_state, verbose
     ----------
     y_mean_, y_std_ : ndarray of shape (n_targets,)
         Target standardisation statistics.
+    y_ndim_ : int
+        Dimensions of the ``y`` given to ``fit`` (1 or 2); ``predict`` returns the same.
     n_channels_, n_features_in_, feature_names_in_, channel_names_, mask_inputs_, \
 tau_range_, time_origin_, channel_mean_, channel_std_, net_, n_iter_, interrupted_, seed_, \
 time_scale_, best_epoch_, initial_gates_
@@ -80,7 +82,7 @@ time_scale_, best_epoch_, initial_gates_
             raise ValueError(f"y must be 1-D or 2-D, got {y.ndim} dimensions.")
         if len(y) != n_samples:
             raise ValueError(f"y has {len(y)} targets, but X has {n_samples} series.")
-        self._y_ndim = y.ndim
+        self.y_ndim_ = y.ndim
         y2 = y.reshape(n_samples, -1)
         with np.errstate(over="ignore", invalid="ignore"):
             self.y_mean_ = y2.mean(axis=0)
@@ -107,7 +109,7 @@ time_scale_, best_epoch_, initial_gates_
 
     def _transform_outputs(self, outputs: np.ndarray) -> np.ndarray:
         out = outputs * self.y_std_ + self.y_mean_
-        return out[..., 0] if self._y_ndim == 1 else out
+        return out[..., 0] if self.y_ndim_ == 1 else out
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X: Any, y: Any) -> PhasedLSTMRegressor:
