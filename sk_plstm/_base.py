@@ -545,6 +545,9 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             module=module,
             **{f"module__{name}": value for name, value in module_kwargs.items()},
             criterion=self._criterion(),
+            # the raw outputs: _transform_outputs is the one way to predictions, for
+            # predict, predict_proba and streaming alike
+            predict_nonlinearity=None,
             optimizer=optimizer,
             optimizer__weight_decay=self.weight_decay,
             lr=self.lr,
@@ -838,7 +841,10 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         return PhasedLSTMStream(self)
 
     def _forward(self, X: Any) -> np.ndarray:
-        """Network outputs for ``X`` in evaluation mode, shape (n_samples, output_size)."""
+        """Raw network outputs for ``X`` in evaluation mode, shape (n_samples, output_size).
+
+        Logits or standardised predictions; ``_transform_outputs`` maps them.
+        """
         inputs = self._network_inputs(self._panel(X, reset=False))
         return self.net_.predict_proba(inputs).astype(np.float64)
 

@@ -276,6 +276,7 @@ default="adam"
             )
 
     def _transform_outputs(self, outputs: np.ndarray) -> np.ndarray:
+        """Probabilities from logits of shape (..., n_classes): the softmax, in float64."""
         shifted = np.exp(outputs - outputs.max(axis=-1, keepdims=True))
         return shifted / shifted.sum(axis=-1, keepdims=True)
 
@@ -336,7 +337,7 @@ n_timepoints), or an sktime panel container
         ndarray of shape (n_samples, n_classes)
             Probabilities, columns in the order of ``classes_``.
         """
-        return self._forward(X)
+        return self._transform_outputs(self._forward(X))
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted class labels.

@@ -108,6 +108,7 @@ time_scale_, best_epoch_, initial_gates_
         return ((y2 - self.y_mean_) / self.y_std_).astype(np.float32)
 
     def _transform_outputs(self, outputs: np.ndarray) -> np.ndarray:
+        """Predictions from standardised outputs of shape (..., n_targets)."""
         out = outputs * self.y_std_ + self.y_mean_
         return out[..., 0] if self.y_ndim_ == 1 else out
 
