@@ -48,6 +48,7 @@ from ._training import (
     narrowing_epochs,
 )
 from .nn import EstimatorNetwork, PhasedLSTMNet
+from .nn._init import check_tau_range
 
 #: held by every seeded block (see PhasedLSTMBase._seeded); reentrant, for nested fits
 _SEEDED = threading.RLock()
@@ -101,6 +102,11 @@ EARLY_STOPPING_FRACTION = 0.1
 
 def _is_optimizer_class(value: Any) -> bool:
     return isinstance(value, type) and issubclass(value, torch.optim.Optimizer)
+
+
+def _early_stopper(net: NeuralNet) -> ResumableEarlyStopping | None:
+    """The net's early-stopping callback, or None when it trains without one."""
+    return dict(net.callbacks_).get("early_stopping")
 
 
 class PhasedLSTMParams:
@@ -322,18 +328,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         if isinstance(self.tau_range, str):  # "auto": the data's sampling interval to duration
             interval, duration = panel.time_scale()
             return (interval, max(duration, 2.0 * interval))
-        values = tuple(self.tau_range)
-        if len(values) != 2 or not all(
-            isinstance(v, numbers.Real) and np.isfinite(v) for v in values
-        ):
-            raise ValueError(
-                f"tau_range must be 'auto' or a tuple (low, high) of two numbers, got "
-                f"{self.tau_range!r}."
-            )
-        low, high = float(values[0]), float(values[1])
-        if not 0 < low <= high:
-            raise ValueError(f"tau_range must satisfy 0 < low <= high, got {self.tau_range!r}.")
-        return (low, high)
+        return check_tau_range(self.tau_range, alternatives="'auto' or ")
 
     def _set_time_scale(self) -> None:
         """Fix the unit of the network's internal time: a power of two near ``tau_range_[0]``.
@@ -679,7 +674,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         stopped = self._stopped_early()
         self._note_interruption(epochs if resume is None else epochs - resume["epoch"], stopped)
         if self.early_stopping and not incremental:
-            best = int(dict(net.callbacks_)["early_stopping"].best_epoch_)
+            best = int(_early_stopper(net).best_epoch_)
             self.best_epoch_ = best or self.n_iter_  # 0: no epoch was watched (final_r_on)
         if checkpoints and (self.n_iter_ >= epochs or stopped):
             # complete: nothing to resume (an interrupted fit keeps its checkpoint)
@@ -688,7 +683,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
 
     def _stopped_early(self) -> bool:
         """Whether early stopping ended the last fit of ``net_``."""
-        stopper = dict(self.net_.callbacks_).get("early_stopping")
+        stopper = _early_stopper(self.net_)
         return stopper is not None and stopper.stopped(self.net_)
 
     @contextmanager
@@ -753,7 +748,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         state = {}
         if hasattr(self, "initial_gates_"):
             state["initial_gates"] = {k: torch.as_tensor(v) for k, v in self.initial_gates_.items()}
-        stopper = dict(self.net_.callbacks_).get("early_stopping")
+        stopper = _early_stopper(self.net_)
         if stopper is not None and stopper.best_model_weights_ is not None:
             state["best_epoch"] = int(stopper.best_epoch_)
             state["best_weights"] = stopper.best_model_weights_
@@ -770,7 +765,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         extra = state.get("extra", {})
         if "initial_gates" in extra:
             self.initial_gates_ = {k: v.numpy() for k, v in extra["initial_gates"].items()}
-        stopper = dict(net.callbacks_).get("early_stopping")
+        stopper = _early_stopper(net)
         if stopper is not None and "best_weights" in extra:
             stopper.best_epoch_ = extra["best_epoch"]
             stopper.best_model_weights_ = extra["best_weights"]

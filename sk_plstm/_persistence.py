@@ -37,6 +37,7 @@ import torch
 from skorch.history import History
 
 from ._data import TimeOrigin, TimeRange
+from .nn._init import check_tau_range
 
 __all__ = ["FORMAT_VERSION", "Wrapper", "load", "load_bytes", "model_bytes", "write_model"]
 
@@ -221,9 +222,7 @@ def model_bytes(estimator: Any, net: Any, wrapper: Wrapper | None = None) -> byt
     return archive_bytes.getvalue()
 
 
-def write_model(
-    estimator: Any, net: Any, path: str | Path, wrapper: Wrapper | None = None
-) -> Path:
+def write_model(estimator: Any, net: Any, path: str | Path, wrapper: Wrapper | None = None) -> Path:
     """Write :func:`model_bytes` of a fitted estimator to ``path``, atomically.
 
     Parameters
@@ -410,11 +409,13 @@ def _check_origin(origin: Any) -> bool:
 
 
 def _check_range(value: Any) -> bool:
-    if not (isinstance(value, tuple) and len(value) == 2):
+    if not (isinstance(value, tuple) and all(isinstance(v, float) for v in value)):
         return False
-    low, high = value
-    numbers_ = all(isinstance(v, float) and np.isfinite(v) for v in value)
-    return numbers_ and 0 < low <= high
+    try:
+        check_tau_range(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_gates(value: Any) -> bool:

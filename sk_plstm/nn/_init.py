@@ -3,10 +3,49 @@
 from __future__ import annotations
 
 import math
+import numbers
+from typing import Any
 
 import torch
 
 __all__ = ["init_lstm_weights_", "init_time_gate_"]
+
+
+def check_tau_range(tau_range: Any, alternatives: str = "") -> tuple[float, float]:
+    """``tau_range`` as ``(low, high)`` floats, checked: two finite numbers, 0 < low <= high.
+
+    The one check of a range of periods, for the layer, the estimators and model files.
+
+    Parameters
+    ----------
+    tau_range : tuple of two numbers
+    alternatives : str, default=""
+        Other accepted values, for the message (``"'auto' or "``).
+
+    Returns
+    -------
+    tuple of float
+
+    Raises
+    ------
+    ValueError
+        Naming the value when it is not such a range.
+    """
+    try:
+        values = tuple(tau_range)
+    except TypeError:
+        values = ()
+    if len(values) != 2 or not all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in values
+    ):
+        raise ValueError(
+            f"tau_range must be {alternatives}a tuple (low, high) of two numbers, "
+            f"got {tau_range!r}."
+        )
+    low, high = float(values[0]), float(values[1])
+    if not 0 < low <= high:
+        raise ValueError(f"tau_range must satisfy 0 < low <= high, got {tau_range!r}.")
+    return low, high
 
 
 def init_time_gate_(
@@ -46,9 +85,7 @@ def init_time_gate_(
     >>> r_on
     tensor([0.0500, 0.0500, 0.0500])
     """
-    low, high = float(tau_range[0]), float(tau_range[1])
-    if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= high):
-        raise ValueError(f"tau_range must satisfy 0 < low <= high, got {tau_range!r}.")
+    low, high = check_tau_range(tau_range)
     if not 0 < r_on_value <= 1:
         raise ValueError(f"r_on must be in (0, 1], got {r_on_value!r}.")
     with torch.no_grad():
