@@ -16,6 +16,16 @@ from ._compat import _fit_context
 __all__ = ["PhasedLSTMRegressor"]
 
 
+def _targets(y: Any, n_samples: int) -> np.ndarray:
+    """``y`` as a float64 array of ``n_samples`` rows, 1-D or 2-D, checked."""
+    y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+    if y.ndim not in (1, 2):
+        raise ValueError(f"y must be 1-D or 2-D, got {y.ndim} dimensions.")
+    if len(y) != n_samples:
+        raise ValueError(f"y has {len(y)} targets, but X has {n_samples} series.")
+    return y
+
+
 class PhasedLSTMRegressor(RegressorMixin, PhasedLSTMBase):
     """Phased LSTM regressor for regular, irregular and event-based time series.
 
@@ -77,11 +87,7 @@ time_scale_, best_epoch_, initial_gates_
             raise ValueError(
                 "PhasedLSTMRegressor requires y to be passed, but the target y is None."
             )
-        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
-        if y.ndim not in (1, 2):
-            raise ValueError(f"y must be 1-D or 2-D, got {y.ndim} dimensions.")
-        if len(y) != n_samples:
-            raise ValueError(f"y has {len(y)} targets, but X has {n_samples} series.")
+        y = _targets(y, n_samples)
         self.y_ndim_ = y.ndim
         y2 = y.reshape(n_samples, -1)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -96,10 +102,7 @@ time_scale_, best_epoch_, initial_gates_
         return self._partial_targets(y, n_samples), y2.shape[1]
 
     def _partial_targets(self, y: Any, n_samples: int) -> np.ndarray:
-        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
-        if len(y) != n_samples:
-            raise ValueError(f"y has {len(y)} targets, but X has {n_samples} series.")
-        y2 = y.reshape(n_samples, -1)
+        y2 = _targets(y, n_samples).reshape(n_samples, -1)
         if y2.shape[1] != len(self.y_mean_):
             raise ValueError(
                 f"y has {y2.shape[1]} targets per sample, but the model predicts "
