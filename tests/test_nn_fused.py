@@ -268,6 +268,90 @@ def test_a_build_reports_its_duration_and_a_cached_one_is_silent(tmp_path, monke
             open(os.path.join(os.path.dirname(source), f"{name}.so"), "w").close()
 
 
+def _kernel_inputs(batch=2, steps=3, inputs=2, hidden=4):
+    from sk_plstm.nn._fused import KERNEL_INPUTS
+
+    tensors = (
+        torch.randn(steps, batch, inputs),
+        torch.rand(steps, batch, dtype=torch.float64).cumsum(0),
+        torch.empty(0),
+        torch.randn(4 * hidden, hidden + inputs),
+        torch.randn(4 * hidden),
+        torch.full((hidden,), 2.0),
+        torch.zeros(hidden),
+        torch.full((hidden,), 0.5),
+        torch.zeros(batch, hidden),
+        torch.zeros(batch, hidden),
+    )
+    return dict(zip(KERNEL_INPUTS, tensors))
+
+
+@needs_kernel
+@pytest.mark.parametrize(
+    "name, bad, message",
+    [
+        ("x", torch.randn(3, 2), "x must be \\(steps, batch, inputs\\)"),
+        ("x", torch.randn(3, 2, 2, dtype=torch.float64), "x must be float32"),
+        ("times", torch.rand(4, 2, dtype=torch.float64), "times must be \\(steps, batch\\)"),
+        ("times", torch.zeros(3, 2, dtype=torch.int64), "times must be float32 or float64"),
+        ("w", torch.randn(16, 5), "w must be \\(4 \\* hidden, hidden \\+ inputs\\)"),
+        ("bias", torch.randn(15), "bias must be"),
+        ("tau", torch.ones(3), "tau, shift and r_on must be"),
+        ("h0", torch.zeros(3, 4), "h0 and c0 must be"),
+        ("mask", torch.ones(3, 3), "mask must be empty or"),
+        ("c0", torch.zeros(4, 2).t(), "c0 must be contiguous"),
+    ],
+)
+def test_kernel_entry_points_check_their_arguments(name, bad, message):
+    from sk_plstm.nn import _fused
+
+    _fused._load_kernel()
+    kernel = _fused._kernel
+    inputs = {**_kernel_inputs(), name: bad}
+    for call in (
+        lambda: kernel.forward(**inputs, leak=0.0, reverse=False, save=False),
+        lambda: kernel.sparse_forward(**inputs, reverse=False),
+    ):
+        with pytest.raises(RuntimeError, match="sk_plstm kernel: " + message):
+            call()
+
+
+@needs_kernel
+def test_kernel_takes_its_arguments_by_name_in_one_order():
+    from sk_plstm.nn import _fused
+
+    _fused._load_kernel()
+    inputs = _kernel_inputs()
+    out, h_n, c_n, cs = _fused._kernel.forward(**inputs, leak=0.0, reverse=False, save=True)
+    # the same call with the arguments in another order (by name) gives the same result
+    again = _fused._kernel.forward(
+        save=True, reverse=False, leak=0.0, **dict(reversed(list(inputs.items())))
+    )
+    assert all(torch.equal(a, b) for a, b in zip((out, h_n, c_n, cs), again))
+    grads = _fused._kernel.backward(
+        d_out=torch.ones_like(out),
+        d_hn=torch.zeros_like(h_n),
+        d_cn=torch.zeros_like(c_n),
+        **inputs,
+        out=out,
+        cs=cs,
+        leak=0.0,
+        reverse=False,
+    )
+    assert [tuple(g.shape) for g in grads[:2]] == [(3, 2, 2), (16, 6)]
+    with pytest.raises(RuntimeError, match="d_out must be a contiguous float32"):
+        _fused._kernel.backward(
+            d_out=torch.ones(3, 2, 5),
+            d_hn=h_n,
+            d_cn=c_n,
+            **inputs,
+            out=out,
+            cs=cs,
+            leak=0.0,
+            reverse=False,
+        )
+
+
 def _inference(layer, implementation, *args, **kwargs):
     layer.implementation = implementation
     with torch.no_grad():

@@ -192,42 +192,39 @@ def kernel_available() -> bool:
     return _load_kernel() is not None
 
 
+#: the kernel's tensor arguments, by name, in the order of its C++ entry points
+KERNEL_INPUTS = ("x", "times", "mask", "w", "bias", "tau", "shift", "r_on", "h0", "c0")
+
+
 class _KernelRecurrence(torch.autograd.Function):
-    # arguments as :func:`_kernel_args` gives them, then the leak and the direction
+    # the tensors of KERNEL_INPUTS (from _kernel_args), then the leak and the direction;
+    # the kernel takes them by name
     @staticmethod
-    def forward(ctx, x, times, mask, w, bias, tau, shift, r_on, h0, c0, leak, reverse):
+    def forward(ctx, *args):
+        *tensors, leak, reverse = args
+        inputs = dict(zip(KERNEL_INPUTS, tensors))
         save = any(ctx.needs_input_grad)
-        result = _kernel.forward(
-            x, times, mask, w, bias, tau, shift, r_on, leak, h0, c0, reverse, save
-        )
+        result = _kernel.forward(**inputs, leak=leak, reverse=reverse, save=save)
         out, h_n, c_n = result[:3]
         if save:
-            ctx.save_for_backward(x, times, mask, w, bias, tau, shift, r_on, h0, c0, out, result[3])
+            ctx.save_for_backward(*tensors, out, result[3])
             ctx.leak, ctx.reverse = leak, reverse
         return out, h_n, c_n
 
     @staticmethod
     @once_differentiable
     def backward(ctx, d_out, d_hn, d_cn):
-        x, times, mask, w, bias, tau, shift, r_on, h0, c0, out, c_all = ctx.saved_tensors
+        *tensors, out, cs = ctx.saved_tensors
+        inputs = dict(zip(KERNEL_INPUTS, tensors))
         d_x, d_w, d_bias, d_tau, d_shift, d_r, d_h0, d_c0 = _kernel.backward(
-            d_out.contiguous(),
-            d_hn.contiguous(),
-            d_cn.contiguous(),
-            x,
-            times,
-            mask,
-            w,
-            bias,
-            tau,
-            shift,
-            r_on,
-            ctx.leak,
-            h0,
-            c0,
-            out,
-            c_all,
-            ctx.reverse,
+            d_out=d_out.contiguous(),
+            d_hn=d_hn.contiguous(),
+            d_cn=d_cn.contiguous(),
+            **inputs,
+            out=out,
+            cs=cs,
+            leak=ctx.leak,
+            reverse=ctx.reverse,
         )
         return d_x, None, None, d_w, d_bias, d_tau, d_shift, d_r, d_h0, d_c0, None, None
 
@@ -325,7 +322,9 @@ def _kernel_args(
     r_on: torch.Tensor,
     implementation: str,
 ) -> tuple[torch.Tensor, ...]:
-    """The kernel's inputs: ``x, times, mask, [w_hh | w_ih], bias, tau, shift, r_on, h0, c0``.
+    """The kernel's tensor inputs, in the order of ``KERNEL_INPUTS``.
+
+    They are ``x, times, mask, w = [w_hh | w_ih], bias, tau, shift, r_on, h0, c0``.
 
     Raises a clear error where the kernel cannot run. The mask is float (empty: none) and
     the times are in the phase dtype. Under autograd the weight and the summed bias are
@@ -424,7 +423,8 @@ def recurrence(
         )
     ):
         args = _kernel_args(cell, x, times, mask, h0, c0, tau, r_on, implementation)
-        out, h_n, c_n, _ = _kernel.sparse_forward(*args, bool(reverse))
+        inputs = dict(zip(KERNEL_INPUTS, args))
+        out, h_n, c_n, _ = _kernel.sparse_forward(**inputs, reverse=bool(reverse))
         return out, h_n, c_n
     if implementation in ("kernel", "sparse") or (
         implementation == "auto" and _kernel_fits(x, h0, cell)

@@ -452,10 +452,53 @@ std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor ti
   return {out, hx.narrow(1, 0, H).contiguous(), c, count};
 }
 
+// Every entry point checks what it is given (a call from Python with another layout must
+// fail with a message, not read out of bounds): float32 CPU tensors, contiguous, of the
+// sizes of one layer and direction, time-major; times in float32 or float64.
+void check_recurrence(const torch::Tensor& x, const torch::Tensor& times, const torch::Tensor& mask,
+                      const torch::Tensor& w, const torch::Tensor& bias, const torch::Tensor& tau,
+                      const torch::Tensor& shift, const torch::Tensor& r_on, const torch::Tensor& h0,
+                      const torch::Tensor& c0) {
+  const std::pair<const char*, const torch::Tensor*> floats[] = {
+      {"x", &x}, {"w", &w}, {"bias", &bias}, {"tau", &tau}, {"shift", &shift},
+      {"r_on", &r_on}, {"h0", &h0}, {"c0", &c0}};
+  for (const auto& [name, t] : floats) {
+    TORCH_CHECK(t->device().is_cpu(), "sk_plstm kernel: ", name, " must be on the CPU");
+    TORCH_CHECK(t->scalar_type() == torch::kFloat32, "sk_plstm kernel: ", name,
+                " must be float32, got ", t->scalar_type());
+    TORCH_CHECK(t->is_contiguous(), "sk_plstm kernel: ", name, " must be contiguous");
+  }
+  TORCH_CHECK(x.dim() == 3, "sk_plstm kernel: x must be (steps, batch, inputs), got ", x.sizes());
+  const int64_t T = x.size(0), B = x.size(1), C = x.size(2), H = h0.size(-1);
+  TORCH_CHECK(times.device().is_cpu() && times.is_contiguous(),
+              "sk_plstm kernel: times must be a contiguous CPU tensor");
+  TORCH_CHECK(times.scalar_type() == torch::kFloat32 || times.scalar_type() == torch::kFloat64,
+              "sk_plstm kernel: times must be float32 or float64, got ", times.scalar_type());
+  TORCH_CHECK(times.dim() == 2 && times.size(0) == T && times.size(1) == B,
+              "sk_plstm kernel: times must be (steps, batch) = (", T, ", ", B, "), got ",
+              times.sizes());
+  TORCH_CHECK(mask.numel() == 0 || (mask.scalar_type() == torch::kFloat32 && mask.is_contiguous() &&
+                                    mask.dim() == 2 && mask.size(0) == T && mask.size(1) == B),
+              "sk_plstm kernel: mask must be empty or a contiguous float32 (steps, batch) tensor");
+  TORCH_CHECK(h0.dim() == 2 && h0.size(0) == B && c0.sizes() == h0.sizes(),
+              "sk_plstm kernel: h0 and c0 must be (batch, hidden) = (", B, ", hidden), got ",
+              h0.sizes(), " and ", c0.sizes());
+  TORCH_CHECK(w.dim() == 2 && w.size(0) == 4 * H && w.size(1) == H + C,
+              "sk_plstm kernel: w must be (4 * hidden, hidden + inputs) = (", 4 * H, ", ", H + C,
+              "), got ", w.sizes());
+  TORCH_CHECK(bias.dim() == 1 && bias.size(0) == 4 * H, "sk_plstm kernel: bias must be (",
+              4 * H, "), got ", bias.sizes());
+  for (const auto* t : {&tau, &shift, &r_on})
+    TORCH_CHECK(t->dim() == 1 && t->size(0) == H,
+                "sk_plstm kernel: tau, shift and r_on must be (hidden) = (", H, "), got ",
+                t->sizes());
+}
+
 std::vector<torch::Tensor> forward(torch::Tensor x, torch::Tensor times, torch::Tensor mask,
                                    torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
-                                   torch::Tensor shift, torch::Tensor r_on, double leak,
-                                   torch::Tensor h0, torch::Tensor c0, bool reverse, bool save) {
+                                   torch::Tensor shift, torch::Tensor r_on, torch::Tensor h0,
+                                   torch::Tensor c0, double leak, bool reverse, bool save) {
+  check_recurrence(x, times, mask, w, bias, tau, shift, r_on, h0, c0);
   if (times.scalar_type() == torch::kFloat64)
     return forward_impl<double>(x, times, mask, w, bias, tau, shift, r_on, leak, h0, c0, reverse, save);
   return forward_impl<float>(x, times, mask, w, bias, tau, shift, r_on, leak, h0, c0, reverse, save);
@@ -464,9 +507,21 @@ std::vector<torch::Tensor> forward(torch::Tensor x, torch::Tensor times, torch::
 std::vector<torch::Tensor> backward(torch::Tensor d_out, torch::Tensor d_hn, torch::Tensor d_cn,
                                     torch::Tensor x, torch::Tensor times, torch::Tensor mask,
                                     torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
-                                    torch::Tensor shift, torch::Tensor r_on, double leak,
-                                    torch::Tensor h0, torch::Tensor c0, torch::Tensor out,
-                                    torch::Tensor cs, bool reverse) {
+                                    torch::Tensor shift, torch::Tensor r_on, torch::Tensor h0,
+                                    torch::Tensor c0, torch::Tensor out, torch::Tensor cs,
+                                    double leak, bool reverse) {
+  check_recurrence(x, times, mask, w, bias, tau, shift, r_on, h0, c0);
+  const auto T = x.size(0), B = x.size(1), H = h0.size(1);
+  for (const auto& [name, t] : {std::pair<const char*, const torch::Tensor*>{"d_out", &d_out},
+                                {"out", &out}, {"cs", &cs}})
+    TORCH_CHECK(t->scalar_type() == torch::kFloat32 && t->is_contiguous() && t->dim() == 3 &&
+                    t->size(0) == T && t->size(1) == B && t->size(2) == H,
+                "sk_plstm kernel: ", name, " must be a contiguous float32 (steps, batch, hidden) "
+                "tensor, got ", t->sizes());
+  TORCH_CHECK(d_hn.sizes() == h0.sizes() && d_cn.sizes() == h0.sizes() && d_hn.is_contiguous() &&
+                  d_cn.is_contiguous() && d_hn.scalar_type() == torch::kFloat32 &&
+                  d_cn.scalar_type() == torch::kFloat32,
+              "sk_plstm kernel: d_hn and d_cn must be contiguous float32 (batch, hidden) tensors");
   if (times.scalar_type() == torch::kFloat64)
     return backward_impl<double>(d_out, d_hn, d_cn, x, times, mask, w, bias, tau, shift, r_on, leak,
                                  h0, c0, out, cs, reverse);
@@ -478,6 +533,7 @@ std::vector<torch::Tensor> sparse_forward(torch::Tensor x, torch::Tensor times, 
                                           torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
                                           torch::Tensor shift, torch::Tensor r_on, torch::Tensor h0,
                                           torch::Tensor c0, bool reverse) {
+  check_recurrence(x, times, mask, w, bias, tau, shift, r_on, h0, c0);
   if (times.scalar_type() == torch::kFloat64)
     return sparse_forward_impl<double>(x, times, mask, w, bias, tau, shift, r_on, h0, c0, reverse);
   return sparse_forward_impl<float>(x, times, mask, w, bias, tau, shift, r_on, h0, c0, reverse);
@@ -485,8 +541,21 @@ std::vector<torch::Tensor> sparse_forward(torch::Tensor x, torch::Tensor times, 
 
 }  // namespace
 
+// The arguments have names, in one order for every entry point (the recurrence's tensors,
+// then its settings), and Python passes them by name.
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.def("forward", &forward, "Fused Phased LSTM recurrence (CPU, float32)");
-  m.def("backward", &backward, "Backward of the fused Phased LSTM recurrence (CPU, float32)");
-  m.def("sparse_forward", &sparse_forward, "Event-driven inference: open units only (CPU, float32)");
+  namespace py = pybind11;
+  m.def("forward", &forward, "Fused Phased LSTM recurrence (CPU, float32)", py::arg("x"),
+        py::arg("times"), py::arg("mask"), py::arg("w"), py::arg("bias"), py::arg("tau"),
+        py::arg("shift"), py::arg("r_on"), py::arg("h0"), py::arg("c0"), py::arg("leak"),
+        py::arg("reverse"), py::arg("save"));
+  m.def("backward", &backward, "Backward of the fused Phased LSTM recurrence (CPU, float32)",
+        py::arg("d_out"), py::arg("d_hn"), py::arg("d_cn"), py::arg("x"), py::arg("times"),
+        py::arg("mask"), py::arg("w"), py::arg("bias"), py::arg("tau"), py::arg("shift"),
+        py::arg("r_on"), py::arg("h0"), py::arg("c0"), py::arg("out"), py::arg("cs"),
+        py::arg("leak"), py::arg("reverse"));
+  m.def("sparse_forward", &sparse_forward, "Event-driven inference: open units only (CPU, float32)",
+        py::arg("x"), py::arg("times"), py::arg("mask"), py::arg("w"), py::arg("bias"),
+        py::arg("tau"), py::arg("shift"), py::arg("r_on"), py::arg("h0"), py::arg("c0"),
+        py::arg("reverse"));
 }
