@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import pickle
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -273,7 +274,7 @@ def plot_curves(
 def invocation(script: str, argv: list[str] | None) -> str:
     """The command line that ran ``script`` (for the reports)."""
     args = sys.argv[1:] if argv is None else argv
-    return " ".join(["python", f"benchmarks/{os.path.basename(script)}", *args])
+    return shlex.join(["python", f"benchmarks/{os.path.basename(script)}", *args])
 
 
 def write_report(path: str, title: str, setting: dict, command: str, lines: list[str]) -> str:
