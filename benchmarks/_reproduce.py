@@ -153,8 +153,11 @@ def _one_run(
     draw = train[0] if len(train) == 1 else (lambda epoch: train)
     # max_epochs is the number of partial_fit calls, so that schedules over it (the gates'
     # narrowing with final_r_on, a cosine rate) run over the whole run
-    new = {"estimator": factory(seed).set_params(max_epochs=epochs), "scores": [], "seconds": 0.0}
-    state = _resume(checkpoint) or new
+    state = _resume(checkpoint) or {
+        "estimator": factory(seed).set_params(max_epochs=epochs),
+        "scores": [],
+        "seconds": 0.0,
+    }
     estimator = state["estimator"]
     for epoch in range(len(state["scores"]), epochs):
         X_train, y_train = draw(epoch)
@@ -209,6 +212,14 @@ def learning_curves(
     for (name, _), run in zip(tasks, runs):
         results[name].append(run)
     return results
+
+
+def updates_per_unit(estimator: Any, X_test: Any, steps: float) -> float:
+    """Mean updates per unit per test series, in evaluation mode; a network without time
+    gates (an LSTM) updates every unit at each of the ``steps`` time points."""
+    if not estimator.module_.time_gates():
+        return float(steps)
+    return float(estimator.update_counts(X_test).mean())
 
 
 def chosen(models: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from _reproduce import (  # noqa: E402
     report_stem,
     resolve,
     training_data,
+    updates_per_unit,
 )
 
 from sk_plstm import PhasedLSTMRegressor  # noqa: E402
@@ -58,9 +59,8 @@ def mse(estimator, X, y) -> float:
 def updates(estimator, X_test) -> dict:
     """The share of (unit, step) pairs at which the model updates a unit on the test set,
     in evaluation mode (an LSTM: all of them)."""
-    if not estimator.module_.time_gates():
-        return {"updates": 1.0}
-    return {"updates": float(estimator.update_counts(X_test).mean()) / X_test.shape[-1]}
+    steps = X_test.shape[-1]
+    return {"updates": updates_per_unit(estimator, X_test, steps) / steps}
 
 
 def first_below(scores: list[float], threshold: float, per_epoch: int) -> int | None:

@@ -31,6 +31,7 @@ from _reproduce import (  # noqa: E402
     parser,
     publish,
     resolve,
+    updates_per_unit,
 )
 from reproduce_frequency import accuracy  # noqa: E402
 
@@ -47,9 +48,7 @@ COMMON = {"hidden_size": 110, "lr": 1e-2, "batch_size": 32, "standardize": False
 
 def updates(estimator, X_test) -> dict:
     """Mean updates per unit per test stream (an LSTM updates at every event)."""
-    if isinstance(estimator, LSTMBaselineClassifier):
-        return {"updates": float(np.mean([len(x) for x in X_test]))}
-    return {"updates": float(estimator.update_counts(X_test).mean())}
+    return {"updates": updates_per_unit(estimator, X_test, np.mean([len(x) for x in X_test]))}
 
 
 def main(argv=None) -> dict:

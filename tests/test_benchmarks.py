@@ -15,6 +15,16 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
 
 
+def _benchmarks(*names):
+    """The named modules of benchmarks/, imported with that folder on the path."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        modules = [importlib.import_module(name) for name in names]
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return modules[0] if len(modules) == 1 else modules
+
+
 @pytest.fixture(scope="module")
 def bench():
     sys.path.insert(0, str(BENCHMARKS))
@@ -60,11 +70,7 @@ def test_lstm_baseline_padding_and_training(bench):
 
 
 def test_missing_benchmark_small_setting(tmp_path):
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        bench_missing = importlib.import_module("bench_missing")
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    bench_missing = _benchmarks("bench_missing")
     out = tmp_path / "missing.md"
     summary = bench_missing.main(["--setting", "small", "--out", str(out)])
     assert len(summary) == 4  # one task at one rate x four models
@@ -114,12 +120,7 @@ def test_grud_baseline_padding_masks_and_training(bench):
 
 
 def test_speed_benchmark_quick_mode(tmp_path):
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        bench_speed = importlib.import_module("bench_speed")
-        reference = importlib.import_module("_reference")
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    bench_speed, reference = _benchmarks("bench_speed", "_reference")
     rows = bench_speed.main(["--quick", "--repeats", "1", "--out", str(tmp_path / "t.md")])
     assert len(rows) == 2 and all(r["nn.LSTM"] > 0 and r["sk_plstm"] > 0 for r in rows)
     assert (tmp_path / "t.md").read_text().count("x |") == 4  # two ratios per row
@@ -143,11 +144,7 @@ def test_speed_benchmark_quick_mode(tmp_path):
 def test_layer_matches_the_reference_loop_in_training_with_gradients():
     # outputs and gradients of every parameter, the time gate's (tau, s, r_on) included,
     # for each fast implementation against the straightforward loop kept in benchmarks/
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        reference = importlib.import_module("_reference")
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    reference = _benchmarks("_reference")
     from sk_plstm.nn import PhasedLSTM, kernel_available
 
     torch.manual_seed(0)
@@ -186,11 +183,7 @@ def test_sparse_benchmark_quick_mode(tmp_path):
 
     if not kernel_available():
         pytest.skip("the sparse path needs the compiled kernel")
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        bench_sparse = importlib.import_module("bench_sparse")
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    bench_sparse = _benchmarks("bench_sparse")
     rows = bench_sparse.main(["--quick", "--repeats", "1", "--out", str(tmp_path / "s.md")])
     assert [r["mode"] for r in rows] == ["stream", "batched"]
     assert all(r["max_diff"] < 1e-4 and 0 < r["updates"] < r["events"] for r in rows)
@@ -208,11 +201,7 @@ def test_sparse_benchmark_quick_mode(tmp_path):
     ],
 )
 def test_reproduction_scripts_quick_mode(script, extra, outputs, tmp_path):
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        module = importlib.import_module(script)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    module = _benchmarks(script)
     argv = ["--setting", "quick", "--epochs", "2", "--out-dir", str(tmp_path), *extra]
     module.main(argv)
     report = (tmp_path / f"{outputs}.md").read_text()
@@ -227,18 +216,10 @@ def test_reproduction_scripts_quick_mode(script, extra, outputs, tmp_path):
         assert share < 10
 
 
-def _reproduce_module():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        return importlib.import_module("_reproduce")
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-
-
 def test_fresh_data_draws_a_new_training_set_every_epoch():
     from sk_plstm.datasets import make_frequency_discrimination
 
-    rep = _reproduce_module()
+    rep = _benchmarks("_reproduce")
     draw = rep.FreshData(make_frequency_discrimination, 8, sampling="asynchronous")
     (X0, y0), (X1, _), (X0_again, y0_again) = draw(0), draw(1), draw(0)
     assert len(X0) == len(X1) == 8
@@ -252,7 +233,7 @@ def test_learning_curves_resume_from_checkpoints(tmp_path):
     from sk_plstm import PhasedLSTMClassifier
     from sk_plstm.datasets import make_frequency_discrimination
 
-    rep = _reproduce_module()
+    rep = _benchmarks("_reproduce")
     seen = []
 
     def draw(epoch):
