@@ -65,3 +65,17 @@ def irregular_multiindex(X3d, keep=0.6, dt=0.1, seed=0):
 
 # tests/data holds fixtures and the script that writes them on a GPU machine, not tests
 collect_ignore_glob = ["data/*"]
+
+
+def torch_twin(cell, twin_class):
+    """A ``torch.nn`` cell (``LSTMCell``, ``GRUCell``) with the weights of a phased cell."""
+    twin = twin_class(cell.input_size, cell.hidden_size)
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(twin, name).copy_(getattr(cell, name))
+    return twin
+
+
+def irregular_times(batch, steps):
+    """Increasing float64 timestamps with random gaps, of shape (batch, steps)."""
+    return torch.cumsum(torch.rand(batch, steps, dtype=torch.float64) + 0.05, dim=1)

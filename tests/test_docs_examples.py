@@ -52,7 +52,7 @@ def _instrumented(code: str) -> tuple[str, dict[int, tuple[str, bool]]]:
 
 
 def _agrees(printed: str, text: str, about: bool) -> bool:
-    from sk_plstm.nn._fused import kernel_available
+    from sk_plstm.nn import kernel_available
 
     if not kernel_available():  # the numbers stated are the kernel's
         return NUMBER.sub("#", printed) == NUMBER.sub("#", text)
@@ -94,8 +94,7 @@ def run_page(page: str) -> list[str]:
         for line, (text, about) in claims.items():
             if not _agrees(printed.get(line, "<not printed>"), text, about):
                 broken.append(
-                    f"{page} block {i} line {line}: says {text!r}, "
-                    f"prints {printed.get(line)!r}"
+                    f"{page} block {i} line {line}: says {text!r}, prints {printed.get(line)!r}"
                 )
     return broken
 

@@ -27,8 +27,14 @@ def _frames(scale):
 @pytest.fixture(scope="module")
 def fitted():
     return PhasedLSTMClassifier(
-        hidden_size=6, num_layers=2, bidirectional=True, max_epochs=3, random_state=0,
-        r_on=0.05, learn_r_on=False, final_r_on=None,  # fixed open ratios, as tested below
+        hidden_size=6,
+        num_layers=2,
+        bidirectional=True,
+        max_epochs=3,
+        random_state=0,
+        r_on=0.05,
+        learn_r_on=False,
+        final_r_on=None,  # fixed open ratios, as tested below
     ).fit(X, Y)
 
 

@@ -1,15 +1,13 @@
 import pytest
 import torch
 
+from conftest import torch_twin
+
 from sk_plstm.nn import PhasedLSTMCell
 
 
 def _lstm_twin(cell):
-    twin = torch.nn.LSTMCell(cell.input_size, cell.hidden_size)
-    with torch.no_grad():
-        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            getattr(twin, name).copy_(getattr(cell, name))
-    return twin
+    return torch_twin(cell, torch.nn.LSTMCell)
 
 
 def test_fully_open_step_is_an_ordinary_lstm_step():

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from sk_plstm.nn import IMPLEMENTATIONS, PhasedLSTM, kernel_available
-from sk_plstm.nn._fused import _TorchRecurrence
+from sk_plstm.nn.backends.torch_ops import _TorchRecurrence
 
 needs_kernel = pytest.mark.skipif(not kernel_available(), reason="the CPU kernel did not build")
 FAST = [pytest.param("kernel", marks=needs_kernel), "torch"]
@@ -187,7 +187,7 @@ def test_without_a_compiler_the_layer_warns_once_and_falls_back(tmp_path):
 
 
 def test_kernel_build_is_keyed_by_what_decides_the_binary(tmp_path, monkeypatch):
-    from sk_plstm.nn._fused import SOURCE, kernel_build
+    from sk_plstm.nn.backends.cpu_kernel import SOURCE, kernel_build
 
     monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path / "cache"))
     code = open(SOURCE).read()
@@ -251,7 +251,7 @@ def test_a_build_says_that_it_builds_and_how_long_it_took(tmp_path):
 def test_a_build_reports_its_duration_and_a_cached_one_is_silent(tmp_path, monkeypatch, capsys):
     import torch.utils.cpp_extension as ext
 
-    from sk_plstm.nn import _fused
+    from sk_plstm.nn.backends import cpu_kernel as _fused
 
     monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
     monkeypatch.setattr(ext, "load", lambda **kwargs: f"kernel {kwargs['name']}")
@@ -269,7 +269,7 @@ def test_a_build_reports_its_duration_and_a_cached_one_is_silent(tmp_path, monke
 
 
 def _kernel_inputs(batch=2, steps=3, inputs=2, hidden=4):
-    from sk_plstm.nn._fused import KERNEL_INPUTS
+    from sk_plstm.nn.backends.cpu_kernel import KERNEL_INPUTS
 
     tensors = (
         torch.randn(steps, batch, inputs),
@@ -303,7 +303,7 @@ def _kernel_inputs(batch=2, steps=3, inputs=2, hidden=4):
     ],
 )
 def test_kernel_entry_points_check_their_arguments(name, bad, message):
-    from sk_plstm.nn import _fused
+    from sk_plstm.nn.backends import cpu_kernel as _fused
 
     _fused._load_kernel()
     kernel = _fused._kernel
@@ -318,7 +318,7 @@ def test_kernel_entry_points_check_their_arguments(name, bad, message):
 
 @needs_kernel
 def test_kernel_takes_its_arguments_by_name_in_one_order():
-    from sk_plstm.nn import _fused
+    from sk_plstm.nn.backends import cpu_kernel as _fused
 
     _fused._load_kernel()
     inputs = _kernel_inputs()
@@ -379,7 +379,7 @@ def test_sparse_inference_matches_the_dense_path(batch, r_on, num_layers, bidire
 
 @needs_kernel
 def test_sparse_path_skips_closed_units_and_counts_its_updates():
-    from sk_plstm.nn import _fused
+    from sk_plstm.nn.backends import cpu_kernel as _fused
 
     torch.manual_seed(6)
     layer = PhasedLSTM(2, 50, tau_range=(5.0, 100.0), r_on=0.05).eval()

@@ -27,8 +27,13 @@ Y = (X[:, 0, -5:].mean(axis=1) > 0).astype(int)
 @pytest.fixture(scope="module")
 def fitted():
     return PhasedLSTMClassifier(
-        hidden_size=6, bidirectional=True, max_epochs=4, validation_fraction=0.25, random_state=0,
-        learn_r_on=False, final_r_on=None,  # the plot of fixed open ratios
+        hidden_size=6,
+        bidirectional=True,
+        max_epochs=4,
+        validation_fraction=0.25,
+        random_state=0,
+        learn_r_on=False,
+        final_r_on=None,  # the plot of fixed open ratios
     ).fit(X, Y)
 
 

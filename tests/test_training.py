@@ -715,8 +715,13 @@ class RecordWidth(Callback):
 def test_final_r_on_narrows_the_gates_to_a_sparse_model(learn):
     record = RecordWidth()
     clf = PhasedLSTMClassifier(
-        hidden_size=8, max_epochs=10, r_on=0.5, final_r_on=0.1, learn_r_on=learn,
-        callbacks=[record], random_state=0,
+        hidden_size=8,
+        max_epochs=10,
+        r_on=0.5,
+        final_r_on=0.1,
+        learn_r_on=learn,
+        callbacks=[record],
+        random_state=0,
     ).fit(X, Y)
     widths = dict(clf.net_.callbacks_)["RecordWidth"].widths
     # linear from 0.5 in the first epoch to 0.1 after 8 of the 10 epochs, then held
@@ -759,9 +764,9 @@ def test_resumed_fit_narrows_as_an_uninterrupted_one(tmp_path):
     params = dict(hidden_size=8, max_epochs=10, r_on=0.5, final_r_on=0.05, random_state=2)
     reference = PhasedLSTMClassifier(**params).fit(X, Y)
     with pytest.raises(Crash):
-        PhasedLSTMClassifier(
-            **params, checkpoint_dir=str(tmp_path), callbacks=[Interrupt()]
-        ).fit(X, Y)
+        PhasedLSTMClassifier(**params, checkpoint_dir=str(tmp_path), callbacks=[Interrupt()]).fit(
+            X, Y
+        )
     resumed = PhasedLSTMClassifier(**params, checkpoint_dir=str(tmp_path)).fit(X, Y)
     np.testing.assert_allclose(resumed.predict_proba(X), reference.predict_proba(X), rtol=1e-5)
 
@@ -769,7 +774,9 @@ def test_resumed_fit_narrows_as_an_uninterrupted_one(tmp_path):
 def test_early_stopping_keeps_only_a_model_at_the_final_width():
     clf = PhasedLSTMClassifier(
         **{**STOP_PARAMS, "r_on": 0.5, "final_r_on": 0.1},
-        early_stopping=True, n_iter_no_change=3, validation_fraction=0.25,
+        early_stopping=True,
+        n_iter_no_change=3,
+        validation_fraction=0.25,
     ).fit(NOISE, NOISE_Y)
     narrowing = sk_plstm._training.narrowing_epochs(STOP_PARAMS["max_epochs"])
     assert clf.best_epoch_ > narrowing and clf.n_iter_ > narrowing

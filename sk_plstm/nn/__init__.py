@@ -1,23 +1,29 @@
-"""Pure torch Phased LSTM: time gate, cell, sequence layer and network.
+"""Pure torch Phased LSTM and Phased GRU.
+
+Time gate, cells, sequence layers, recurrence backends and the estimators' network.
 
 This subpackage imports torch only.
 """
 
-from ._cell import PhasedLSTMCell
+from ._cell import PhasedCellBase, PhasedGRUCell, PhasedLSTMCell
 from ._contract import EstimatorNetwork
-from ._fused import kernel_available
 from ._gate import TimeGate, time_gate
 from ._init import init_lstm_weights_, init_time_gate_
-from ._layer import IMPLEMENTATIONS, PhasedLSTM, lengths_to_mask
+from ._layer import IMPLEMENTATIONS, PhasedGRU, PhasedLSTM, PhasedRNNBase, lengths_to_mask
 from ._net import PhasedLSTMNet
+from .backends import kernel_available
 
 __all__ = [
     "EstimatorNetwork",
     "IMPLEMENTATIONS",
     "kernel_available",
+    "PhasedCellBase",
+    "PhasedGRU",
+    "PhasedGRUCell",
     "PhasedLSTM",
     "PhasedLSTMCell",
     "PhasedLSTMNet",
+    "PhasedRNNBase",
     "TimeGate",
     "init_lstm_weights_",
     "init_time_gate_",

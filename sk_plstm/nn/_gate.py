@@ -116,7 +116,12 @@ class TimeGate(nn.Module):
         self.tau = nn.Parameter(torch.empty(hidden_size), requires_grad=learn_tau)
         self.shift = nn.Parameter(torch.empty(hidden_size), requires_grad=learn_shift)
         self.r_on = nn.Parameter(torch.empty(hidden_size), requires_grad=learn_r_on)
-        init_time_gate_(self.tau, self.shift, self.r_on, tau_range, r_on)
+        self.tau_range, self.initial_r_on = tau_range, r_on
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Draw ``tau`` and ``shift`` afresh and set ``r_on``, as at construction."""
+        init_time_gate_(self.tau, self.shift, self.r_on, self.tau_range, self.initial_r_on)
 
     def effective_params(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Period and open ratio as used in the forward pass (kept positive).

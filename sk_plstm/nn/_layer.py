@@ -1,4 +1,8 @@
-"""Phased LSTM sequence layer with the interface of ``torch.nn.LSTM`` (pure torch)."""
+"""Phased sequence layers shaped like ``torch.nn.LSTM`` and ``torch.nn.GRU`` (pure torch).
+
+A shared base runs layers, directions and lengths, and a backend from the registry
+(``sk_plstm.nn.backends``) runs each cell's recurrence.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._cell import PhasedLSTMCell
-from ._fused import recurrence
+from ._cell import PhasedCellBase, PhasedGRUCell, PhasedLSTMCell
 from ._gate import time_gate
+from .backends import backend_names, recurrence
 
-__all__ = ["IMPLEMENTATIONS", "PhasedLSTM", "lengths_to_mask"]
+__all__ = ["IMPLEMENTATIONS", "PhasedGRU", "PhasedLSTM", "PhasedRNNBase", "lengths_to_mask"]
 
-#: Ways to run the recurrence, see :class:`PhasedLSTM`.
-IMPLEMENTATIONS = ("auto", "kernel", "sparse", "torch", "autograd")
+#: Ways to run the recurrence, see :class:`PhasedLSTM` (the built-in backends).
+IMPLEMENTATIONS = backend_names()
 
 
 def lengths_to_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
@@ -43,12 +47,16 @@ def lengths_to_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
     return torch.arange(steps, device=lengths.device) < lengths.unsqueeze(-1)
 
 
-class PhasedLSTM(nn.Module):
-    """Multi-layer, optionally bidirectional Phased LSTM over whole sequences.
+class PhasedRNNBase(nn.Module):
+    """Multi-layer, optionally bidirectional phased recurrence over whole sequences.
 
-    Every layer (and direction) receives the timestamps. Padded steps, given by
-    ``lengths_or_mask``, leave the state untouched, so a padded batch gives the
-    same results as each sequence run alone; outputs at padded steps are zero.
+    The base of :class:`PhasedLSTM` and :class:`PhasedGRU`: a subclass names its
+    :attr:`cell_class` (a :class:`~sk_plstm.nn.PhasedCellBase`) and the shape of its
+    ``forward``. Every layer (and direction) receives the timestamps. Padded steps, given by
+    ``lengths_or_mask``, leave the state untouched, so a padded batch gives the same
+    results as each sequence run alone; outputs at padded steps are zero. Each cell's
+    recurrence runs on a backend of the registry (``sk_plstm.nn.backends``), chosen by
+    :attr:`implementation`.
 
     Parameters
     ----------
@@ -59,7 +67,7 @@ class PhasedLSTM(nn.Module):
     num_layers : int, default=1
         Number of stacked layers.
     bias : bool, default=True
-        Whether the LSTM parts have biases.
+        Whether the cells have biases.
     batch_first : bool, default=True
         If True, inputs and outputs are ``(batch, steps, ...)``, else ``(steps, batch, ...)``.
     dropout : float, default=0.0
@@ -68,35 +76,31 @@ class PhasedLSTM(nn.Module):
         If True, a second set of layers reads each sequence backwards.
     tau_range, r_on, leak, learn_tau, learn_shift, learn_r_on
         Time-gate settings, see :class:`TimeGate`.
-    implementation : {"auto", "kernel", "torch", "autograd"}, default="auto"
-        How the recurrence runs; all give the same outputs and gradients (to float
-        rounding). ``"kernel"``: a compiled C++ loop with a fused step and a hand-written
-        backward (CPU, float32; built on first use, see
-        :func:`~sk_plstm.nn.kernel_available`). ``"sparse"``: in evaluation mode without
-        gradients, the event-driven kernel path that computes only the units whose gate
-        is open (closed units keep their state exactly); ``"kernel"`` otherwise.
-        ``"torch"``: the hand-written backward in torch operations, for any device and
-        dtype. ``"autograd"``: a plain loop of :meth:`PhasedLSTMCell.step` under autograd
-        (the reference; slowest). ``"auto"`` takes the kernel where it can run (the
-        sparse path for inference while the mean ``r_on`` is at most 0.1) and ``"torch"``
-        elsewhere. Can be changed on a built layer.
+    implementation : str, default="auto"
+        The recurrence backend (see :class:`PhasedLSTM`).
 
     Attributes
     ----------
-    cells : torch.nn.ModuleList of PhasedLSTMCell
+    cells : torch.nn.ModuleList of PhasedCellBase
         One cell per layer and direction, layer-major (``layer * num_directions + direction``).
 
     Examples
     --------
+    A layer for a new cell is its cell class and the shape of its ``forward``:
+
     >>> import torch
-    >>> from sk_plstm.nn import PhasedLSTM
-    >>> layer = PhasedLSTM(input_size=2, hidden_size=16, num_layers=2, bidirectional=True)
-    >>> x = torch.randn(4, 50, 2)
-    >>> times = torch.cumsum(torch.rand(4, 50), dim=1)
-    >>> out, (h, c) = layer(x, times, torch.tensor([50, 30, 10, 1]))
-    >>> out.shape, h.shape
-    (torch.Size([4, 50, 32]), torch.Size([4, 4, 16]))
+    >>> from sk_plstm.nn import PhasedGRUCell, PhasedRNNBase
+    >>> class MyPhasedGRU(PhasedRNNBase):
+    ...     cell_class = PhasedGRUCell
+    ...     def forward(self, x, times, lengths_or_mask=None):
+    ...         out, (h_n,) = self._forward(x, times, lengths_or_mask, None)
+    ...         return out, h_n
+    >>> MyPhasedGRU(2, 4)(torch.randn(3, 5, 2), torch.arange(5.0))[0].shape
+    torch.Size([3, 5, 4])
     """
+
+    #: the cell of every layer and direction
+    cell_class: type[PhasedCellBase] = PhasedLSTMCell
 
     def __init__(
         self,
@@ -133,7 +137,7 @@ class PhasedLSTM(nn.Module):
             layer_input = input_size if layer == 0 else hidden_size * self.num_directions
             for _ in range(self.num_directions):
                 cells.append(
-                    PhasedLSTMCell(
+                    self.cell_class(
                         layer_input,
                         hidden_size,
                         bias=bias,
@@ -176,40 +180,8 @@ class PhasedLSTM(nn.Module):
             f"got {m.dtype} of shape {tuple(m.shape)}."
         )
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        times: torch.Tensor,
-        lengths_or_mask: torch.Tensor | None = None,
-        state: tuple[torch.Tensor, torch.Tensor] | None = None,
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """Run the layers over whole sequences.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, steps, input_size)
-            Inputs (``(steps, batch, input_size)`` when ``batch_first=False``).
-        times : torch.Tensor of shape (batch, steps) or (steps,)
-            Timestamp of every step of every sample (``(steps, batch)`` when
-            ``batch_first=False``); a 1-D tensor is shared by the whole batch.
-            Use float64 for large absolute times: the phase is computed in the
-            dtype of ``times``.
-        lengths_or_mask : torch.Tensor, optional
-            Either integer lengths of shape ``(batch,)`` for right-padded
-            sequences, or a boolean mask of the shape of ``times`` that is False
-            at padded steps. All steps are valid when omitted.
-        state : tuple of torch.Tensor of shape (num_layers * num_directions, batch, hidden_size)
-            Initial ``(h_0, c_0)``; zeros when omitted.
-
-        Returns
-        -------
-        output : torch.Tensor of shape (batch, steps, num_directions * hidden_size)
-            Hidden state of the last layer at every step (zero at padded steps).
-        (h_n, c_n) : tuple of torch.Tensor
-            Each of shape (num_layers * num_directions, batch, hidden_size): the
-            final state of every layer and direction, for the forward direction
-            after the last valid step, for the backward one after the first.
-        """
+    def _check_inputs(self, x: torch.Tensor, times: torch.Tensor) -> tuple[int, int, torch.Tensor]:
+        """The batch size, the number of steps and the times as (batch, steps)."""
         if x.dim() != 3 or x.shape[-1] != self.input_size:
             raise ValueError(
                 f"x must be 3-D with {self.input_size} channels in the last dimension, "
@@ -229,44 +201,63 @@ class PhasedLSTM(nn.Module):
                 f"times must have shape {(batch, steps) if self.batch_first else (steps, batch)} "
                 f"or ({steps},), got {given_shape}."
             )
-        mask = self._valid_mask(lengths_or_mask, batch, steps, x.device)
-        n_states = self.num_layers * self.num_directions
+        return batch, steps, times
+
+    def _initial_state(
+        self, state: tuple[torch.Tensor, ...] | None, x: torch.Tensor, batch: int
+    ) -> tuple[torch.Tensor, ...]:
+        names = self.cell_class.state_names
+        shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
         if state is None:
-            zeros = x.new_zeros(n_states, batch, self.hidden_size)
-            state = (zeros, zeros)
-        elif any(s.shape != (n_states, batch, self.hidden_size) for s in state):
+            return (x.new_zeros(shape),) * len(names)
+        if len(state) != len(names) or any(s.shape != shape for s in state):
+            given = ", ".join(f"{n}_0" for n in names)
             raise ValueError(
-                f"state must be (h_0, c_0), each of shape {(n_states, batch, self.hidden_size)}."
+                f"the initial state must be ({given}), each of shape {shape}."
+                if len(names) > 1
+                else f"h_0 must have shape {shape}."
             )
+        return tuple(state)
+
+    def _forward(
+        self,
+        x: torch.Tensor,
+        times: torch.Tensor,
+        lengths_or_mask: torch.Tensor | None,
+        state: tuple[torch.Tensor, ...] | None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """Outputs and final states (each stacked over layers and directions)."""
+        batch, steps, times = self._check_inputs(x, times)
+        mask = self._valid_mask(lengths_or_mask, batch, steps, x.device)
+        state = self._initial_state(state, x, batch)
         # the recurrence runs time-major: every step reads one contiguous (batch, ...) block
         layer_input = x.transpose(0, 1) if self.batch_first else x
         times = times.transpose(0, 1)
         if mask is not None:
             mask = mask.transpose(0, 1)
-        h_n, c_n = [], []
+        final = []
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
-                out, h, c = self._run(
+                out, last = recurrence(
                     self.cells[index],
                     layer_input,
                     times,
                     mask,
-                    state[0][index],
-                    state[1][index],
+                    tuple(s[index] for s in state),
                     reverse=direction == 1,
+                    implementation=self._implementation,
                 )
                 outputs.append(out)
-                h_n.append(h)
-                c_n.append(c)
+                final.append(last)
             layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)
             if mask is not None:
                 layer_input = layer_input * mask.unsqueeze(-1).to(layer_input.dtype)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
         output = layer_input.transpose(0, 1) if self.batch_first else layer_input
-        return output, (torch.stack(h_n), torch.stack(c_n))
+        return output, tuple(torch.stack(s) for s in zip(*final))
 
     @torch.no_grad()
     def gate_openness(
@@ -311,13 +302,10 @@ class PhasedLSTM(nn.Module):
         batch, steps = times.shape
         mask = self._valid_mask(lengths_or_mask, batch, steps, times.device)
         openness = []
-        with torch.no_grad():
-            for cell in self.cells:
-                tau, r_on = cell.gate.effective_params()
-                k = time_gate(times, tau, cell.gate.shift, r_on, 0.0)
-                if mask is not None:
-                    k = k * mask.unsqueeze(-1).to(k.dtype)
-                openness.append(k)
+        for cell in self.cells:
+            tau, r_on = cell.gate.effective_params()
+            k = time_gate(times, tau, cell.gate.shift, r_on, 0.0)
+            openness.append(k if mask is None else k * mask.unsqueeze(-1).to(k.dtype))
         return torch.stack(openness)
 
     def update_counts(
@@ -357,43 +345,15 @@ class PhasedLSTM(nn.Module):
 
     @property
     def implementation(self) -> str:
-        """How the recurrence runs (see the class docstring)."""
+        """How the recurrence runs: ``"auto"`` or a registered backend's name."""
         return self._implementation
 
     @implementation.setter
     def implementation(self, value: str) -> None:
-        if value not in IMPLEMENTATIONS:
-            raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {value!r}.")
+        names = backend_names()
+        if value not in names:
+            raise ValueError(f"implementation must be one of {names}, got {value!r}.")
         self._implementation = value
-
-    def _run(
-        self,
-        cell: PhasedLSTMCell,
-        x: torch.Tensor,
-        times: torch.Tensor,
-        mask: torch.Tensor | None,
-        h: torch.Tensor,
-        c: torch.Tensor,
-        reverse: bool,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        # time-major: x (steps, batch, input), times and mask (steps, batch)
-        if self._implementation != "autograd":
-            return recurrence(cell, x, times, mask, h, c, reverse, self._implementation)
-        # Masked steps get openness 0, so they leave the state untouched wherever they are;
-        # the backward direction therefore simply reads the padded sequence from the end.
-        k = cell.gate(times)
-        if mask is not None:
-            k = k * mask.unsqueeze(-1).to(k.dtype)
-        # unbind once: indexing x_proj[t] in the loop would make autograd allocate a
-        # full-size gradient per step (quadratic in the sequence length)
-        x_steps = cell.project_input(x).unbind(0)
-        k_steps = k.unbind(0)
-        order = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
-        outputs = [None] * x.shape[0]
-        for t in order:
-            h, c = cell.step(x_steps[t], k_steps[t], h, c)
-            outputs[t] = h
-        return torch.stack(outputs, dim=0), h, c
 
     def extra_repr(self) -> str:
         """The sizes and options shown in the module's ``repr``."""
@@ -401,3 +361,183 @@ class PhasedLSTM(nn.Module):
             f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
             f"batch_first={self.batch_first}, bidirectional={self.bidirectional}"
         )
+
+
+class PhasedLSTM(PhasedRNNBase):
+    """Multi-layer, optionally bidirectional Phased LSTM over whole sequences.
+
+    Every layer (and direction) receives the timestamps. Padded steps, given by
+    ``lengths_or_mask``, leave the state untouched, so a padded batch gives the
+    same results as each sequence run alone; outputs at padded steps are zero.
+
+    Parameters
+    ----------
+    input_size : int
+        Number of input channels.
+    hidden_size : int
+        Number of units per layer and direction.
+    num_layers : int, default=1
+        Number of stacked layers.
+    bias : bool, default=True
+        Whether the LSTM parts have biases.
+    batch_first : bool, default=True
+        If True, inputs and outputs are ``(batch, steps, ...)``, else ``(steps, batch, ...)``.
+    dropout : float, default=0.0
+        Dropout on the outputs of every layer but the last, in training mode.
+    bidirectional : bool, default=False
+        If True, a second set of layers reads each sequence backwards.
+    tau_range, r_on, leak, learn_tau, learn_shift, learn_r_on
+        Time-gate settings, see :class:`TimeGate`.
+    implementation : str, default="auto"
+        The recurrence backend (``sk_plstm.nn.backends``); all give the same outputs and
+        gradients (to float rounding). ``"kernel"``: a compiled C++ loop with a fused step
+        and a hand-written backward (CPU, float32; built on first use, see
+        :func:`~sk_plstm.nn.kernel_available`). ``"sparse"``: in evaluation mode without
+        gradients, the event-driven kernel path that computes only the units whose gate
+        is open (closed units keep their state exactly); ``"kernel"`` otherwise.
+        ``"torch"``: the hand-written backward in torch operations, for any device and
+        dtype. ``"autograd"``: a plain loop of :meth:`PhasedLSTMCell.step` under autograd
+        (the reference; slowest). Backends registered later are accepted by name too.
+        ``"auto"`` takes the registered backend of highest priority that runs the cell
+        and the tensors: here the sparse path for inference while the mean ``r_on`` is at
+        most 0.1, the kernel where it can run and ``"torch"`` elsewhere. Can be changed
+        on a built layer.
+
+    Attributes
+    ----------
+    cells : torch.nn.ModuleList of PhasedLSTMCell
+        One cell per layer and direction, layer-major (``layer * num_directions + direction``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_plstm.nn import PhasedLSTM
+    >>> layer = PhasedLSTM(input_size=2, hidden_size=16, num_layers=2, bidirectional=True)
+    >>> x = torch.randn(4, 50, 2)
+    >>> times = torch.cumsum(torch.rand(4, 50), dim=1)
+    >>> out, (h, c) = layer(x, times, torch.tensor([50, 30, 10, 1]))
+    >>> out.shape, h.shape
+    (torch.Size([4, 50, 32]), torch.Size([4, 4, 16]))
+    """
+
+    cell_class = PhasedLSTMCell
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        times: torch.Tensor,
+        lengths_or_mask: torch.Tensor | None = None,
+        state: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Run the layers over whole sequences.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, steps, input_size)
+            Inputs (``(steps, batch, input_size)`` when ``batch_first=False``).
+        times : torch.Tensor of shape (batch, steps) or (steps,)
+            Timestamp of every step of every sample (``(steps, batch)`` when
+            ``batch_first=False``); a 1-D tensor is shared by the whole batch.
+            Use float64 for large absolute times: the phase is computed in the
+            dtype of ``times``.
+        lengths_or_mask : torch.Tensor, optional
+            Either integer lengths of shape ``(batch,)`` for right-padded
+            sequences, or a boolean mask of the shape of ``times`` that is False
+            at padded steps. All steps are valid when omitted.
+        state : tuple of torch.Tensor of shape (num_layers * num_directions, batch, hidden_size)
+            Initial ``(h_0, c_0)``; zeros when omitted.
+
+        Returns
+        -------
+        output : torch.Tensor of shape (batch, steps, num_directions * hidden_size)
+            Hidden state of the last layer at every step (zero at padded steps).
+        (h_n, c_n) : tuple of torch.Tensor
+            Each of shape (num_layers * num_directions, batch, hidden_size): the
+            final state of every layer and direction, for the forward direction
+            after the last valid step, for the backward one after the first.
+        """
+        return self._forward(x, times, lengths_or_mask, state)
+
+
+class PhasedGRU(PhasedRNNBase):
+    """Multi-layer, optionally bidirectional Phased GRU over whole sequences.
+
+    :class:`PhasedLSTM` with :class:`PhasedGRUCell` cells, shaped like ``torch.nn.GRU``:
+    the state is the hidden state alone. Every layer (and direction) receives the
+    timestamps; padded steps and, in evaluation, closed units keep their state exactly.
+
+    Parameters
+    ----------
+    input_size : int
+        Number of input channels.
+    hidden_size : int
+        Number of units per layer and direction.
+    num_layers : int, default=1
+        Number of stacked layers.
+    bias : bool, default=True
+        Whether the GRU parts have biases.
+    batch_first : bool, default=True
+        If True, inputs and outputs are ``(batch, steps, ...)``, else ``(steps, batch, ...)``.
+    dropout : float, default=0.0
+        Dropout on the outputs of every layer but the last, in training mode.
+    bidirectional : bool, default=False
+        If True, a second set of layers reads each sequence backwards.
+    tau_range, r_on, leak, learn_tau, learn_shift, learn_r_on
+        Time-gate settings, see :class:`TimeGate`.
+    implementation : {"auto", "torch", "autograd"}, default="auto"
+        The recurrence backend: ``"torch"`` (a hand-written backward in torch operations,
+        any device and dtype; what ``"auto"`` takes) or ``"autograd"`` (the reference
+        loop). The compiled CPU kernel and the event-driven path run Phased LSTM cells
+        only.
+
+    Attributes
+    ----------
+    cells : torch.nn.ModuleList of PhasedGRUCell
+        One cell per layer and direction, layer-major (``layer * num_directions + direction``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_plstm.nn import PhasedGRU
+    >>> layer = PhasedGRU(input_size=2, hidden_size=16, num_layers=2, bidirectional=True)
+    >>> x = torch.randn(4, 50, 2)
+    >>> times = torch.cumsum(torch.rand(4, 50), dim=1)
+    >>> out, h = layer(x, times, torch.tensor([50, 30, 10, 1]))
+    >>> out.shape, h.shape
+    (torch.Size([4, 50, 32]), torch.Size([4, 4, 16]))
+    """
+
+    cell_class = PhasedGRUCell
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        times: torch.Tensor,
+        lengths_or_mask: torch.Tensor | None = None,
+        h0: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the layers over whole sequences.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, steps, input_size)
+            Inputs (``(steps, batch, input_size)`` when ``batch_first=False``).
+        times : torch.Tensor of shape (batch, steps) or (steps,)
+            Timestamp of every step of every sample (``(steps, batch)`` when
+            ``batch_first=False``); a 1-D tensor is shared by the whole batch.
+        lengths_or_mask : torch.Tensor, optional
+            Integer lengths of shape ``(batch,)`` or a boolean mask of the shape of
+            ``times``, False at padded steps; all steps are valid when omitted.
+        h0 : torch.Tensor of shape (num_layers * num_directions, batch, hidden_size)
+            Initial hidden state; zeros when omitted.
+
+        Returns
+        -------
+        output : torch.Tensor of shape (batch, steps, num_directions * hidden_size)
+            Hidden state of the last layer at every step (zero at padded steps).
+        h_n : torch.Tensor of shape (num_layers * num_directions, batch, hidden_size)
+            The final hidden state of every layer and direction.
+        """
+        state = None if h0 is None else (h0,)
+        output, (h_n,) = self._forward(x, times, lengths_or_mask, state)
+        return output, h_n

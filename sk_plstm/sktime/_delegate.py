@@ -47,9 +47,7 @@ class DelegatingEstimator(PhasedLSTMParams):
     def _predict(self, X: Any) -> np.ndarray:
         return self.estimator_.predict(X)
 
-    def save(
-        self, path: str | Path | None = None, serialization_format: str = SAFE_FORMAT
-    ) -> Any:
+    def save(self, path: str | Path | None = None, serialization_format: str = SAFE_FORMAT) -> Any:
         """Save the fitted estimator, by default in the package's safe format.
 
         With the default ``serialization_format="sk_plstm"`` nothing is pickled: the

@@ -32,8 +32,6 @@ sktime_model.save(out / "sktime_classifier_v3")  # writes sktime_classifier_v3.z
 outputs = {"sktime_classifier_v3": sktime_model.predict_proba(X)}
 for name, model in models.items():
     model.save(out / f"{name}.plstm")
-    outputs[name] = (
-        model.predict_proba(X) if hasattr(model, "predict_proba") else model.predict(X)
-    )
+    outputs[name] = model.predict_proba(X) if hasattr(model, "predict_proba") else model.predict(X)
 np.savez(out / "model_fixtures.npz", X=X, **outputs)
 print("written:", ", ".join(models))

@@ -1,0 +1,358 @@
+"""``"kernel"`` and ``"sparse"``: the compiled CPU recurrence of the Phased LSTM.
+
+* ``"kernel"``: a C++ extension (``_kernel.cpp``, beside this file) compiled on first use
+  with torch's own extension builder, once per kernel version per machine
+  (:func:`kernel_build`). Per step it runs one matrix product and one fused elementwise
+  pass that computes the LSTM gates, the time gate and the blend; the backward is written
+  by hand, including the gradients of ``tau``, ``shift`` and ``r_on``, and recomputes the
+  gates instead of storing them. CPU, float32 only; ``"auto"`` takes it there.
+* ``"sparse"``: the kernel's event-driven inference path (evaluation mode, no gradients):
+  a closed unit keeps its state exactly, so only the open units are computed. ``"auto"``
+  takes it for inference while the mean ``r_on`` is at most :data:`SPARSE_MAX_R_ON`; asked
+  for by name outside inference, ``"kernel"`` runs.
+
+The kernel's arguments travel by name (:data:`KERNEL_INPUTS`), in one order on both sides,
+and its entry points check them. Without a compiler, or with ``SK_PLSTM_KERNEL=0`` in the
+environment, neither is available and ``"auto"`` takes ``"torch"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sys
+import threading
+import time
+import warnings
+import weakref
+from typing import Any
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from .._cell import PhasedLSTMCell
+from ._registry import Backend, register
+
+__all__ = ["SPARSE_MAX_R_ON", "kernel_available", "kernel_build"]
+
+#: ``"auto"`` takes the event-driven path for inference while the mean open ratio is at most
+#: this; with more units open, the dense step is as fast or faster (``bench_sparse.py``).
+SPARSE_MAX_R_ON = 0.1
+
+_lock = threading.Lock()
+_kernel: Any = None
+_kernel_error: str | None = None
+
+
+def _cpu_has(*features: str) -> bool:
+    """Whether this (Linux) CPU advertises all ``features`` in /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(features) <= set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return False
+
+
+#: the kernel's C++ source, beside this file
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_kernel.cpp")
+
+
+def _kernel_flags() -> list[str]:
+    """The compiler flags for this CPU."""
+    # no FP-trap or errno semantics, so the compiler vectorises the per-unit loops
+    flags = ["-O3", "-fno-trapping-math", "-fno-math-errno"]
+    if _cpu_has("avx2", "fma"):
+        flags += ["-mavx2", "-mfma"]
+    return flags
+
+
+def kernel_build(source: str = SOURCE, flags: list[str] | None = None) -> tuple[str, str]:
+    """The build's name and the stable path of its source, from what decides the binary.
+
+    The name is keyed by the source's bytes, the compiler flags and torch's version, and
+    the source is copied into the build's own directory, so every copy of the package on a
+    machine (checkouts, virtual environments, an installed release) with the same kernel
+    shares one build, and a changed kernel gets a new one instead of rebuilding another
+    copy's.
+
+    Parameters
+    ----------
+    source : str
+        Path of the C++ source.
+    flags : list of str, optional
+        Compiler flags (this CPU's by default).
+
+    Returns
+    -------
+    name : str
+        ``sk_plstm_kernel_<key>``, the name torch caches the build under.
+    path : str
+        The source copied into the build directory (``TORCH_EXTENSIONS_DIR``).
+    """
+    from torch.utils.cpp_extension import _get_build_directory
+
+    flags = _kernel_flags() if flags is None else flags
+    with open(source, "rb") as f:
+        code = f.read()
+    digest = hashlib.sha256(code)
+    digest.update(repr((flags, torch.__version__)).encode())
+    name = f"sk_plstm_kernel_{digest.hexdigest()[:16]}"
+    directory = _get_build_directory(name, verbose=False)
+    path = os.path.join(directory, "_kernel.cpp")
+    try:
+        with open(path, "rb") as f:
+            current = f.read()
+    except OSError:
+        current = None
+    if current != code:  # written once; atomic, for processes loading at the same time
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(code)
+        os.replace(tmp, path)
+    return name, path
+
+
+def _load_kernel() -> Any:
+    """Compile (once per kernel version per machine) and import the C++ kernel, or None."""
+    global _kernel, _kernel_error
+    if _kernel is not None or _kernel_error is not None:
+        return _kernel
+    with _lock:
+        if _kernel is not None or _kernel_error is not None:
+            return _kernel
+        if os.environ.get("SK_PLSTM_KERNEL", "1") == "0":
+            _kernel_error = "disabled by SK_PLSTM_KERNEL=0"
+            return None
+        try:
+            from torch.utils.cpp_extension import load
+
+            flags = _kernel_flags()
+            name, source = kernel_build(flags=flags)
+            built = os.path.exists(os.path.join(os.path.dirname(source), f"{name}.so"))
+            if not built:
+                print(
+                    "sk_plstm: building the CPU kernel, once for this version and machine "
+                    "(about a minute)...",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            start = time.perf_counter()
+            # torch's builder warns and logs about compilers; the outcome is reported below
+            torch_log = logging.getLogger("torch.utils.cpp_extension")
+            level = torch_log.level
+            torch_log.setLevel(logging.CRITICAL)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    _kernel = load(name=name, sources=[source], extra_cflags=flags, verbose=False)
+            finally:
+                torch_log.setLevel(level)
+            if not built:
+                print(
+                    f"sk_plstm: CPU kernel built in {time.perf_counter() - start:.0f} s "
+                    f"({os.path.dirname(source)}).",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        except Exception as exc:  # no compiler, no ninja, failed build: use the torch path
+            first_line = (str(exc).splitlines() or [""])[0]
+            _kernel_error = f"{type(exc).__name__}: {first_line[:160]}"
+            warnings.warn(
+                "sk_plstm could not build its CPU kernel (is a C++ compiler installed?) and "
+                f"uses its slower torch implementation. Cause: {_kernel_error}. Set "
+                "SK_PLSTM_KERNEL=0 to skip the build.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    return _kernel
+
+
+def kernel_available() -> bool:
+    """Whether the compiled CPU kernel can be used (builds it on the first call).
+
+    Returns
+    -------
+    bool
+        True when the C++ kernel compiled and loaded; False when it is disabled with
+        ``SK_PLSTM_KERNEL=0`` or could not be built, in which case the layer uses its
+        torch implementation.
+
+    Examples
+    --------
+    >>> from sk_plstm.nn import kernel_available
+    >>> isinstance(kernel_available(), bool)
+    True
+    """
+    return _load_kernel() is not None
+
+
+#: the kernel's tensor arguments, by name, in the order of its C++ entry points
+KERNEL_INPUTS = ("x", "times", "mask", "w", "bias", "tau", "shift", "r_on", "h0", "c0")
+
+
+class _KernelRecurrence(torch.autograd.Function):
+    # the tensors of KERNEL_INPUTS (from _kernel_args), then the leak and the direction;
+    # the kernel takes them by name
+    @staticmethod
+    def forward(ctx, *args):
+        *tensors, leak, reverse = args
+        inputs = dict(zip(KERNEL_INPUTS, tensors))
+        save = any(ctx.needs_input_grad)
+        result = _kernel.forward(**inputs, leak=leak, reverse=reverse, save=save)
+        out, h_n, c_n = result[:3]
+        if save:
+            ctx.save_for_backward(*tensors, out, result[3])
+            ctx.leak, ctx.reverse = leak, reverse
+        return out, h_n, c_n
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, d_out, d_hn, d_cn):
+        *tensors, out, cs = ctx.saved_tensors
+        inputs = dict(zip(KERNEL_INPUTS, tensors))
+        d_x, d_w, d_bias, d_tau, d_shift, d_r, d_h0, d_c0 = _kernel.backward(
+            d_out=d_out.contiguous(),
+            d_hn=d_hn.contiguous(),
+            d_cn=d_cn.contiguous(),
+            **inputs,
+            out=out,
+            cs=cs,
+            leak=ctx.leak,
+            reverse=ctx.reverse,
+        )
+        return d_x, None, None, d_w, d_bias, d_tau, d_shift, d_r, d_h0, d_c0, None, None
+
+
+def _unavailable() -> str | None:
+    """Why the compiled kernel cannot run on this machine, or None (builds it once)."""
+    return None if _load_kernel() is not None else f"the sk_plstm CPU kernel: {_kernel_error}"
+
+
+def _accepts(cell, x, state, inference) -> str | None:
+    """Why the kernel cannot run these tensors (it takes float32 on the CPU), or None."""
+    dtypes = {x.dtype, cell.weight_hh.dtype, *(s.dtype for s in state)}
+    if x.device.type != "cpu" or dtypes != {torch.float32}:
+        return (
+            "runs the sk_plstm kernel, which takes float32 tensors on the CPU, "
+            f"got {x.dtype} on {x.device}."
+        )
+    return None
+
+
+#: weights laid out for the kernel, per cell, while no parameter changes (inference only)
+_weights: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _kernel_weights(cell: PhasedLSTMCell, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``w = [w_hh | w_ih]`` and the summed bias.
+
+    Under autograd they are built afresh (so gradients reach the parameters); without
+    gradients they are kept for the cell until a parameter changes, so that streaming one
+    event per call does not copy the whole weight every call. The copy lives here, never
+    on the cell, and goes with it.
+    """
+    params = (cell.weight_hh, cell.weight_ih, cell.bias_ih, cell.bias_hh)
+    tracked = torch.is_grad_enabled() and any(p is not None and p.requires_grad for p in params)
+    key = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in params if p is not None)
+    cached = None if tracked else _weights.get(cell)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    weight = torch.cat((cell.weight_hh, cell.weight_ih), dim=1).contiguous()
+    if cell.bias_ih is not None:
+        bias = cell.bias_ih + cell.bias_hh
+    else:
+        bias = x.new_zeros(weight.shape[0])
+    if not tracked:  # never keep tensors that belong to an autograd graph
+        _weights[cell] = (key, (weight, bias))
+    return weight, bias
+
+
+def _kernel_args(
+    cell: PhasedLSTMCell,
+    x: torch.Tensor,
+    times: torch.Tensor,
+    mask: torch.Tensor | None,
+    h0: torch.Tensor,
+    c0: torch.Tensor,
+    tau: torch.Tensor,
+    r_on: torch.Tensor,
+    implementation: str = "kernel",
+) -> tuple[torch.Tensor, ...]:
+    """The kernel's tensor inputs, in the order of ``KERNEL_INPUTS``.
+
+    They are ``x, times, mask, w = [w_hh | w_ih], bias, tau, shift, r_on, h0, c0``; the
+    mask is float (empty: none) and the times are in the phase dtype. Raises a clear error
+    where the kernel cannot run.
+    """
+    missing = _unavailable()
+    if missing is not None:
+        raise RuntimeError(f"implementation={implementation!r} needs {missing}")
+    refused = _accepts(cell, x, (h0, c0), False)
+    if refused is not None:
+        raise ValueError(f"implementation={implementation!r} {refused}")
+    weight, bias = _kernel_weights(cell, x)
+    return (
+        x.contiguous(),
+        times.to(torch.promote_types(times.dtype, tau.dtype)).contiguous(),
+        x.new_empty(0) if mask is None else mask.to(torch.float32).contiguous(),
+        weight,
+        bias,
+        tau.contiguous(),
+        cell.gate.shift.contiguous(),
+        r_on.contiguous(),
+        h0.contiguous(),
+        c0.contiguous(),
+    )
+
+
+def run_kernel(cell, x, times, mask, state, reverse):
+    """Train or evaluate a Phased LSTM cell with the kernel (shapes as in ``Backend.run``)."""
+    gate = cell.gate
+    tau, r_on = gate.effective_params()
+    leak = gate.leak if gate.training else 0.0
+    args = _kernel_args(cell, x, times, mask, *state, tau, r_on)
+    out, h_n, c_n = _KernelRecurrence.apply(*args, float(leak), bool(reverse))
+    return out, (h_n, c_n)
+
+
+def run_sparse(cell, x, times, mask, state, reverse):
+    """Event-driven inference: only open units are computed (shapes as in ``Backend.run``)."""
+    tau, r_on = cell.gate.effective_params()
+    args = _kernel_args(cell, x, times, mask, *state, tau, r_on, "sparse")
+    out, h_n, c_n, _ = _kernel.sparse_forward(
+        **dict(zip(KERNEL_INPUTS, args)), reverse=bool(reverse)
+    )
+    return out, (h_n, c_n)
+
+
+def _sparse_pays(cell: PhasedLSTMCell) -> bool:
+    return float(cell.gate.effective_params()[1].mean()) <= SPARSE_MAX_R_ON
+
+
+register(
+    Backend(
+        "kernel",
+        PhasedLSTMCell,
+        run_kernel,
+        priority=20,
+        available=_unavailable,
+        accepts=_accepts,
+    )
+)
+register(
+    Backend(
+        "sparse",
+        PhasedLSTMCell,
+        run_sparse,
+        priority=30,
+        available=_unavailable,
+        accepts=_accepts,
+        auto=_sparse_pays,
+        inference_only=True,
+        fallback="kernel",
+    )
+)
