@@ -1,6 +1,5 @@
 import pytest
 import torch
-
 from conftest import torch_twin
 
 from sk_plstm.nn import PhasedLSTMCell
