@@ -49,6 +49,7 @@ from ._training import (
 )
 from .nn import EstimatorNetwork, PhasedLSTMNet
 from .nn._init import check_tau_range
+from .nn._net import CELLS
 
 #: held by every seeded block (see PhasedLSTMBase._seeded); reentrant, for nested fits
 _SEEDED = threading.RLock()
@@ -122,6 +123,7 @@ class PhasedLSTMParams:
         hidden_size: int = 64,
         num_layers: int = 1,
         *,
+        cell: str = "lstm",
         bidirectional: bool = False,
         dropout: float = 0.0,
         tau_range: str | tuple[float, float] = "auto",
@@ -155,6 +157,7 @@ class PhasedLSTMParams:
     ) -> None:
         self.hidden_size = hidden_size
         self.num_layers = num_layers
+        self.cell = cell
         self.bidirectional = bidirectional
         self.dropout = dropout
         self.tau_range = tau_range
@@ -197,6 +200,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
     _parameter_constraints: dict = {
         "hidden_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
+        "cell": [StrOptions(set(CELLS))],
         "bidirectional": ["boolean"],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "tau_range": [StrOptions({"auto"}), tuple, list],
@@ -427,6 +431,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         """
         return PhasedLSTMNet, {
             **self._network_size(output_size),
+            "cell": self.cell,
             "tau_range": (
                 self.tau_range_[0] / self.time_scale_,
                 self.tau_range_[1] / self.time_scale_,
@@ -620,24 +625,36 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         classes: Any = None,
         incremental: bool = False,
     ) -> PhasedLSTMBase:
-        with self._all_or_nothing():
-            return self._fit_all(X, y, epochs, classes, incremental)
+        """The one training path of ``fit`` and every ``partial_fit``, all or nothing.
 
-    def _fit_all(
-        self,
-        X: Any,
-        y: Any,
-        epochs: int | None,
-        classes: Any,
-        incremental: bool,
-    ) -> PhasedLSTMBase:
-        """Fit for ``epochs`` (``max_epochs`` by default), resuming from a checkpoint if any.
-
-        ``classes`` (classifier only) declares every class up front, and ``incremental``
-        marks the first call of ``partial_fit``.
+        ``fit`` trains a new network for ``epochs`` (``max_epochs`` by default), resuming
+        from a checkpoint if any; ``partial_fit`` (``incremental``) does the same for one
+        epoch on its first call and then trains the same network one more epoch per call,
+        on data checked against what the first call fixed. ``classes`` (classifier only)
+        declares every class up front.
         """
-        epochs = self.max_epochs if epochs is None else epochs
-        self._check_params()
+        with self._all_or_nothing():
+            self._check_params()
+            if incremental and hasattr(self, "net_"):
+                self._continue(X, y, epochs or 1)
+            else:
+                self._fit_new(
+                    X, y, self.max_epochs if epochs is None else epochs, classes, incremental
+                )
+        return self
+
+    def _continue(self, X: Any, y: Any, epochs: int) -> None:
+        """Train the fitted network ``epochs`` more epochs on data of the same kind."""
+        panel = self._panel(X, reset=False)
+        targets = self._partial_targets(y, len(panel))
+        inputs = self._network_inputs(panel)
+        # a draw of its own for every epoch, continuing the fit's sequence
+        with self._seeded(self.seed_ + len(self.net_.history)):
+            self.net_.partial_fit(inputs, targets, epochs=epochs)
+        self._finish(epochs, incremental=True)
+
+    def _fit_new(self, X: Any, y: Any, epochs: int, classes: Any, incremental: bool) -> None:
+        """Fit a new network (or resume an interrupted fit from its checkpoint)."""
         panel = self._panel(X, reset=True)
         targets, output_size = self._prepare_targets(y, len(panel), classes)
         self._check_validation_size(len(panel), incremental)
@@ -670,16 +687,20 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
                 remaining = epochs - resume["epoch"]
                 if remaining > 0 and not self._stopped_early():
                     net.partial_fit(inputs, targets, epochs=remaining)
-        self.n_iter_ = len(net.history)
-        stopped = self._stopped_early()
-        self._note_interruption(epochs if resume is None else epochs - resume["epoch"], stopped)
-        if self.early_stopping and not incremental:
-            best = int(_early_stopper(net).best_epoch_)
-            self.best_epoch_ = best or self.n_iter_  # 0: no epoch was watched (final_r_on)
-        if checkpoints and (self.n_iter_ >= epochs or stopped):
+        trained = epochs if resume is None else epochs - resume["epoch"]
+        self._finish(trained, incremental)
+        if checkpoints and (self.n_iter_ >= epochs or self._stopped_early()):
             # complete: nothing to resume (an interrupted fit keeps its checkpoint)
             (Path(self.checkpoint_dir) / LAST_CHECKPOINT).unlink(missing_ok=True)
-        return self
+
+    def _finish(self, epochs: int, incremental: bool) -> None:
+        """What every training call records: epochs, interruption, early stopping's best."""
+        self.n_iter_ = len(self.net_.history)
+        stopped = self._stopped_early()
+        self._note_interruption(epochs, stopped)
+        if self.early_stopping and not incremental:
+            best = int(_early_stopper(self.net_).best_epoch_)
+            self.best_epoch_ = best or self.n_iter_  # 0: no epoch was watched (final_r_on)
 
     def _stopped_early(self) -> bool:
         """Whether early stopping ended the last fit of ``net_``."""
@@ -773,17 +794,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             stopper.on_train_begin(net)
 
     def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> PhasedLSTMBase:
-        if not hasattr(self, "net_"):
-            return self._fit(X, y, epochs=1, classes=classes, incremental=True)
-        with self._all_or_nothing():
-            panel = self._panel(X, reset=False)
-            targets = self._partial_targets(y, len(panel))
-            inputs = self._network_inputs(panel)
-            with self._seeded(self.seed_ + len(self.net_.history)):
-                self.net_.partial_fit(inputs, targets, epochs=1)
-            self.n_iter_ = len(self.net_.history)
-            self._note_interruption(1, False)
-        return self
+        return self._fit(X, y, epochs=1, classes=classes, incremental=True)
 
     def _note_interruption(self, epochs: int, stopped_early: bool) -> None:
         """Record (``interrupted_``) and warn when Ctrl-C ended training early.

@@ -46,6 +46,11 @@ class PhasedLSTMClassifier(ClassifierMixin, PhasedLSTMBase):
         Units per layer and direction.
     num_layers : int, default=1
         Stacked Phased LSTM layers.
+    cell : {"lstm", "gru"}, default="lstm"
+        The recurrent cell: ``"lstm"`` for the Phased LSTM, ``"gru"`` for the Phased GRU
+        (the same time gates on a GRU step: three gate blocks instead of four and no cell
+        state, so fewer weights and a cheaper step; see :class:`sk_plstm.nn.PhasedGRU`).
+        A hyperparameter like any other, to search over in ``GridSearchCV``.
     bidirectional : bool, default=False
         Also read each series backwards.
     dropout : float, default=0.0

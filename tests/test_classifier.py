@@ -39,6 +39,29 @@ def test_fit_predict_score_on_basic_motions(motions):
     )
 
 
+def test_gru_cell_learns_basic_motions_with_fewer_weights(motions):
+    X, y, Xt, yt = motions
+    gru = PhasedLSTMClassifier(cell="gru", hidden_size=32, max_epochs=30, random_state=0)
+    gru.fit(X, y)
+    lstm = PhasedLSTMClassifier(hidden_size=32, max_epochs=1, random_state=0).fit(X, y)
+    assert type(gru.module_.plstm).__name__ == "PhasedGRU"
+    assert gru.score(Xt, yt) >= 0.75  # chance is 0.25
+    assert gru.history_[-1, "train_loss"] < gru.history_[0, "train_loss"]
+    # three gate blocks instead of four; the same time gates and head
+    n_gru = sum(p.numel() for p in gru.module_.parameters())
+    n_lstm = sum(p.numel() for p in lstm.module_.parameters())
+    assert n_lstm - n_gru == 32 * (6 + 32 + 2)
+    assert gru.time_gates().shape == lstm.time_gates().shape
+    again = PhasedLSTMClassifier(cell="gru", hidden_size=32, max_epochs=30, random_state=0)
+    np.testing.assert_array_equal(again.fit(X, y).predict_proba(Xt), gru.predict_proba(Xt))
+
+
+def test_unknown_cell_is_rejected_by_name(motions):
+    X, y, _, _ = motions
+    with pytest.raises(ValueError, match="'cell' parameter .* among .*'gru'.* Got 'rnn'"):
+        PhasedLSTMClassifier(cell="rnn").fit(X, y)
+
+
 def test_same_random_state_same_predictions(motions):
     X, y, Xt, _ = motions
     a = PhasedLSTMClassifier(**FAST).fit(X, y).predict_proba(Xt)

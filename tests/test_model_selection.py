@@ -45,6 +45,19 @@ class LengthRecorder(PhasedLSTMClassifier):
         return panel
 
 
+def test_grid_search_over_the_cell(data):
+    X, y = data
+    search = GridSearchCV(
+        PhasedLSTMClassifier(hidden_size=8, max_epochs=3, random_state=0),
+        {"cell": ["lstm", "gru"]},
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+    ).fit(X, y)
+    assert [p["cell"] for p in search.cv_results_["params"]] == ["lstm", "gru"]
+    kinds = {"lstm": "PhasedLSTM", "gru": "PhasedGRU"}
+    best = search.best_estimator_
+    assert type(best.module_.plstm).__name__ == kinds[search.best_params_["cell"]]
+
+
 @pytest.mark.parametrize("container", ["numpy3D", "nested_univ", "df-list"])
 def test_grid_search_over_tau_range(data, container):
     X, y = data

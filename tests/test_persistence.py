@@ -57,6 +57,16 @@ def test_round_trip_gives_identical_predictions(fitted, tmp_path):
     assert loaded.history_[-1, "train_loss"] == fitted.history_[-1, "train_loss"]
 
 
+def test_round_trip_of_a_phased_gru(tmp_path):
+    gru = PhasedLSTMClassifier(
+        hidden_size=5, num_layers=2, cell="gru", max_epochs=2, random_state=0
+    ).fit(DATA, LABELS)
+    gru.save(tmp_path / "gru.plstm")
+    loaded = sk_plstm.load(tmp_path / "gru.plstm")
+    assert loaded.cell == "gru" and type(loaded.module_.plstm).__name__ == "PhasedGRU"
+    np.testing.assert_array_equal(loaded.predict_proba(DATA), gru.predict_proba(DATA))
+
+
 def test_round_trip_regressor_multi_output_datetime_and_optimizer_class(tmp_path):
     frames = []
     for i, series in enumerate(DATA):

@@ -26,6 +26,14 @@ def test_learns_a_simple_relationship():
     assert reg.score(Xt, yt) > 0.5
 
 
+def test_gru_cell_learns_the_same_relationship():
+    X, y = _late_mean_task()
+    Xt, yt = _late_mean_task(seed=1)
+    reg = PhasedLSTMRegressor(cell="gru", hidden_size=32, max_epochs=60, r_on=0.5, random_state=0)
+    assert reg.fit(X, y).score(Xt, yt) > 0.5
+    assert type(reg.module_.plstm).__name__ == "PhasedGRU"
+
+
 def test_targets_are_standardised_and_mapped_back():
     X, y = _late_mean_task()
     big = y * 1e6 + 3e7

@@ -11,10 +11,10 @@ X = RNG.normal(size=(30, 3, 25))
 Y = (X[:, 0, -5:].mean(axis=1) > 0).astype(int)
 
 
-@pytest.fixture(scope="module")
-def clf():
+@pytest.fixture(scope="module", params=["lstm", "gru"])
+def clf(request):
     return PhasedLSTMClassifier(
-        hidden_size=8, num_layers=2, r_on=0.3, max_epochs=3, random_state=0
+        hidden_size=8, num_layers=2, cell=request.param, r_on=0.3, max_epochs=3, random_state=0
     ).fit(X, Y)
 
 

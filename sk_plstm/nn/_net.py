@@ -1,4 +1,4 @@
-"""The network used by the estimators: Phased LSTM layers and an output head (pure torch)."""
+"""The network used by the estimators: phased recurrent layers and an output head (pure torch)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import torch
 from torch import nn
 
 from ._contract import EstimatorNetwork
-from ._layer import PhasedLSTM
+from ._layer import PhasedGRU, PhasedLSTM, PhasedRNNBase
 
-__all__ = ["PhasedLSTMNet"]
+__all__ = ["CELLS", "PhasedLSTMNet"]
+
+#: the estimators' ``cell`` values and the sequence layers they build
+CELLS: dict[str, type[PhasedRNNBase]] = {"lstm": PhasedLSTM, "gru": PhasedGRU}
 
 
 class PhasedLSTMNet(EstimatorNetwork):
-    """Phased LSTM layers followed by a linear head on the final hidden state.
+    """Phased LSTM (or Phased GRU) layers followed by a linear head on the final hidden state.
 
     The estimators' network; it implements :class:`EstimatorNetwork`.
 
@@ -29,7 +32,9 @@ class PhasedLSTMNet(EstimatorNetwork):
     hidden_size : int, default=64
         Units per layer and direction.
     num_layers : int, default=1
-        Number of stacked Phased LSTM layers.
+        Number of stacked layers.
+    cell : {"lstm", "gru"}, default="lstm"
+        The recurrent cell: :class:`PhasedLSTM` or :class:`PhasedGRU` layers.
     bidirectional : bool, default=False
         Whether to add a backward direction.
     dropout : float, default=0.0
@@ -57,10 +62,15 @@ class PhasedLSTMNet(EstimatorNetwork):
         num_layers: int = 1,
         bidirectional: bool = False,
         dropout: float = 0.0,
+        cell: str = "lstm",
         **gate_kwargs,
     ) -> None:
         super().__init__()
-        self.plstm = PhasedLSTM(
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {tuple(CELLS)}, got {cell!r}.")
+        self.cell = cell
+        # the attribute keeps its name for either cell: model files store its parameters
+        self.plstm = CELLS[cell](
             input_size,
             hidden_size,
             num_layers=num_layers,
@@ -97,7 +107,7 @@ class PhasedLSTMNet(EstimatorNetwork):
             # steps past the longest sequence of this batch are all padding: skip them
             steps = int(lengths.max())
             values, times = values[:, :steps], times[:, :steps]
-        _, (h_n, _) = self.plstm(values, times, lengths)
+        _, (h_n, *_) = self.plstm._forward(values, times, lengths, None)
         directions = self.plstm.num_directions
         summary = torch.cat(list(h_n[-directions:]), dim=-1)
         return self.head(self.dropout(summary))
@@ -106,8 +116,8 @@ class PhasedLSTMNet(EstimatorNetwork):
         self,
         values: torch.Tensor,
         times: torch.Tensor,
-        state: tuple[torch.Tensor, torch.Tensor] | None = None,
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        state: tuple[torch.Tensor, ...] | None = None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """Outputs after every step, continuing from ``state`` (for streaming).
 
         Parameters
@@ -115,7 +125,8 @@ class PhasedLSTMNet(EstimatorNetwork):
         values : torch.Tensor of shape (batch, steps, input_size)
         times : torch.Tensor of shape (batch, steps)
         state : tuple of torch.Tensor of shape (num_layers, batch, hidden_size), optional
-            The state returned by the previous call; zeros when omitted.
+            The state returned by the previous call (``(h, c)`` for the LSTM cell,
+            ``(h,)`` for the GRU cell); zeros when omitted.
 
         Returns
         -------
@@ -127,7 +138,7 @@ class PhasedLSTMNet(EstimatorNetwork):
         """
         if self.plstm.bidirectional:
             raise ValueError("step_outputs needs a unidirectional network.")
-        out, state = self.plstm(values, times, state=state)
+        out, state = self.plstm._forward(values, times, None, state)
         return self.head(out), state
 
     def time_gates(self) -> list:

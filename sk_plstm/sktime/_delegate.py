@@ -197,7 +197,8 @@ class DelegatingEstimator(PhasedLSTMParams):
         Parameters
         ----------
         parameter_set : str, default="default"
-            Name of the set (only one is defined).
+            Name of the set (only one is defined): a small model, a stacked
+            bidirectional one and a Phased GRU.
 
         Returns
         -------
@@ -215,4 +216,5 @@ class DelegatingEstimator(PhasedLSTMParams):
                 "batch_size": 8,
                 "random_state": 1,
             },
+            {"hidden_size": 4, "cell": "gru", "max_epochs": 2, "random_state": 2},
         ]

@@ -19,7 +19,7 @@ class PhasedLSTMRegressor(DelegatingEstimator, BaseRegressor):
 
     Parameters
     ----------
-    hidden_size, num_layers, bidirectional, dropout, tau_range, r_on, leak, \
+    hidden_size, num_layers, cell, bidirectional, dropout, tau_range, r_on, leak, \
 learn_tau, learn_shift, learn_r_on, final_r_on, time_unit, missing, standardize, \
 max_epochs, batch_size, \
 lr, optimizer, weight_decay, grad_clip, validation_fraction, early_stopping, \
