@@ -12,8 +12,7 @@ from ._persistence import load
 from ._regressor import PhasedLSTMRegressor
 from ._stream import PhasedLSTMStream
 from ._training import TrainingDivergedError
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "ModelDescription",

@@ -13,6 +13,7 @@ from sklearn.utils.validation import column_or_1d
 
 from ._base import PhasedLSTMBase
 from ._compat import _fit_context
+from ._registry import loadable
 
 __all__ = ["PhasedLSTMClassifier"]
 
@@ -31,6 +32,7 @@ def _labels(y: Any, n_samples: int) -> np.ndarray:
     return y
 
 
+@loadable("estimator")
 class PhasedLSTMClassifier(ClassifierMixin, PhasedLSTMBase):
     """Phased LSTM classifier for regular, irregular and event-based time series.
 

@@ -37,6 +37,8 @@ import torch
 from skorch.history import History
 
 from ._data import TimeOrigin, TimeRange
+from ._registry import loadable_classes, restorer
+from ._version import __version__
 from .nn._init import check_tau_range
 
 __all__ = ["FORMAT_VERSION", "Wrapper", "load", "load_bytes", "model_bytes", "write_model"]
@@ -278,16 +280,7 @@ def replace_atomically(path: str | Path, write: Any) -> None:
 
 
 def _package_version() -> str:
-    from . import __version__
-
     return __version__
-
-
-def _estimator_classes() -> dict[str, type]:
-    from ._classifier import PhasedLSTMClassifier
-    from ._regressor import PhasedLSTMRegressor
-
-    return {cls.__name__: cls for cls in (PhasedLSTMClassifier, PhasedLSTMRegressor)}
 
 
 class _SktimeFile(ValueError):
@@ -587,13 +580,13 @@ def load_bytes(data: bytes, device: str | None = None, name: str = "the model by
 
 def _load(path: Path | str, content: tuple[dict, bytes, bytes | None], device: str | None) -> Any:
     meta, weights, reference = content
-    classes = _estimator_classes()
+    classes = loadable_classes("estimator")
     if meta.get("estimator") not in classes:
         raise ValueError(f"{path} names an unknown estimator class {meta.get('estimator')!r}.")
     restore = None
     if reference is not None or "sktime" in meta:
         try:
-            from .sktime._persistence import restore
+            restore = restorer("sktime")
         except ImportError as exc:
             raise ValueError(
                 f"{path} holds an sk_plstm.sktime estimator, which needs sktime ({exc}); "

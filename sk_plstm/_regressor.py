@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_array
 
 from ._base import PhasedLSTMBase
 from ._compat import _fit_context
+from ._registry import loadable
 
 __all__ = ["PhasedLSTMRegressor"]
 
@@ -26,6 +27,7 @@ def _targets(y: Any, n_samples: int) -> np.ndarray:
     return y
 
 
+@loadable("estimator")
 class PhasedLSTMRegressor(RegressorMixin, PhasedLSTMBase):
     """Phased LSTM regressor for regular, irregular and event-based time series.
 

@@ -8,11 +8,13 @@ import numpy as np
 from sktime.classification.base import BaseClassifier
 
 from .._classifier import PhasedLSTMClassifier as _PhasedLSTMClassifier
+from .._registry import loadable
 from ._delegate import COMMON_TAGS, DelegatingEstimator
 
 __all__ = ["PhasedLSTMClassifier"]
 
 
+@loadable("sktime")
 class PhasedLSTMClassifier(DelegatingEstimator, BaseClassifier):
     """Phased LSTM classifier as an sktime estimator.
 

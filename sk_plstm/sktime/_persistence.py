@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .._persistence import META, Wrapper
+from .._registry import loadable_classes, register_restorer
 
 __all__ = ["class_reference", "restore", "wrapper", "zip_path"]
 
@@ -54,10 +55,7 @@ TABLE_MTYPES = (
 
 
 def _classes() -> dict[str, type]:
-    from ._classifier import PhasedLSTMClassifier
-    from ._regressor import PhasedLSTMRegressor
-
-    return {cls.__name__: cls for cls in (PhasedLSTMClassifier, PhasedLSTMRegressor)}
+    return loadable_classes("sktime")
 
 
 # ------------------------------------------------------------------ plain data both ways
@@ -287,3 +285,6 @@ def restore(inner: Any, saved: Any, reference: bytes | None) -> Any:
     estimator._is_vectorized = False
     estimator._is_fitted = True
     return estimator
+
+
+register_restorer("sktime", restore)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from sktime.regression.base import BaseRegressor
 
+from .._registry import loadable
 from .._regressor import PhasedLSTMRegressor as _PhasedLSTMRegressor
 from ._delegate import COMMON_TAGS, DelegatingEstimator
 
 __all__ = ["PhasedLSTMRegressor"]
 
 
+@loadable("sktime")
 class PhasedLSTMRegressor(DelegatingEstimator, BaseRegressor):
     """Phased LSTM regressor as an sktime estimator.
 
