@@ -234,6 +234,8 @@ CANDIDATES: dict[str, dict] = {
     "narrow 0.5->0.05": {"r_on": 0.5, "narrow_to": 0.05},
     "narrow 0.5->0.1": {"r_on": 0.5, "narrow_to": 0.1},
     "narrow 0.5->0.1+learn": {"r_on": 0.5, "learn_r_on": True, "narrow_to": 0.1},
+    # the Phased GRU with the package's defaults (= "narrow 0.5->0.1+learn" on the LSTM cell)
+    "gru": {"r_on": 0.5, "learn_r_on": True, "narrow_to": 0.1, "cell": "gru"},
 }
 #: what the rows of the report call the baselines
 BASELINES = ("LSTM", "MiniRocket")

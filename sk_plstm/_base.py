@@ -1,12 +1,14 @@
-"""Shared estimator glue: parameters, validation, network building, device and seeding."""
+"""The estimators' shared base: data in, the one training path, fitted state, inspection.
+
+The parameters and their checks live in ``_params``, the skorch net's assembly in
+``_network``, training callbacks, checkpoints and seeding in ``_training``, model files in
+``_persistence``; this module calls them with plain values.
+"""
 
 from __future__ import annotations
 
-import numbers
 import os
 import sys
-import tempfile
-import threading
 import warnings
 from abc import abstractmethod
 from contextlib import contextmanager, nullcontext
@@ -21,55 +23,32 @@ from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochScoring, GradientNormClipping
-from skorch.dataset import ValidSplit
 from skorch.helper import SliceDict
 from skorch.history import History
 
 from . import _distributed
-from ._compat import Interval, StrOptions
-from ._data import MISSING, Panel, TimeOrigin, TimeRange, check_time_unit, to_panel
+from ._data import Panel, TimeOrigin, TimeRange, to_panel
 from ._inspect import ModelDescription, describe, gate_openness, gate_table, update_counts
+from ._network import build_net, early_stopper
+from ._params import (
+    EARLY_STOPPING_FRACTION,
+    PARAMETER_CONSTRAINTS,
+    PhasedLSTMParams,
+    check_params,
+    narrows,
+)
 from ._persistence import write_model
 from ._stream import PhasedLSTMStream
 from ._training import (
     LAST_CHECKPOINT,
     Checkpointer,
-    DivergenceGuard,
-    EpochScorer,
-    GateNarrowing,
-    ResumableEarlyStopping,
-    TrainingProgress,
     directory_lock,
     fingerprint,
     load_checkpoint,
-    log_line,
-    lr_scheduler,
-    narrowing_epochs,
+    seeded,
 )
-from .nn import EstimatorNetwork, PhasedLSTMNet
+from .nn import PhasedLSTMNet
 from .nn._init import check_tau_range
-from .nn._net import CELLS
-
-#: held by every seeded block (see PhasedLSTMBase._seeded); reentrant, for nested fits
-_SEEDED = threading.RLock()
-
-
-def _check_checkpoint_dir(directory: str | os.PathLike) -> None:
-    """A checkpoint folder must be a writable folder (or creatable), checked before training."""
-    if str(directory) == "":
-        raise ValueError("checkpoint_dir is an empty string; give a folder (None: no checkpoints).")
-    path = Path(directory)
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"checkpoint_dir {str(path)!r} exists and is not a folder.")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-", delete=True)
-        probe.close()
-    except OSError as exc:
-        raise ValueError(
-            f"checkpoint_dir {str(path)!r} cannot be written ({exc.strerror or exc})."
-        ) from None
 
 
 def _caller_stacklevel() -> int:
@@ -87,151 +66,13 @@ def _caller_stacklevel() -> int:
     return 1
 
 
-_OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "sgd": torch.optim.SGD,
-    "rmsprop": torch.optim.RMSprop,
-}
-
-
-LR_SCHEDULES = ("cosine", "plateau")
-
-#: Validation fraction held out when early_stopping is on and validation_fraction is None.
-EARLY_STOPPING_FRACTION = 0.1
-
-
-def _is_optimizer_class(value: Any) -> bool:
-    return isinstance(value, type) and issubclass(value, torch.optim.Optimizer)
-
-
-def _early_stopper(net: NeuralNet) -> ResumableEarlyStopping | None:
-    """The net's early-stopping callback, or None when it trains without one."""
-    return dict(net.callbacks_).get("early_stopping")
-
-
-class PhasedLSTMParams:
-    """The hyperparameters of the Phased LSTM estimators, in one place.
-
-    A cooperative mixin: it stores the parameters and calls the next
-    ``__init__`` in the method resolution order, so the scikit-learn estimators
-    and the sktime adapters share one signature.
-    """
-
-    def __init__(
-        self,
-        hidden_size: int = 64,
-        num_layers: int = 1,
-        *,
-        cell: str = "lstm",
-        bidirectional: bool = False,
-        dropout: float = 0.0,
-        tau_range: str | tuple[float, float] = "auto",
-        r_on: float = 0.5,
-        leak: float = 1e-3,
-        learn_tau: bool = True,
-        learn_shift: bool = True,
-        learn_r_on: bool = True,
-        final_r_on: float | None = 0.1,
-        time_unit: str = "s",
-        missing: str = "mask",
-        standardize: bool = True,
-        max_epochs: int = 100,
-        batch_size: int = 32,
-        lr: float = 1e-2,
-        optimizer: str | type = "adam",
-        weight_decay: float = 0.0,
-        grad_clip: float | None = None,
-        validation_fraction: float | None = None,
-        early_stopping: bool = False,
-        n_iter_no_change: int = 10,
-        tol: float = 1e-4,
-        lr_schedule: str | None = None,
-        checkpoint_dir: str | None = None,
-        checkpoint_every: int = 1,
-        callbacks: list | None = None,
-        device: str = "cpu",
-        distributed: bool = False,
-        random_state: int | np.random.RandomState | None = None,
-        verbose: int = 0,
-    ) -> None:
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.cell = cell
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        self.tau_range = tau_range
-        self.r_on = r_on
-        self.leak = leak
-        self.learn_tau = learn_tau
-        self.learn_shift = learn_shift
-        self.learn_r_on = learn_r_on
-        self.final_r_on = final_r_on
-        self.time_unit = time_unit
-        self.missing = missing
-        self.standardize = standardize
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.grad_clip = grad_clip
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.lr_schedule = lr_schedule
-        self.checkpoint_dir = checkpoint_dir
-        self.checkpoint_every = checkpoint_every
-        self.callbacks = callbacks
-        self.device = device
-        self.distributed = distributed
-        self.random_state = random_state
-        self.verbose = verbose
-        super().__init__()
-
-
 class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
     """Parameters and fitting shared by the Phased LSTM classifier and regressor.
 
     See :class:`sk_plstm.PhasedLSTMClassifier` for the parameters.
     """
 
-    _parameter_constraints: dict = {
-        "hidden_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
-        "cell": [StrOptions(set(CELLS))],
-        "bidirectional": ["boolean"],
-        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-        "tau_range": [StrOptions({"auto"}), tuple, list],
-        "r_on": [Interval(numbers.Real, 0, 1, closed="right")],
-        "leak": [Interval(numbers.Real, 0, 1, closed="left")],
-        "learn_tau": ["boolean"],
-        "learn_shift": ["boolean"],
-        "learn_r_on": ["boolean"],
-        "final_r_on": [Interval(numbers.Real, 0, 1, closed="right"), None],
-        "time_unit": [str, pd.Timedelta],
-        "missing": [StrOptions(set(MISSING))],
-        "standardize": ["boolean"],
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "optimizer": [StrOptions(set(_OPTIMIZERS)), callable],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "grad_clip": [Interval(numbers.Real, 0, None, closed="neither"), None],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither"), None],
-        "early_stopping": ["boolean"],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="left")],
-        "lr_schedule": [StrOptions(set(LR_SCHEDULES)), None],
-        "checkpoint_dir": [str, os.PathLike, None],
-        "checkpoint_every": [Interval(numbers.Integral, 1, None, closed="left")],
-        "callbacks": [list, None],
-        "device": [str, torch.device],
-        "distributed": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
+    _parameter_constraints: dict = PARAMETER_CONSTRAINTS
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -258,75 +99,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
 
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> None:
-        if not _is_optimizer_class(self.optimizer) and self.optimizer not in _OPTIMIZERS:
-            raise ValueError(
-                f"optimizer must be one of {sorted(_OPTIMIZERS)} or a torch.optim.Optimizer "
-                f"subclass, got {self.optimizer!r}."
-            )
-        check_time_unit(self.time_unit)
-        if self.distributed and not _distributed.process_group_ready():
-            raise ValueError(
-                "distributed=True trains on every rank of a torch.distributed process group, "
-                "but none is initialised: launch the script with torchrun and call "
-                "torch.distributed.init_process_group() before fit (docs/scaling.md)."
-            )
-        self._check_device()
-        numeric = ("hidden_size", "num_layers", "dropout", "r_on", "final_r_on", "leak")
-        numeric += ("max_epochs", "batch_size", "lr", "weight_decay", "grad_clip")
-        numeric += ("validation_fraction",)
-        numeric += ("n_iter_no_change", "tol", "checkpoint_every")
-        flags = [name for name in numeric if isinstance(getattr(self, name), bool)]
-        if flags:  # True is an int to Python, never a size or a rate to a user
-            raise ValueError(
-                f"{flags[0]} must be a number, got {getattr(self, flags[0])!r} (a boolean)."
-            )
-        for name in ("lr", "weight_decay", "grad_clip", "tol"):
-            value = getattr(self, name)
-            if value is not None and not np.abs(value) < np.finfo(np.float32).max:
-                raise ValueError(f"{name} must be finite and below 3.4e38, got {value!r}.")
-        for i, callback in enumerate(self.callbacks or []):
-            if not isinstance(callback, (Callback, tuple)) or (
-                isinstance(callback, tuple)
-                and not (len(callback) == 2 and isinstance(callback[1], Callback))
-            ):
-                raise TypeError(
-                    f"callbacks[{i}] is a {type(callback).__name__}; callbacks must be skorch "
-                    "Callback instances (or (name, Callback) pairs)."
-                )
-        if _is_optimizer_class(self.optimizer) and issubclass(
-            self.optimizer, (torch.optim.LBFGS, torch.optim.SparseAdam)
-        ):
-            raise ValueError(
-                f"optimizer={self.optimizer.__name__} is not supported: LBFGS needs a closure "
-                "that re-evaluates the loss, and SparseAdam sparse gradients; use a "
-                "first-order optimizer such as torch.optim.Adam or SGD."
-            )
-        if self.checkpoint_dir is not None:
-            _check_checkpoint_dir(self.checkpoint_dir)
-
-    def _check_device(self) -> None:
-        try:
-            device = torch.device(self.device)
-        except (RuntimeError, TypeError, ValueError):
-            raise ValueError(
-                f"device={self.device!r} is not a device torch knows; use 'cpu', 'cuda' or "
-                "'cuda:<index>'."
-            ) from None
-        if device.type not in ("cpu", "cuda"):
-            raise ValueError(
-                f"device={self.device!r} is not supported: sk_plstm trains on 'cpu' or "
-                "'cuda' devices."
-            )
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={self.device!r} was requested but CUDA is not available on this "
-                "machine; use device='cpu'."
-            )
-        if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-            raise ValueError(
-                f"device={self.device!r}: this machine has {torch.cuda.device_count()} CUDA "
-                "device(s)."
-            )
+        check_params(self.get_params(deep=False))
 
     def _resolve_tau_range(self, panel: Panel) -> tuple[float, float]:
         if isinstance(self.tau_range, str):  # "auto": the data's sampling interval to duration
@@ -445,7 +218,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
 
     def _narrows(self) -> bool:
         """Whether the gates narrow while training (``final_r_on`` below ``r_on``)."""
-        return self.final_r_on is not None and self.final_r_on < self.r_on
+        return narrows(self.get_params(deep=False))
 
     def _validation(self, incremental: bool) -> float | None:
         """The fraction of the training series held out for validation, if any."""
@@ -482,89 +255,29 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         max_epochs: int | None = None,
         incremental: bool = False,
     ) -> NeuralNet:
-        """The skorch net with this estimator's training callbacks.
-
-        ``incremental`` (``partial_fit``) leaves out early stopping, as scikit-learn's
-        incremental estimators do: each call trains one epoch.
-        """
-        optimizer = self.optimizer
-        if not _is_optimizer_class(optimizer):
-            optimizer = _OPTIMIZERS[optimizer]
-        epochs = self.max_epochs if max_epochs is None else max_epochs
+        """The skorch net with this estimator's network and training callbacks."""
         module, module_kwargs = self._module_spec(output_size)
-        if not (isinstance(module, type) and issubclass(module, EstimatorNetwork)):
-            raise TypeError(
-                f"The network class {module!r} does not implement "
-                "sk_plstm.nn.EstimatorNetwork, the contract the estimators rely on."
-            )
-        validation = self._validation(incremental)
-        monitor = "train_loss" if validation is None else "valid_loss"
         rank, world = self._rank_and_world()
-        printing = self.verbose >= 2 and rank == 0  # a row per epoch, from one rank
-        # skorch's printing callbacks print whatever their verbosity when the sink is not print
-        sink = log_line if printing else print
-        callbacks = [("divergence_guard", DivergenceGuard(self.lr, self.grad_clip))]
-        if self.grad_clip is not None:
-            callbacks.append(("grad_clip", GradientNormClipping(self.grad_clip)))
-        if validation is not None:
-            scoring = EpochScorer(self._epoch_score)
-            callbacks.append(
-                ("valid_score", EpochScoring(scoring, lower_is_better=False, name="valid_score"))
-            )
-        if self.lr_schedule is not None:
-            patience = max(1, self.n_iter_no_change // 2)
-            schedule = lr_scheduler(self.lr_schedule, self.lr, self.max_epochs, patience, monitor)
-            callbacks.append(("lr_schedule", schedule))
-        if self._narrows():
-            narrowing = GateNarrowing(self.r_on, self.final_r_on, self.max_epochs)
-            callbacks.append(("gate_narrowing", narrowing))
-        callbacks += list(extra_callbacks or []) + list(self.callbacks or [])
-        if self.verbose and rank == 0:  # one progress bar, not one per rank
-            callbacks.append(("progress", TrainingProgress(epochs, self.batch_size)))
-        if self.early_stopping and not incremental:  # last: its stop skips later callbacks
-            stopper = ResumableEarlyStopping(
-                monitor=monitor,
-                patience=self.n_iter_no_change,
-                threshold=self.tol,
-                threshold_mode="abs",
-                load_best=True,
-                sink=sink,
-                # with final_r_on, only epochs at the final width can be the kept one
-                start_epoch=narrowing_epochs(self.max_epochs) if self._narrows() else 0,
-            )
-            callbacks.append(("early_stopping", stopper))
-        train_split = None
-        if validation is not None:
-            train_split = ValidSplit(
-                validation,
-                stratified=is_classifier(self),
-                random_state=self.seed_,
-            )
-        net_class = _distributed.DistributedNet if world > 1 else NeuralNet
-        return net_class(
-            module=module,
-            **{f"module__{name}": value for name, value in module_kwargs.items()},
+        return build_net(
+            self.get_params(deep=False),
+            module,
+            module_kwargs,
             criterion=self._criterion(),
-            # the raw outputs: _transform_outputs is the one way to predictions, for
-            # predict, predict_proba and streaming alike
-            predict_nonlinearity=None,
-            optimizer=optimizer,
-            optimizer__weight_decay=self.weight_decay,
-            lr=self.lr,
-            max_epochs=epochs,
-            batch_size=self.batch_size,
-            train_split=train_split,
-            iterator_train__shuffle=True,
-            # every DataLoader iteration draws a base seed (for worker processes) from a
-            # generator: a private one for prediction, so that predicting in one thread
-            # does not consume the global draws of a fit running in another
-            iterator_valid__generator=torch.Generator(),
-            callbacks=callbacks,
-            callbacks__print_log__sink=sink,
+            epoch_score=self._epoch_score,
+            stratify=is_classifier(self),
+            seed=getattr(self, "seed_", None),
+            validation=self._validation(incremental),
+            rank=rank,
+            world=world,
             device=self._device(),
-            # verbose=1 draws progress bars; 2 also prints a line per epoch (on rank 0)
-            verbose=int(printing),
+            epochs=self.max_epochs if max_epochs is None else max_epochs,
+            incremental=incremental,
+            extra_callbacks=extra_callbacks,
         )
+
+    def _seeded(self, seed: int):
+        """Seed torch for a block (:func:`sk_plstm._training.seeded`)."""
+        return seeded(seed, self._device())
 
     def _gate_params(self) -> dict[str, np.ndarray]:
         """Every unit's period, shift and open ratio, in the time index's units.
@@ -699,28 +412,13 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         stopped = self._stopped_early()
         self._note_interruption(epochs, stopped)
         if self.early_stopping and not incremental:
-            best = int(_early_stopper(self.net_).best_epoch_)
+            best = int(early_stopper(self.net_).best_epoch_)
             self.best_epoch_ = best or self.n_iter_  # 0: no epoch was watched (final_r_on)
 
     def _stopped_early(self) -> bool:
         """Whether early stopping ended the last fit of ``net_``."""
-        stopper = _early_stopper(self.net_)
+        stopper = early_stopper(self.net_)
         return stopper is not None and stopper.stopped(self.net_)
-
-    @contextmanager
-    def _seeded(self, seed: int):
-        """Seed torch for a block, leaving the caller's global generators as they were.
-
-        torch's generators are process-wide, and the weight initialisation, the batch
-        shuffling and dropout all draw from them: two fits in threads that each seeded
-        and restored them would change each other's draws. So seeded blocks (fits and
-        partial fits) run one at a time in a process; parallel fits use processes.
-        """
-        device = torch.device(self._device())
-        forked = [device] if device.type == "cuda" else []
-        with _SEEDED, torch.random.fork_rng(devices=forked, device_type=device.type):
-            torch.manual_seed(seed)
-            yield
 
     def _checkpointing(
         self, inputs: SliceDict, targets: np.ndarray, incremental: bool
@@ -769,7 +467,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         state = {}
         if hasattr(self, "initial_gates_"):
             state["initial_gates"] = {k: torch.as_tensor(v) for k, v in self.initial_gates_.items()}
-        stopper = _early_stopper(self.net_)
+        stopper = early_stopper(self.net_)
         if stopper is not None and stopper.best_model_weights_ is not None:
             state["best_epoch"] = int(stopper.best_epoch_)
             state["best_weights"] = stopper.best_model_weights_
@@ -786,7 +484,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         extra = state.get("extra", {})
         if "initial_gates" in extra:
             self.initial_gates_ = {k: v.numpy() for k, v in extra["initial_gates"].items()}
-        stopper = _early_stopper(net)
+        stopper = early_stopper(net)
         if stopper is not None and "best_weights" in extra:
             stopper.best_epoch_ = extra["best_epoch"]
             stopper.best_model_weights_ = extra["best_weights"]

@@ -10,6 +10,7 @@ import os
 import re
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -40,6 +41,32 @@ __all__ = [
 ]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+#: held by every seeded block (see :func:`seeded`); reentrant, for nested fits
+_SEEDED = threading.RLock()
+
+
+@contextmanager
+def seeded(seed: int, device: str | torch.device):
+    """Seed torch for a block, leaving the caller's global generators as they were.
+
+    torch's generators are process-wide, and the weight initialisation, the batch
+    shuffling and dropout all draw from them: two fits in threads that each seeded
+    and restored them would change each other's draws. So seeded blocks (fits and
+    partial fits) run one at a time in a process; parallel fits use processes.
+
+    Parameters
+    ----------
+    seed : int
+    device : str or torch.device
+        The training device (its generator is forked too when it is a GPU).
+    """
+    device = torch.device(device)
+    forked = [device] if device.type == "cuda" else []
+    with _SEEDED, torch.random.fork_rng(devices=forked, device_type=device.type):
+        torch.manual_seed(seed)
+        yield
 
 
 def _in_notebook() -> bool:

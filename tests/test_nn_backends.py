@@ -36,8 +36,6 @@ def _cases():
     return cases
 
 
-
-
 def _run(layer, implementation, x, times, mask, state, grad):
     layer.implementation = implementation
     layer.zero_grad(set_to_none=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._base import PhasedLSTMParams
+from .._params import PhasedLSTMParams
 from .._persistence import load, load_bytes, model_bytes, write_model
 from ._persistence import is_model_file, wrapper, zip_path
 
