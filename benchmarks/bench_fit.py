@@ -2,7 +2,11 @@
 
 Usage::
 
-    python benchmarks/bench_fit.py [--device cpu|cuda] [--epochs 50] [--out docs/fit_results.md]
+    python benchmarks/bench_fit.py [--device cpu|cuda] [--epochs 50] [--cells lstm gru]
+        [--out docs/fit_results.md]
+
+With several ``--cells``, every cell is fitted on every dataset side by side (one after
+the other, same seeds), so that their fit times compare.
 
 Every dataset is loaded from sktime's bundled files (no download). The table names the
 device and the torch version, so figures from different machines are not mixed up.
@@ -36,6 +40,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--cells", nargs="+", choices=["lstm", "gru"], default=["lstm"])
     parser.add_argument("--out", default=None, help="append the markdown table to this file")
     args = parser.parse_args()
 
@@ -43,25 +48,28 @@ def main() -> None:
     for name, (loader, mtype) in DATASETS.items():
         X, y = loader(split="train", return_type=mtype)
         Xt, yt = loader(split="test", return_type=mtype)
-        scores, times = [], []
-        for seed in range(args.seeds):
-            clf = PhasedLSTMClassifier(
-                max_epochs=args.epochs, device=args.device, random_state=seed
+        for cell in args.cells:
+            scores, times = [], []
+            for seed in range(args.seeds):
+                clf = PhasedLSTMClassifier(
+                    cell=cell, max_epochs=args.epochs, device=args.device, random_state=seed
+                )
+                start = time.perf_counter()
+                clf.fit(X, y)
+                times.append(time.perf_counter() - start)
+                scores.append(clf.score(Xt, yt))
+            label = name if len(args.cells) == 1 else f"{name}, cell={cell}"
+            rows.append((label, len(y), len(yt), np.mean(scores), np.std(scores), np.mean(times)))
+            print(
+                f"{label}: accuracy {np.mean(scores):.3f} +- {np.std(scores):.3f}, "
+                f"fit {np.mean(times):.1f} s",
+                flush=True,
             )
-            start = time.perf_counter()
-            clf.fit(X, y)
-            times.append(time.perf_counter() - start)
-            scores.append(clf.score(Xt, yt))
-        rows.append((name, len(y), len(yt), np.mean(scores), np.std(scores), np.mean(times)))
-        print(
-            f"{name}: accuracy {np.mean(scores):.3f} +- {np.std(scores):.3f}, "
-            f"fit {np.mean(times):.1f} s",
-            flush=True,
-        )
 
     table = [
         f"Device: {device_name(args.device)}; torch {torch.__version__}; "
-        f"PhasedLSTMClassifier defaults, max_epochs={args.epochs}, seeds 0..{args.seeds - 1}.",
+        f"PhasedLSTMClassifier defaults (cell {', '.join(args.cells)}), "
+        f"max_epochs={args.epochs}, seeds 0..{args.seeds - 1}.",
         "",
         "| dataset | train | test | test accuracy | fit time (s) |",
         "|---|---|---|---|---|",
