@@ -8,7 +8,13 @@ the ratios to ``torch.nn.LSTM``. With ``--cell gru``: ``sk_plstm.nn.PhasedGRU`` 
 shipped datasets, and long sequences). Usage::
 
     python benchmarks/bench_speed.py [--device cpu|cuda] [--cell lstm|gru]
-        [--sizes targets|estimators] [--quick] [--out FILE]
+        [--sizes targets|estimators | --grid] [--backends torch ...] [--inference]
+        [--no-reference] [--quick] [--out FILE]
+
+``--grid`` times the whole grid of the speed targets (batch 1, 8, 32, 256 x hidden 32, 64,
+128, 256 x steps 24, 100, 1000) and prints the worst ratio; ``--backends`` adds columns
+for other backends by name (``--device cuda --backends torch``: the Triton kernel beside
+the torch implementation and cuDNN); on a GPU the peak memory of a step is given too.
 """
 
 from __future__ import annotations
@@ -63,58 +69,131 @@ def step_fn(model, *inputs):
     return run
 
 
+#: the grid of the speed targets: batch x hidden x steps, inputs by sequence length
+GRID_BATCH, GRID_HIDDEN, GRID_STEPS = (1, 8, 32, 256), (32, 64, 128, 256), (24, 100, 1000)
+GRID_INPUTS = {24: 12, 100: 6, 1000: 2}
+
+
+def grid_sizes() -> list[tuple[int, int, int, int]]:
+    """Every (batch, steps, hidden, input) of the grid."""
+    return [
+        (batch, steps, hidden, GRID_INPUTS[steps])
+        for batch in GRID_BATCH
+        for hidden in GRID_HIDDEN
+        for steps in GRID_STEPS
+    ]
+
+
+def _timed(fn, repeats, device) -> tuple[float, float | None]:
+    """Median seconds and, on a GPU, the peak memory (MiB) of one call."""
+    if device.type != "cuda":
+        return median_seconds(fn, repeats, device), None
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    base = torch.cuda.memory_allocated(device)
+    seconds = median_seconds(fn, repeats, device)
+    return seconds, (torch.cuda.max_memory_allocated(device) - base) / 2**20
+
+
+def _inference_fn(model, *inputs):
+    """Forward only, in evaluation mode without gradients."""
+
+    def run():
+        with torch.no_grad():
+            model(*inputs)
+
+    model.eval()
+    return run
+
+
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
     parser.add_argument("--cell", choices=["lstm", "gru"], default="lstm")
     parser.add_argument("--sizes", choices=["targets", "estimators"], default="targets")
+    parser.add_argument("--grid", action="store_true", help="the whole grid of the targets")
+    parser.add_argument(
+        "--backends", nargs="*", default=[], help="more sk_plstm backends to time by name"
+    )
+    parser.add_argument("--inference", action="store_true", help="time forward passes only")
+    parser.add_argument("--no-reference", action="store_true", help="skip the reference loop")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=None, help="write the markdown table to this file")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     torch.manual_seed(0)
-    rows = []
     twin = "nn.GRU" if args.cell == "gru" else "nn.LSTM"
-    sizes = QUICK if args.quick else ESTIMATOR_SIZES if args.sizes == "estimators" else SIZES
+    if args.quick:
+        sizes = QUICK
+    elif args.grid:
+        sizes = grid_sizes()
+    else:
+        sizes = ESTIMATOR_SIZES if args.sizes == "estimators" else SIZES
+    make = _inference_fn if args.inference else step_fn
+    rows = []
     for batch, steps, hidden, inputs in sizes:
         x = torch.randn(batch, steps, inputs, device=device)
         times = torch.cumsum(torch.rand(batch, steps, device=device, dtype=torch.float64), 1)
         layer, reference, torch_layer = _models(args.cell, inputs, hidden, device)
-        reference_times = times if args.cell == "gru" else times.float()
-        seconds = {
-            "sk_plstm": median_seconds(step_fn(layer, x, times), args.repeats, device),
-            "reference loop": median_seconds(
-                step_fn(reference, x, reference_times), args.repeats, device
-            ),
-            twin: median_seconds(step_fn(torch_layer, x), args.repeats, device),
-        }
-        row = {"size": (batch, steps, hidden, inputs), **seconds}
+        models = {"sk_plstm": (layer, (x, times))}
+        for name in args.backends:
+            other, _, _ = _models(args.cell, inputs, hidden, device)
+            other.load_state_dict(layer.state_dict())
+            other.implementation = name
+            models[f"sk_plstm[{name}]"] = (other, (x, times))
+        if not args.no_reference:
+            reference_times = times if args.cell == "gru" else times.float()
+            models["reference loop"] = (reference, (x, reference_times))
+        models[twin] = (torch_layer, (x,))
+        row = {"size": (batch, steps, hidden, inputs)}
+        for name, (model, model_inputs) in models.items():
+            row[name], row[f"{name} MiB"] = _timed(make(model, *model_inputs), args.repeats, device)
         rows.append(row)
         print(
-            f"{row['size']}: sk_plstm {seconds['sk_plstm'] * 1e3:.1f} ms, reference "
-            f"{seconds['reference loop'] * 1e3:.1f} ms, {twin} {seconds[twin] * 1e3:.1f} ms",
+            f"{row['size']}: "
+            + ", ".join(f"{name} {row[name] * 1e3:.1f} ms" for name in models)
+            + f" ({row['sk_plstm'] / row[twin]:.2f}x)",
             flush=True,
         )
     cell = layer.cells[0]
     state = (x.new_zeros(batch, hidden),) * len(cell.state_names)
-    backend = select("auto", cell, x.transpose(0, 1), state).name
+    with torch.set_grad_enabled(not args.inference):
+        cell.train(not args.inference)
+        backend = select("auto", cell, x.transpose(0, 1), state).name
+    names = [n for n in models if n != twin]
+    memory = device.type == "cuda"
+    what = (
+        "forward passes (evaluation, no gradients)"
+        if args.inference
+        else ("training steps (forward + backward)")
+    )
     lines = [
         f"Device: {device_name(device)}; torch {torch.__version__}; median of {args.repeats} "
-        f"training steps (forward + backward) after a warm-up; sk_plstm: "
-        f"{type(layer).__name__}, backend {backend!r}.",
+        f"{what} after a warm-up; sk_plstm: {type(layer).__name__}, backend {backend!r}"
+        + (" (auto)." if not args.backends else f" (auto), and {', '.join(args.backends)}."),
         "",
-        f"| batch, steps, hidden, input | sk_plstm (ms) | reference loop (ms) | {twin} (ms) "
-        f"| sk_plstm / {twin} | reference / {twin} |",
-        "|---|---|---|---|---|---|",
+        "| batch, steps, hidden, input | "
+        + " | ".join(f"{n} (ms)" for n in [*names, twin])
+        + " | "
+        + " | ".join(f"{n} / {twin}" for n in names)
+        + (" | peak MiB sk_plstm / " + twin if memory else "")
+        + " |",
+        "|---|" + "---|" * (2 * len(names) + 1 + memory),
     ]
     for r in rows:
-        lstm = r[twin]
-        lines.append(
-            f"| {', '.join(map(str, r['size']))} | {r['sk_plstm'] * 1e3:.1f} | "
-            f"{r['reference loop'] * 1e3:.1f} | {lstm * 1e3:.1f} | {r['sk_plstm'] / lstm:.1f}x | "
-            f"{r['reference loop'] / lstm:.1f}x |"
-        )
+        base = r[twin]
+        cells = [f"{r[n] * 1e3:.1f}" for n in [*names, twin]]
+        cells += [f"{r[n] / base:.2f}x" for n in names]
+        if memory:
+            cells.append(f"{r['sk_plstm MiB']:.0f} / {r[f'{twin} MiB']:.0f}")
+        lines.append(f"| {', '.join(map(str, r['size']))} | " + " | ".join(cells) + " |")
+    worst = max(rows, key=lambda r: r["sk_plstm"] / r[twin])
+    lines += [
+        "",
+        f"Worst ratio sk_plstm / {twin}: {worst['sk_plstm'] / worst[twin]:.2f}x at "
+        f"{worst['size']}; best: {min(r['sk_plstm'] / r[twin] for r in rows):.2f}x.",
+    ]
     emit_table(lines, args.out)
     return rows
 

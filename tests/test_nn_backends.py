@@ -58,8 +58,10 @@ def _run(layer, implementation, x, times, mask, state, grad):
 @pytest.mark.parametrize("mode", ["train", "eval", "inference"])
 @pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, True)])
 def test_backend_matches_the_autograd_reference(
-    backend, layer_class, mode, num_layers, bidirectional
+    backend, layer_class, mode, num_layers, bidirectional, monkeypatch
 ):
+    for name, value in backend.emulation.items():  # a GPU backend's CPU interpreter
+        monkeypatch.setenv(name, value)
     reason = backend.available()
     if reason is not None:
         pytest.skip(reason)
@@ -102,7 +104,7 @@ def test_backend_matches_the_autograd_reference(
 
 
 def test_every_builtin_backend_is_registered_and_named():
-    assert set(backend_names()) == {"auto", "sparse", "kernel", "torch", "autograd"}
+    assert set(backend_names()) == {"auto", "sparse", "triton", "kernel", "torch", "autograd"}
     runs = {(b.name, b.cell) for b in registered()}
     assert ("torch", PhasedGRUCell) in runs and ("kernel", PhasedLSTMCell) in runs
     assert [b.priority for b in registered()] == sorted(

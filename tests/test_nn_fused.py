@@ -147,7 +147,7 @@ def test_bad_implementation_is_rejected():
     layer = PhasedLSTM(2, 3)
     with pytest.raises(ValueError, match="implementation must be one of"):
         layer.implementation = "fast"
-    assert set(IMPLEMENTATIONS) == {"auto", "kernel", "sparse", "torch", "autograd"}
+    assert set(IMPLEMENTATIONS) == {"auto", "kernel", "sparse", "torch", "autograd", "triton"}
 
 
 _WITHOUT_KERNEL = (

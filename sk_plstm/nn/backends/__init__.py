@@ -8,6 +8,8 @@ name          runs                           priority  where
 ============  =============================  ========  ===============================
 ``sparse``    Phased LSTM, inference only    30        CPU, float32, compiled kernel;
                                                        ``"auto"`` while mean r_on <= 0.1
+``triton``    Phased LSTM                    25        CUDA (CPU under TRITON_INTERPRET=1),
+                                                       with the triton package
 ``kernel``    Phased LSTM                    20        CPU, float32, compiled kernel
 ``torch``     Phased LSTM, Phased GRU        10        any device and dtype
 ``autograd``  every cell (the reference)     0         any device and dtype
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import torch
 
-from . import cpu_kernel, reference, torch_ops  # noqa: F401  (they register themselves)
+from . import cpu_kernel, reference, torch_ops, triton_gpu  # noqa: F401  (they register)
 from ._registry import Backend, backend_names, register, registered, select
 from .cpu_kernel import SPARSE_MAX_R_ON, kernel_available
 

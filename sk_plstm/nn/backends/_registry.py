@@ -11,8 +11,9 @@ which becomes the error message when a backend is asked for by name.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -54,6 +55,13 @@ class Backend:
         Runs only in evaluation mode without gradients; outside it, ``fallback`` runs.
     fallback : str or None
         The backend that runs in its place outside inference.
+    announce : bool
+        Warn once when ``"auto"`` passes it over although it would run the tensors,
+        because it is not available (a GPU kernel whose package is not installed).
+    emulation : dict
+        Environment variables under which it runs CPU tensors (an interpreter), so
+        that it can be tested on a machine without its device; empty when it runs on
+        the CPU anyway.
     """
 
     name: str
@@ -65,6 +73,8 @@ class Backend:
     auto: Callable[[torch.nn.Module], bool] = lambda cell: True
     inference_only: bool = False
     fallback: str | None = None
+    announce: bool = False
+    emulation: dict = field(default_factory=dict)
 
 
 _BACKENDS: dict[tuple[str, type], Backend] = {}
@@ -118,9 +128,24 @@ def _for_cell(name: str, cell: torch.nn.Module) -> Backend | None:
     return None
 
 
+_announced: set[str] = set()
+
+
 def _reason(backend: Backend, cell, x, state, inference) -> str | None:
     # the tensors first: asking for availability may build a kernel
-    return backend.accepts(cell, x, state, inference) or backend.available()
+    refused = backend.accepts(cell, x, state, inference)
+    if refused is not None:
+        return refused
+    missing = backend.available()
+    if missing is not None and backend.announce and backend.name not in _announced:
+        _announced.add(backend.name)
+        warnings.warn(
+            f"sk_plstm: the {backend.name!r} backend would run these tensors but is not "
+            f"available: {missing}. A slower backend runs instead.",
+            RuntimeWarning,
+            stacklevel=5,
+        )
+    return missing
 
 
 def select(
