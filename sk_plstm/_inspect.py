@@ -74,6 +74,10 @@ def gate_openness(estimator: Any, X: Any) -> tuple[np.ndarray, np.ndarray]:
     return openness, absolute_times(panel, estimator.time_origin_)
 
 
+#: what the first line says of a cell other than the default LSTM
+_CELL_NOTES = {"gru": " (Phased GRU cells)"}
+
+
 @dataclass
 class ModelDescription:
     """A fitted Phased LSTM estimator in numbers, printable as a short report.
@@ -107,7 +111,8 @@ class ModelDescription:
     def __str__(self) -> str:
         s = self.summary
         lines = [
-            f"{s['estimator']}: {s['n_channels']} channel(s) -> {s['num_layers']} layer(s) x "
+            f"{s['estimator']}{_CELL_NOTES.get(s.get('cell'), '')}: {s['n_channels']} "
+            f"channel(s) -> {s['num_layers']} layer(s) x "
             f"{s['hidden_size']} units{' x 2 directions' if s['bidirectional'] else ''} -> "
             f"{s['n_outputs']} output(s); {s['n_parameters']:,} parameters",
             f"trained {s['n_iter']} epoch(s)"
@@ -146,6 +151,7 @@ def describe(estimator: Any, X: Any = None) -> ModelDescription:
     module = estimator.module_
     summary = {
         "estimator": type(estimator).__name__,
+        "cell": estimator.cell,
         "n_channels": estimator.n_channels_,
         "n_outputs": module.output_size,
         "hidden_size": estimator.hidden_size,

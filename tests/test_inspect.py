@@ -111,6 +111,16 @@ def test_describe(fitted):
     assert "updates_fraction" not in fitted.describe().layers
 
 
+def test_describe_names_the_gru_cell_and_inspects_its_gates():
+    gru = PhasedLSTMClassifier(cell="gru", hidden_size=5, max_epochs=2, random_state=0)
+    info = gru.fit(X, Y).describe(X)
+    assert info.summary["cell"] == "gru"
+    assert str(info).startswith("PhasedLSTMClassifier (Phased GRU cells): 2 channel(s)")
+    assert info.summary["n_parameters"] == sum(p.numel() for p in gru.module_.parameters())
+    assert gru.time_gates().shape[0] == 5 and gru.update_counts(X).shape == (1, 5)
+    assert PhasedLSTMClassifier(max_epochs=1).fit(X, Y).describe().summary["cell"] == "lstm"
+
+
 def test_describe_regressor_with_early_stopping_and_datetime_index():
     index = pd.date_range("2024-01-01", periods=40, freq="min")
     frames = [pd.DataFrame(RNG.normal(size=(40, 1)), index=index) for _ in range(40)]

@@ -112,7 +112,7 @@ def test_a_missing_triton_is_named_and_auto_announces_it_once(monkeypatch):
     )  # fmt: skip
     cell = PhasedLSTM(2, 4).cells[0]
     x, state = torch.randn(3, 2, 2), (torch.zeros(2, 4),) * 2
-    with pytest.raises(RuntimeError, match=r"pip install 'sk_plstm\[gpu\]'"):
+    with pytest.raises(RuntimeError, match=r'pip install -e "\.\[gpu\]"'):
         select("triton", cell, x, state)
     with pytest.warns(RuntimeWarning, match="'triton' backend would run these tensors"):
         chosen = select("auto", cell, x, state)

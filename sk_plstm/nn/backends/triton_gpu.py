@@ -9,7 +9,7 @@ tile of batch rows, so nothing is launched per step. The backward returns the gr
 of ``k``, which autograd reduces to ``tau``, ``shift`` and ``r_on`` in parallel, and the
 weight gradient is one matrix product over all steps afterwards.
 
-Available when the ``triton`` package imports (``pip install "sk_plstm[gpu]"``);
+Available when the ``triton`` package imports (in a checkout: ``pip install -e ".[gpu]"``);
 ``"auto"`` takes it for CUDA tensors. ``TRITON_INTERPRET=1`` runs the same kernels on CPU
 tensors through Triton's interpreter, which is how the tests check them on machines
 without a GPU. Float32, float16 and bfloat16 inputs are computed in float32 (the state
@@ -82,7 +82,10 @@ def triton_available() -> bool:
 
 def _unavailable() -> str | None:
     if _kernels() is None:
-        return f"the triton package ({_error}); install it with pip install 'sk_plstm[gpu]'"
+        return (
+            f"the triton package ({_error}); in a checkout, install it with "
+            '`pip install -e ".[gpu]"`'
+        )
     return None
 
 
