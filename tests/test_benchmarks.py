@@ -125,7 +125,7 @@ def test_speed_benchmark_quick_mode(tmp_path):
         ["--quick", "--cell", "gru", "--repeats", "1", "--out", str(tmp_path / "g.md")]
     )
     assert len(gru) == 2 and all(r["nn.GRU"] > 0 and r["sk_plstm"] > 0 for r in gru)
-    assert "PhasedGRU, backend 'torch'" in (tmp_path / "g.md").read_text()
+    assert "PhasedGRU, backend 'kernel'" in (tmp_path / "g.md").read_text()
     rows = bench_speed.main(["--quick", "--repeats", "1", "--out", str(tmp_path / "t.md")])
     assert len(rows) == 2 and all(r["nn.LSTM"] > 0 and r["sk_plstm"] > 0 for r in rows)
     assert (tmp_path / "t.md").read_text().count("x |") == 4  # two ratios per row

@@ -106,7 +106,8 @@ def test_backend_matches_the_autograd_reference(
 def test_every_builtin_backend_is_registered_and_named():
     assert set(backend_names()) == {"auto", "sparse", "triton", "kernel", "torch", "autograd"}
     runs = {(b.name, b.cell) for b in registered()}
-    assert ("torch", PhasedGRUCell) in runs and ("kernel", PhasedLSTMCell) in runs
+    assert ("torch", PhasedGRUCell) in runs and ("kernel", PhasedGRUCell) in runs
+    assert ("kernel", PhasedLSTMCell) in runs and ("sparse", PhasedGRUCell) not in runs
     assert [b.priority for b in registered()] == sorted(
         (b.priority for b in registered()), reverse=True
     )
@@ -115,7 +116,8 @@ def test_every_builtin_backend_is_registered_and_named():
 def test_auto_picks_by_priority_where_a_backend_accepts():
     cell = PhasedGRUCell(2, 3)
     x, h = torch.randn(4, 2, 2), (torch.zeros(2, 3),)
-    assert select("auto", cell, x, h).name == "torch"  # the kernel runs LSTM cells only
+    assert select("auto", cell, x, h).name == "kernel"  # the GRU's own kernel
+    assert select("auto", cell.double(), x.double(), (h[0].double(),)).name == "torch"
     lstm = PhasedLSTMCell(2, 3).double()
     state = (torch.zeros(2, 3, dtype=torch.float64),) * 2
     assert select("auto", lstm, x.double(), state).name == "torch"  # float64: no kernel
@@ -124,8 +126,8 @@ def test_auto_picks_by_priority_where_a_backend_accepts():
 def test_named_backend_that_cannot_run_says_why():
     cell = PhasedGRUCell(2, 3)
     x, h = torch.randn(4, 2, 2), (torch.zeros(2, 3),)
-    with pytest.raises(ValueError, match="'kernel' does not run PhasedGRUCell"):
-        select("kernel", cell, x, h)
+    with pytest.raises(ValueError, match="'sparse' does not run PhasedGRUCell"):
+        select("sparse", cell, x, h)
     unavailable = dataclasses.replace(
         registered()[-1], name="nowhere", available=lambda: "no such device here"
     )

@@ -438,3 +438,46 @@ def test_pickled_cell_drops_the_cached_kernel_weights():
             clone(torch.ones(1, 3, 2), _times(1, 3) * 0 + 1)[0],
             layer(torch.ones(1, 3, 2), _times(1, 3) * 0 + 1)[0],
         )
+
+
+def _gru_inputs(steps=4, batch=2, hidden=3):
+    return {
+        "xp": torch.randn(steps, batch, 3 * hidden),
+        "k": torch.rand(steps, batch, hidden),
+        "w_hh": torch.randn(3 * hidden, hidden),
+        "b_hh": torch.randn(3 * hidden),
+        "h0": torch.zeros(batch, hidden),
+    }
+
+
+@needs_kernel
+@pytest.mark.parametrize(
+    "name, bad, message",
+    [
+        ("xp", torch.randn(4, 2, 8), "xp must be"),
+        ("k", torch.rand(4, 2, 2), "k must be"),
+        ("w_hh", torch.randn(9, 4), "w_hh must be"),
+        ("b_hh", torch.randn(8), "b_hh must be"),
+        ("h0", torch.zeros(2, 3, dtype=torch.float64), "h0 must be float32"),
+        ("xp", torch.randn(4, 9, 2).transpose(1, 2), "xp must be contiguous"),
+    ],
+)
+def test_gru_kernel_checks_its_arguments(name, bad, message):
+    from sk_plstm.nn.backends import cpu_kernel
+
+    inputs = {**_gru_inputs(), name: bad}
+    with pytest.raises(RuntimeError, match="sk_plstm GRU kernel: " + message):
+        cpu_kernel._kernel.gru_forward(**inputs, reverse=False, save=False)
+
+
+@needs_kernel
+def test_gru_kernel_forward_is_the_torch_recurrence():
+    from sk_plstm.nn.backends import cpu_kernel
+    from sk_plstm.nn.backends.torch_ops import _TorchGRURecurrence
+
+    inputs = _gru_inputs(steps=6, batch=3, hidden=5)
+    for reverse in (False, True):
+        out, h_n = cpu_kernel._kernel.gru_forward(**inputs, reverse=reverse, save=False)
+        expected = _TorchGRURecurrence.apply(*inputs.values(), reverse)
+        torch.testing.assert_close(out, expected[0], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(h_n, expected[1], rtol=1e-5, atol=1e-6)

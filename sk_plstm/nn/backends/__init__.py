@@ -10,7 +10,7 @@ name          runs                           priority  where
                                                        ``"auto"`` while mean r_on <= 0.1
 ``triton``    Phased LSTM                    25        CUDA (CPU under TRITON_INTERPRET=1),
                                                        with the triton package
-``kernel``    Phased LSTM                    20        CPU, float32, compiled kernel
+``kernel``    Phased LSTM, Phased GRU        20        CPU, float32, compiled kernel
 ``torch``     Phased LSTM, Phased GRU        10        any device and dtype
 ``autograd``  every cell (the reference)     0         any device and dtype
 ============  =============================  ========  ===============================

@@ -1,4 +1,4 @@
-// Fused Phased LSTM recurrence for the CPU: one matrix product and one fused elementwise
+// Fused Phased LSTM recurrence for the CPU (and, at the end, the Phased GRU's): one matrix product and one fused elementwise
 // pass (LSTM gates, time gate, blend) per step, with a hand-written backward that
 // recomputes the gates instead of storing them (memory: two (T, B, H) tensors).
 //
@@ -539,6 +539,170 @@ std::vector<torch::Tensor> sparse_forward(torch::Tensor x, torch::Tensor times, 
   return sparse_forward_impl<float>(x, times, mask, w, bias, tau, shift, r_on, h0, c0, reverse);
 }
 
+// ------------------------------------------------------------------ Phased GRU
+// The GRU recurrence from precomputed inputs: xp (T, B, 3H) = x w_ih^T + b_ih (gate order
+// reset, update, new, as torch.nn.GRU), the openness k (T, B, H) of every step (computed
+// for all steps at once by sk_plstm.nn.time_gate, masks applied), w_hh (3H, H), b_hh (3H),
+// h0 (B, H). Each step runs one product h @ w_hh^T + b_hh (the reset gate multiplies its
+// third block, so it cannot be fused with the input part) and one fused elementwise pass.
+void check_gru(const torch::Tensor& xp, const torch::Tensor& k, const torch::Tensor& w_hh,
+               const torch::Tensor& b_hh, const torch::Tensor& h0) {
+  const std::pair<const char*, const torch::Tensor*> floats[] = {
+      {"xp", &xp}, {"k", &k}, {"w_hh", &w_hh}, {"b_hh", &b_hh}, {"h0", &h0}};
+  for (const auto& [name, t] : floats) {
+    TORCH_CHECK(t->device().is_cpu(), "sk_plstm GRU kernel: ", name, " must be on the CPU");
+    TORCH_CHECK(t->scalar_type() == torch::kFloat32, "sk_plstm GRU kernel: ", name,
+                " must be float32, got ", t->scalar_type());
+    TORCH_CHECK(t->is_contiguous(), "sk_plstm GRU kernel: ", name, " must be contiguous");
+  }
+  TORCH_CHECK(h0.dim() == 2, "sk_plstm GRU kernel: h0 must be (batch, hidden), got ", h0.sizes());
+  const int64_t B = h0.size(0), H = h0.size(1);
+  TORCH_CHECK(xp.dim() == 3 && xp.size(1) == B && xp.size(2) == 3 * H,
+              "sk_plstm GRU kernel: xp must be (steps, batch, 3 * hidden) = (steps, ", B, ", ",
+              3 * H, "), got ", xp.sizes());
+  TORCH_CHECK(k.dim() == 3 && k.size(0) == xp.size(0) && k.size(1) == B && k.size(2) == H,
+              "sk_plstm GRU kernel: k must be (steps, batch, hidden) = (", xp.size(0), ", ", B,
+              ", ", H, "), got ", k.sizes());
+  TORCH_CHECK(w_hh.dim() == 2 && w_hh.size(0) == 3 * H && w_hh.size(1) == H,
+              "sk_plstm GRU kernel: w_hh must be (3 * hidden, hidden) = (", 3 * H, ", ", H,
+              "), got ", w_hh.sizes());
+  TORCH_CHECK(b_hh.dim() == 1 && b_hh.size(0) == 3 * H, "sk_plstm GRU kernel: b_hh must be (",
+              3 * H, "), got ", b_hh.sizes());
+}
+
+// Returns out (T, B, H), h_n and, with `save`, (T, B, 4H): r, z, n and w_hn h + b_hn of
+// every step, for the backward pass.
+std::vector<torch::Tensor> gru_forward(torch::Tensor xp, torch::Tensor k, torch::Tensor w_hh,
+                                       torch::Tensor b_hh, torch::Tensor h0, bool reverse,
+                                       bool save) {
+  check_gru(xp, k, w_hh, b_hh, h0);
+  const int64_t T = xp.size(0), B = xp.size(1), H = h0.size(1);
+  auto opts = xp.options();
+  auto out = torch::empty({T, B, H}, opts);
+  auto saved = save ? torch::empty({T, B, 4 * H}, opts) : torch::Tensor();
+  auto h = h0.clone();
+  auto gh = torch::empty({B, 3 * H}, opts);
+  auto w_t = w_hh.t();
+  const float* const xp_p = xp.data_ptr<float>();
+  const float* const k_p = k.data_ptr<float>();
+  const float* const gh_p = gh.data_ptr<float>();
+  float* const h_p = h.data_ptr<float>();
+  float* const out_p = out.data_ptr<float>();
+  float* const sv_p = save ? saved.data_ptr<float>() : nullptr;
+  for (int64_t n = 0; n < T; ++n) {
+    const int64_t t = reverse ? T - 1 - n : n;
+    at::addmm_out(gh, b_hh, h, w_t);
+    at::parallel_for(0, B, grain_rows(3 * H), [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t row = t * B + b;
+        const float* __restrict__ xr = xp_p + row * 3 * H;
+        const float* __restrict__ g = gh_p + b * 3 * H;
+        const float* __restrict__ kr = k_p + row * H;
+        float* __restrict__ hr = h_p + b * H;
+        float* __restrict__ orow = out_p + row * H;
+        float* __restrict__ sv = save ? sv_p + row * 4 * H : nullptr;
+        for (int64_t j = 0; j < H; ++j) {
+          const float r = sigmoid_v(xr[j] + g[j]);
+          const float z = sigmoid_v(xr[H + j] + g[H + j]);
+          const float nn = tanh_v(xr[2 * H + j] + r * g[2 * H + j]);
+          const float h_prev = hr[j];
+          const float h_tilde = nn + z * (h_prev - nn);
+          const float h_new = h_prev + kr[j] * (h_tilde - h_prev);
+          hr[j] = h_new;
+          orow[j] = h_new;
+          if (save) {
+            sv[j] = r;
+            sv[H + j] = z;
+            sv[2 * H + j] = nn;
+            sv[3 * H + j] = g[2 * H + j];
+          }
+        }
+      }
+    });
+  }
+  if (save) return {out, h, saved};
+  return {out, h};
+}
+
+// Backward of gru_forward: returns the gradients of xp, k, the recurrent pre-activations
+// w_hh h + b_hh of every step (T, B, 3H; the weight and bias gradients are one product and
+// one sum over them, done by the caller) and h0.
+std::vector<torch::Tensor> gru_backward(torch::Tensor d_out, torch::Tensor d_hn, torch::Tensor xp,
+                                        torch::Tensor k, torch::Tensor w_hh, torch::Tensor b_hh,
+                                        torch::Tensor h0, torch::Tensor out, torch::Tensor saved,
+                                        bool reverse) {
+  check_gru(xp, k, w_hh, b_hh, h0);
+  const int64_t T = xp.size(0), B = xp.size(1), H = h0.size(1);
+  TORCH_CHECK(d_out.scalar_type() == torch::kFloat32 && d_out.is_contiguous() &&
+                  d_out.sizes() == out.sizes() && out.is_contiguous() && out.dim() == 3 &&
+                  out.size(0) == T && out.size(1) == B && out.size(2) == H,
+              "sk_plstm GRU kernel: d_out and out must be contiguous float32 (steps, batch, "
+              "hidden) tensors");
+  TORCH_CHECK(saved.scalar_type() == torch::kFloat32 && saved.is_contiguous() &&
+                  saved.dim() == 3 && saved.size(0) == T && saved.size(1) == B &&
+                  saved.size(2) == 4 * H,
+              "sk_plstm GRU kernel: saved must be a contiguous float32 (steps, batch, 4 * hidden) "
+              "tensor, got ", saved.sizes());
+  TORCH_CHECK(d_hn.sizes() == h0.sizes() && d_hn.is_contiguous() &&
+                  d_hn.scalar_type() == torch::kFloat32,
+              "sk_plstm GRU kernel: d_hn must be a contiguous float32 (batch, hidden) tensor");
+  auto opts = xp.options();
+  auto d_xp = torch::empty({T, B, 3 * H}, opts);
+  auto d_gh = torch::empty({T, B, 3 * H}, opts);
+  auto d_k = torch::empty({T, B, H}, opts);
+  auto dh = d_hn.clone();
+  auto dn = torch::empty({B, H}, opts);  // the direct part of the gradient of h_{t-1}
+  const float* const dout_p = d_out.data_ptr<float>();
+  const float* const k_p = k.data_ptr<float>();
+  const float* const out_p = out.data_ptr<float>();
+  const float* const sv_p = saved.data_ptr<float>();
+  const float* const h0_p = h0.data_ptr<float>();
+  float* const dh_p = dh.data_ptr<float>();
+  float* const dn_p = dn.data_ptr<float>();
+  float* const dxp_p = d_xp.data_ptr<float>();
+  float* const dgh_p = d_gh.data_ptr<float>();
+  float* const dk_p = d_k.data_ptr<float>();
+  for (int64_t n = T - 1; n >= 0; --n) {
+    const int64_t t = reverse ? T - 1 - n : n;
+    const int64_t t_prev = reverse ? t + 1 : t - 1;
+    at::parallel_for(0, B, grain_rows(3 * H), [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t row = t * B + b;
+        const float* __restrict__ sv = sv_p + row * 4 * H;
+        const float* __restrict__ hp = n == 0 ? h0_p + b * H : out_p + (t_prev * B + b) * H;
+        const float* __restrict__ kr = k_p + row * H;
+        const float* __restrict__ dout = dout_p + row * H;
+        const float* __restrict__ dhr = dh_p + b * H;
+        float* __restrict__ dx = dxp_p + row * 3 * H;
+        float* __restrict__ dg = dgh_p + row * 3 * H;
+        float* __restrict__ dkr = dk_p + row * H;
+        float* __restrict__ dnr = dn_p + b * H;
+        for (int64_t j = 0; j < H; ++j) {
+          const float r = sv[j], z = sv[H + j], nn = sv[2 * H + j], hn = sv[3 * H + j];
+          const float h_prev = hp[j];
+          const float dh_j = dhr[j] + dout[j];
+          const float h_tilde = nn + z * (h_prev - nn);
+          const float kj = kr[j];
+          dkr[j] = dh_j * (h_tilde - h_prev);
+          const float dht = dh_j * kj;
+          const float d_n = dht * (1.0f - z) * (1.0f - nn * nn);
+          const float d_r = d_n * hn * r * (1.0f - r);
+          const float d_z = dht * (h_prev - nn) * z * (1.0f - z);
+          dx[j] = d_r;
+          dx[H + j] = d_z;
+          dx[2 * H + j] = d_n;
+          dg[j] = d_r;
+          dg[H + j] = d_z;
+          dg[2 * H + j] = d_n * r;
+          dnr[j] = dh_j * (1.0f - kj) + dht * z;
+        }
+      }
+    });
+    at::addmm_out(dh, dn, d_gh[t], w_hh);  // dh_{t-1} = direct part + d_gh @ w_hh
+  }
+  return {d_xp, d_k, d_gh, dh};
+}
+
 }  // namespace
 
 // The arguments have names, in one order for every entry point (the recurrence's tensors,
@@ -558,4 +722,10 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("x"), py::arg("times"), py::arg("mask"), py::arg("w"), py::arg("bias"),
         py::arg("tau"), py::arg("shift"), py::arg("r_on"), py::arg("h0"), py::arg("c0"),
         py::arg("reverse"));
+  m.def("gru_forward", &gru_forward, "Phased GRU recurrence (CPU, float32)", py::arg("xp"),
+        py::arg("k"), py::arg("w_hh"), py::arg("b_hh"), py::arg("h0"), py::arg("reverse"),
+        py::arg("save"));
+  m.def("gru_backward", &gru_backward, "Backward of the Phased GRU recurrence (CPU, float32)",
+        py::arg("d_out"), py::arg("d_hn"), py::arg("xp"), py::arg("k"), py::arg("w_hh"),
+        py::arg("b_hh"), py::arg("h0"), py::arg("out"), py::arg("saved"), py::arg("reverse"));
 }

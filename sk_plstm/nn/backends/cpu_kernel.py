@@ -6,6 +6,10 @@
   pass that computes the LSTM gates, the time gate and the blend; the backward is written
   by hand, including the gradients of ``tau``, ``shift`` and ``r_on``, and recomputes the
   gates instead of storing them. CPU, float32 only; ``"auto"`` takes it there.
+* ``"kernel"`` also runs the Phased GRU: from the input projection and the openness
+  computed for all steps at once, one product ``h @ w_hh^T + b_hh`` and one fused pass per
+  step (the reset gate multiplies the recurrent part, so it cannot join the input's
+  product as the LSTM's does), and a hand-written backward in C++.
 * ``"sparse"``: the kernel's event-driven inference path (evaluation mode, no gradients):
   a closed unit keeps its state exactly, so only the open units are computed. ``"auto"``
   takes it for inference while the mean ``r_on`` is at most :data:`SPARSE_MAX_R_ON`; asked
@@ -31,8 +35,9 @@ from typing import Any
 import torch
 from torch.autograd.function import once_differentiable
 
-from .._cell import PhasedLSTMCell
+from .._cell import PhasedGRUCell, PhasedLSTMCell
 from ._registry import Backend, register
+from .torch_ops import _previous
 
 __all__ = ["SPARSE_MAX_R_ON", "kernel_available", "kernel_build"]
 
@@ -329,6 +334,52 @@ def run_sparse(cell, x, times, mask, state, reverse):
     return out, (h_n, c_n)
 
 
+class _KernelGRURecurrence(torch.autograd.Function):
+    """The Phased GRU recurrence in the kernel: ``(xp, k, w_hh, b_hh, h0, reverse)``."""
+
+    @staticmethod
+    def forward(ctx, xp, k, w_hh, b_hh, h0, reverse):
+        save = any(ctx.needs_input_grad[:5])
+        result = _kernel.gru_forward(
+            xp=xp, k=k, w_hh=w_hh, b_hh=b_hh, h0=h0, reverse=reverse, save=save
+        )
+        out, h_n = result[:2]
+        if save:
+            ctx.save_for_backward(xp, k, w_hh, b_hh, h0, out, result[2])
+            ctx.reverse = reverse
+        return out, h_n
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, d_out, d_hn):
+        xp, k, w_hh, b_hh, h0, out, saved = ctx.saved_tensors
+        d_xp, d_k, d_gh, d_h0 = _kernel.gru_backward(
+            d_out=d_out.contiguous(),
+            d_hn=d_hn.contiguous(),
+            xp=xp,
+            k=k,
+            w_hh=w_hh,
+            b_hh=b_hh,
+            h0=h0,
+            out=out,
+            saved=saved,
+            reverse=ctx.reverse,
+        )
+        d_w = d_gh.reshape(-1, d_gh.shape[2]).t().mm(_previous(out, h0, ctx.reverse))
+        return d_xp, d_k, d_w, d_gh.sum(dim=(0, 1)), d_h0, None
+
+
+def run_gru_kernel(cell, x, times, mask, state, reverse):
+    """Train or evaluate a Phased GRU cell with the kernel (shapes as in ``Backend.run``)."""
+    xp = cell.project_input(x).contiguous()
+    k = cell.openness(times, mask).to(torch.float32).contiguous()
+    b_hh = cell.bias_hh if cell.bias_hh is not None else x.new_zeros(3 * cell.hidden_size)
+    out, h_n = _KernelGRURecurrence.apply(
+        xp, k, cell.weight_hh.contiguous(), b_hh.contiguous(), state[0].contiguous(), bool(reverse)
+    )
+    return out, (h_n,)
+
+
 def _sparse_pays(cell: PhasedLSTMCell) -> bool:
     return float(cell.gate.effective_params()[1].mean()) <= SPARSE_MAX_R_ON
 
@@ -338,6 +389,16 @@ register(
         "kernel",
         PhasedLSTMCell,
         run_kernel,
+        priority=20,
+        available=_unavailable,
+        accepts=_accepts,
+    )
+)
+register(
+    Backend(
+        "kernel",
+        PhasedGRUCell,
+        run_gru_kernel,
         priority=20,
         available=_unavailable,
         accepts=_accepts,
