@@ -16,6 +16,7 @@ from skorch.callbacks import EpochScoring, GradientNormClipping
 from skorch.dataset import ValidSplit
 
 from . import _distributed
+from ._batches import TensorBatches
 from ._params import OPTIMIZERS, is_optimizer_class, narrows
 from ._training import (
     DivergenceGuard,
@@ -180,6 +181,11 @@ def build_net(
         max_epochs=epochs,
         batch_size=params["batch_size"],
         train_split=train_split,
+        # batches cut from tensors made once per training call, on the training device
+        iterator_train=TensorBatches,
+        iterator_valid=TensorBatches,
+        iterator_train__device=device,
+        iterator_valid__device=device,
         iterator_train__shuffle=True,
         # every DataLoader iteration draws a base seed (for worker processes) from a
         # generator: a private one for prediction, so that predicting in one thread

@@ -107,7 +107,8 @@ def test_every_builtin_backend_is_registered_and_named():
     assert set(backend_names()) == {"auto", "sparse", "triton", "kernel", "torch", "autograd"}
     runs = {(b.name, b.cell) for b in registered()}
     assert ("torch", PhasedGRUCell) in runs and ("kernel", PhasedGRUCell) in runs
-    assert ("kernel", PhasedLSTMCell) in runs and ("sparse", PhasedGRUCell) not in runs
+    assert ("kernel", PhasedLSTMCell) in runs and ("sparse", PhasedGRUCell) in runs
+    assert ("triton", PhasedGRUCell) not in runs
     assert [b.priority for b in registered()] == sorted(
         (b.priority for b in registered()), reverse=True
     )
@@ -126,8 +127,8 @@ def test_auto_picks_by_priority_where_a_backend_accepts():
 def test_named_backend_that_cannot_run_says_why():
     cell = PhasedGRUCell(2, 3)
     x, h = torch.randn(4, 2, 2), (torch.zeros(2, 3),)
-    with pytest.raises(ValueError, match="'sparse' does not run PhasedGRUCell"):
-        select("sparse", cell, x, h)
+    with pytest.raises(ValueError, match="'triton' does not run PhasedGRUCell"):
+        select("triton", cell, x, h)
     unavailable = dataclasses.replace(
         registered()[-1], name="nowhere", available=lambda: "no such device here"
     )

@@ -481,3 +481,33 @@ def test_gru_kernel_forward_is_the_torch_recurrence():
         expected = _TorchGRURecurrence.apply(*inputs.values(), reverse)
         torch.testing.assert_close(out, expected[0], rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(h_n, expected[1], rtol=1e-5, atol=1e-6)
+
+
+@needs_kernel
+def test_gru_sparse_inference_is_per_sample_and_counts_its_updates():
+    from sk_plstm.nn import PhasedGRU
+    from sk_plstm.nn.backends import cpu_kernel
+
+    torch.manual_seed(8)
+    layer = PhasedGRU(2, 30, tau_range=(5.0, 100.0), r_on=0.05).eval()
+    x, times = torch.randn(6, 120, 2), _times(6, 120)
+    with torch.no_grad():
+        layer.implementation = "autograd"
+        expected, _ = layer(x, times)
+        layer.implementation = "sparse"
+        whole, _ = layer(x, times)
+        alone = torch.cat([layer(x[i : i + 1], times[i : i + 1])[0] for i in range(6)])
+        cell = layer.cells[0]
+        *_, count = cpu_kernel._kernel.gru_sparse_forward(
+            x=x.transpose(0, 1).contiguous(),
+            k=cell.openness(times.T).float().contiguous(),
+            w_ih=cell.weight_ih,
+            b_ih=cell.bias_ih,
+            w_hh=cell.weight_hh,
+            b_hh=cell.bias_hh,
+            h0=torch.zeros(6, 30),
+            reverse=False,
+        )
+    torch.testing.assert_close(whole, expected, rtol=1e-5, atol=1e-6)
+    assert torch.equal(whole, alone)  # a sample's outputs do not depend on the batch
+    assert int(count) == pytest.approx(layer.update_counts(times).sum().item() * 6)

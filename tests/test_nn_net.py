@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from sk_plstm.nn import PhasedLSTMNet
@@ -40,3 +41,22 @@ def test_padding_beyond_the_longest_sequence_is_skipped():
     torch.testing.assert_close(
         net(values, times, lengths), net(values[:, :4], times[:, :4], lengths)
     )
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_inference_gives_a_series_the_same_output_whatever_the_batch(cell):
+    # sparse gates take the event-driven path (dot products per sample), and the head
+    # sums each row's own products: a prediction does not depend on the rest of the batch
+    torch.manual_seed(0)
+    net = PhasedLSTMNet(3, 2, hidden_size=16, cell=cell, r_on=0.05).eval()
+    values = torch.randn(7, 30, 3)
+    times = torch.cumsum(torch.rand(7, 30, dtype=torch.float64) + 0.1, dim=1)
+    lengths = torch.tensor([30, 12, 5, 30, 1, 17, 29])
+    with torch.no_grad():
+        whole = net(values, times, lengths)
+        alone = torch.cat(
+            [net(values[i : i + 1], times[i : i + 1], lengths[i : i + 1]) for i in range(7)]
+        )
+        trained_head = net.head(net.dropout(torch.zeros(1, 16)))
+    assert torch.equal(whole, alone)
+    torch.testing.assert_close(net._head(torch.zeros(1, 16)), trained_head)

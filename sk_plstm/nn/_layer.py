@@ -484,11 +484,13 @@ class PhasedGRU(PhasedRNNBase):
         If True, a second set of layers reads each sequence backwards.
     tau_range, r_on, leak, learn_tau, learn_shift, learn_r_on
         Time-gate settings, see :class:`TimeGate`.
-    implementation : {"auto", "kernel", "torch", "autograd"}, default="auto"
+    implementation : {"auto", "sparse", "kernel", "torch", "autograd"}, default="auto"
         The recurrence backend: ``"kernel"`` (the compiled CPU kernel, float32; what
         ``"auto"`` takes there), ``"torch"`` (a hand-written backward in torch operations,
         any device and dtype; ``"auto"`` elsewhere) or ``"autograd"`` (the reference
-        loop). The event-driven path and the Triton kernels run Phased LSTM cells only.
+        loop); ``"sparse"``, the kernel's event-driven inference (only open units are
+        computed; ``"auto"`` takes it in inference while the mean ``r_on`` is at most
+        0.1). The Triton kernels run Phased LSTM cells only.
 
     Attributes
     ----------

@@ -110,7 +110,20 @@ class PhasedLSTMNet(EstimatorNetwork):
         _, (h_n, *_) = self.plstm._forward(values, times, lengths, None)
         directions = self.plstm.num_directions
         summary = torch.cat(list(h_n[-directions:]), dim=-1)
-        return self.head(self.dropout(summary))
+        return self._head(self.dropout(summary))
+
+    def _head(self, features: torch.Tensor) -> torch.Tensor:
+        """The linear head; in inference, each row's outputs from its own products only.
+
+        A matrix product rounds a row differently with the batch around it (another
+        blocking for another batch size); in inference the head is therefore a sum of
+        products per row, so that a series gets the same prediction whatever it is
+        predicted with. Training keeps the matrix product.
+        """
+        if self.training or torch.is_grad_enabled():
+            return self.head(features)
+        outputs = (features.unsqueeze(-2) * self.head.weight).sum(-1)
+        return outputs if self.head.bias is None else outputs + self.head.bias
 
     def step_outputs(
         self,
@@ -139,7 +152,7 @@ class PhasedLSTMNet(EstimatorNetwork):
         if self.plstm.bidirectional:
             raise ValueError("step_outputs needs a unidirectional network.")
         out, state = self.plstm._forward(values, times, None, state)
-        return self.head(out), state
+        return self._head(out), state
 
     def time_gates(self) -> list:
         """The time gate of every cell, layer by layer, forward before backward."""

@@ -703,6 +703,77 @@ std::vector<torch::Tensor> gru_backward(torch::Tensor d_out, torch::Tensor d_hn,
   return {d_xp, d_k, d_gh, dh};
 }
 
+
+// Event-driven inference of the Phased GRU (no leak, no gradient): a closed unit keeps
+// its state exactly, so each step computes only the open units of each sample, each from
+// dot products with its rows of w_ih (3H, C) and w_hh (3H, H); a sample's result therefore
+// does not depend on the other samples of the batch. k (T, B, H) is the openness (0 where
+// closed or padded). Returns out, h_n and the number of (sample, step, unit) updates.
+std::vector<torch::Tensor> gru_sparse_forward(torch::Tensor x, torch::Tensor k, torch::Tensor w_ih,
+                                              torch::Tensor b_ih, torch::Tensor w_hh,
+                                              torch::Tensor b_hh, torch::Tensor h0, bool reverse) {
+  TORCH_CHECK(x.dim() == 3 && x.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
+                  x.is_contiguous(),
+              "sk_plstm GRU kernel: x must be a contiguous float32 (steps, batch, inputs) tensor");
+  const int64_t C = x.size(2);
+  TORCH_CHECK(w_ih.dim() == 2 && w_ih.size(0) == w_hh.size(0) && w_ih.size(1) == C &&
+                  w_ih.scalar_type() == torch::kFloat32 && w_ih.is_contiguous() &&
+                  b_ih.sizes() == b_hh.sizes() && b_ih.scalar_type() == torch::kFloat32 &&
+                  b_ih.is_contiguous(),
+              "sk_plstm GRU kernel: w_ih must be (3 * hidden, inputs) and b_ih (3 * hidden), "
+              "contiguous float32");
+  check_gru(torch::empty({x.size(0), x.size(1), w_hh.size(0)}), k, w_hh, b_hh, h0);
+  const int64_t T = x.size(0), B = x.size(1), H = h0.size(1);
+  auto out = torch::empty({T, B, H}, x.options());
+  auto h = h0.clone();
+  const int n_threads = at::get_num_threads();
+  std::vector<float> scratch(static_cast<size_t>(n_threads) * H);
+  std::vector<int64_t> counts(static_cast<size_t>(n_threads), 0);
+  const float* const x_p = x.data_ptr<float>();
+  const float* const k_p = k.data_ptr<float>();
+  const float* const wi = w_ih.data_ptr<float>();
+  const float* const bi = b_ih.data_ptr<float>();
+  const float* const wh = w_hh.data_ptr<float>();
+  const float* const bh = b_hh.data_ptr<float>();
+  float* const h_p = h.data_ptr<float>();
+  float* const out_p = out.data_ptr<float>();
+  for (int64_t n = 0; n < T; ++n) {
+    const int64_t t = reverse ? T - 1 - n : n;
+    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+      const int thread = at::get_thread_num();
+      float* __restrict__ next = scratch.data() + static_cast<size_t>(thread) * H;
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t row = t * B + b;
+        const float* __restrict__ xr = x_p + row * C;
+        const float* __restrict__ kr = k_p + row * H;
+        float* __restrict__ hr = h_p + b * H;
+        for (int64_t j = 0; j < H; ++j) {
+          const float kj = kr[j];
+          if (!(kj > 0.0f)) {
+            next[j] = hr[j];
+            continue;
+          }
+          ++counts[thread];
+          const float r = sigmoid_v(dot(wi + j * C, xr, C) + bi[j] + dot(wh + j * H, hr, H) + bh[j]);
+          const float z = sigmoid_v(dot(wi + (H + j) * C, xr, C) + bi[H + j] +
+                                    dot(wh + (H + j) * H, hr, H) + bh[H + j]);
+          const float nn = tanh_v(dot(wi + (2 * H + j) * C, xr, C) + bi[2 * H + j] +
+                                  r * (dot(wh + (2 * H + j) * H, hr, H) + bh[2 * H + j]));
+          const float h_tilde = nn + z * (hr[j] - nn);
+          next[j] = hr[j] + kj * (h_tilde - hr[j]);
+        }
+        for (int64_t j = 0; j < H; ++j) {
+          hr[j] = next[j];
+          out_p[row * H + j] = next[j];
+        }
+      }
+    });
+  }
+  int64_t updates = 0;
+  for (const int64_t c : counts) updates += c;
+  return {out, h, torch::tensor(updates, torch::kInt64)};
+}
+
 }  // namespace
 
 // The arguments have names, in one order for every entry point (the recurrence's tensors,
@@ -728,4 +799,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("gru_backward", &gru_backward, "Backward of the Phased GRU recurrence (CPU, float32)",
         py::arg("d_out"), py::arg("d_hn"), py::arg("xp"), py::arg("k"), py::arg("w_hh"),
         py::arg("b_hh"), py::arg("h0"), py::arg("out"), py::arg("saved"), py::arg("reverse"));
+  m.def("gru_sparse_forward", &gru_sparse_forward,
+        "Event-driven inference of the Phased GRU: open units only (CPU, float32)", py::arg("x"),
+        py::arg("k"), py::arg("w_ih"), py::arg("b_ih"), py::arg("w_hh"), py::arg("b_hh"),
+        py::arg("h0"), py::arg("reverse"));
 }

@@ -11,7 +11,9 @@
   step (the reset gate multiplies the recurrent part, so it cannot join the input's
   product as the LSTM's does), and a hand-written backward in C++.
 * ``"sparse"``: the kernel's event-driven inference path (evaluation mode, no gradients):
-  a closed unit keeps its state exactly, so only the open units are computed. ``"auto"``
+  a closed unit keeps its state exactly, so only the open units are computed; for the
+  Phased GRU each open unit by dot products with its rows of the weights, so that a
+  sample's result does not depend on the rest of the batch. ``"auto"``
   takes it for inference while the mean ``r_on`` is at most :data:`SPARSE_MAX_R_ON`; asked
   for by name outside inference, ``"kernel"`` runs.
 
@@ -23,6 +25,7 @@ environment, neither is available and ``"auto"`` takes ``"torch"``.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import os
 import sys
@@ -121,6 +124,17 @@ def kernel_build(source: str = SOURCE, flags: list[str] | None = None) -> tuple[
     return name, path
 
 
+def _import_built(name: str, path: str) -> Any:
+    """Import an existing build directly (torch's loader would first run ninja), or None."""
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    except (ImportError, OSError):
+        return None
+
+
 def _load_kernel() -> Any:
     """Compile (once per kernel version per machine) and import the C++ kernel, or None."""
     global _kernel, _kernel_error
@@ -145,6 +159,10 @@ def _load_kernel() -> Any:
                     file=sys.stderr,
                     flush=True,
                 )
+            if built:  # keyed by its source, flags and torch: up to date by construction
+                _kernel = _import_built(name, os.path.join(os.path.dirname(source), f"{name}.so"))
+                if _kernel is not None:
+                    return _kernel
             start = time.perf_counter()
             # torch's builder warns and logs about compilers; the outcome is reported below
             torch_log = logging.getLogger("torch.utils.cpp_extension")
@@ -380,6 +398,24 @@ def run_gru_kernel(cell, x, times, mask, state, reverse):
     return out, (h_n,)
 
 
+def run_gru_sparse(cell, x, times, mask, state, reverse):
+    """Event-driven Phased GRU inference: only open units are computed (``Backend.run``)."""
+    rows = 3 * cell.hidden_size
+    b_ih = cell.bias_ih if cell.bias_ih is not None else x.new_zeros(rows)
+    b_hh = cell.bias_hh if cell.bias_hh is not None else x.new_zeros(rows)
+    out, h_n, _ = _kernel.gru_sparse_forward(
+        x=x.contiguous(),
+        k=cell.openness(times, mask).to(torch.float32).contiguous(),
+        w_ih=cell.weight_ih.contiguous(),
+        b_ih=b_ih.contiguous(),
+        w_hh=cell.weight_hh.contiguous(),
+        b_hh=b_hh.contiguous(),
+        h0=state[0].contiguous(),
+        reverse=bool(reverse),
+    )
+    return out, (h_n,)
+
+
 def _sparse_pays(cell: PhasedLSTMCell) -> bool:
     return float(cell.gate.effective_params()[1].mean()) <= SPARSE_MAX_R_ON
 
@@ -402,6 +438,19 @@ register(
         priority=20,
         available=_unavailable,
         accepts=_accepts,
+    )
+)
+register(
+    Backend(
+        "sparse",
+        PhasedGRUCell,
+        run_gru_sparse,
+        priority=30,
+        available=_unavailable,
+        accepts=_accepts,
+        auto=_sparse_pays,
+        inference_only=True,
+        fallback="kernel",
     )
 )
 register(
