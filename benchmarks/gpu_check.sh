@@ -6,9 +6,10 @@
 #
 #     bash benchmarks/gpu_check.sh OUTDIR
 #
-# It needs python3 with torch (CUDA) and triton, and skorch, which the estimators import:
-# wheels in .wheels/ (an ignored folder, carried along) are installed first without
-# the network. The source is imported from this checkout (PYTHONPATH).
+# It needs python3 with torch (CUDA) and triton, and skorch, which the package imports:
+# the GPU machine has no network, so fetch the wheel beforehand on a machine that has,
+# `pip download skorch --no-deps -d .wheels`, and carry .wheels/ (ignored by git) along;
+# wheels there are installed first. The source is imported from this checkout (PYTHONPATH).
 set -uo pipefail
 out="${1:-${OUT:-gpu_check_out}}"
 mkdir -p "$out"

@@ -306,3 +306,15 @@ def test_defaults_study_ranks_rmse_ascending_and_accuracy_descending(study):
     ranks = study._mean_ranks(scores)
     assert ranks.loc["BasicMotions"].tolist() == [1.0, 2.5, 2.5]  # accuracy: higher is better
     assert ranks.loc["Tecator"].tolist() == [2.0, 3.0, 1.0]  # RMSE: lower is better
+
+
+def test_the_gpu_check_script_parses_and_names_files_that_exist():
+    import re
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    script = root / "benchmarks" / "gpu_check.sh"
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    named = re.findall(r"((?:tests|benchmarks)/[\w/]+\.py)", script.read_text())
+    assert named and all((root / name).exists() for name in named), named
