@@ -401,19 +401,23 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
                 if remaining > 0 and not self._stopped_early():
                     net.partial_fit(inputs, targets, epochs=remaining)
         trained = epochs if resume is None else epochs - resume["epoch"]
-        self._finish(trained, incremental)
-        if checkpoints and (self.n_iter_ >= epochs or self._stopped_early()):
+        stopped = self._finish(trained, incremental)
+        if checkpoints and (self.n_iter_ >= epochs or stopped):
             # complete: nothing to resume (an interrupted fit keeps its checkpoint)
             (Path(self.checkpoint_dir) / LAST_CHECKPOINT).unlink(missing_ok=True)
 
-    def _finish(self, epochs: int, incremental: bool) -> None:
-        """What every training call records: epochs, interruption, early stopping's best."""
+    def _finish(self, epochs: int, incremental: bool) -> bool:
+        """What every training call records: epochs, interruption, early stopping's best.
+
+        Returns whether early stopping ended the training.
+        """
         self.n_iter_ = len(self.net_.history)
         stopped = self._stopped_early()
         self._note_interruption(epochs, stopped)
         if self.early_stopping and not incremental:
             best = int(early_stopper(self.net_).best_epoch_)
             self.best_epoch_ = best or self.n_iter_  # 0: no epoch was watched (final_r_on)
+        return stopped
 
     def _stopped_early(self) -> bool:
         """Whether early stopping ended the last fit of ``net_``."""

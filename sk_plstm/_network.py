@@ -55,12 +55,10 @@ def _callbacks(
     epochs: int,
     incremental: bool,
     extra: list,
-) -> tuple[list, Callable]:
-    """The training callbacks in their order, and the sink of the printed rows."""
+    sink: Callable,
+) -> list:
+    """The training callbacks in their order (``sink``: where rows are printed)."""
     monitor = "train_loss" if validation is None else "valid_loss"
-    printing = params["verbose"] >= 2 and rank == 0  # a row per epoch, from one rank
-    # skorch's printing callbacks print whatever their verbosity when the sink is not print
-    sink = log_line if printing else print
     callbacks = [("divergence_guard", DivergenceGuard(params["lr"], params["grad_clip"]))]
     if params["grad_clip"] is not None:
         callbacks.append(("grad_clip", GradientNormClipping(params["grad_clip"])))
@@ -93,7 +91,7 @@ def _callbacks(
             start_epoch=narrowing_epochs(params["max_epochs"]) if narrows(params) else 0,
         )
         callbacks.append(("early_stopping", stopper))
-    return callbacks, sink
+    return callbacks
 
 
 def build_net(
@@ -161,8 +159,11 @@ def build_net(
             f"The network class {module!r} does not implement "
             "sk_plstm.nn.EstimatorNetwork, the contract the estimators rely on."
         )
-    callbacks, sink = _callbacks(
-        params, epoch_score, validation, rank, epochs, incremental, extra_callbacks or []
+    printing = params["verbose"] >= 2 and rank == 0  # a row per epoch, from one rank
+    # skorch's printing callbacks print whatever their verbosity when the sink is not print
+    sink = log_line if printing else print
+    callbacks = _callbacks(
+        params, epoch_score, validation, rank, epochs, incremental, extra_callbacks or [], sink
     )
     train_split = None
     if validation is not None:
@@ -195,5 +196,5 @@ def build_net(
         callbacks__print_log__sink=sink,
         device=device,
         # verbose=1 draws progress bars; 2 also prints a line per epoch (on rank 0)
-        verbose=int(params["verbose"] >= 2 and rank == 0),
+        verbose=int(printing),
     )

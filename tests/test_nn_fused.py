@@ -385,12 +385,9 @@ def test_sparse_path_skips_closed_units_and_counts_its_updates():
     layer = PhasedLSTM(2, 50, tau_range=(5.0, 100.0), r_on=0.05).eval()
     x, times = torch.randn(4, 200, 2), _times(4, 200)
     cell = layer.cells[0]
-    tau, r_on = cell.gate.effective_params()
     zeros = torch.zeros(4, 50)
     with torch.no_grad():
-        args = _fused._kernel_args(
-            cell, x.transpose(0, 1), times.T, None, zeros, zeros, tau, r_on, "sparse"
-        )
+        args = _fused._kernel_args(cell, x.transpose(0, 1), times.T, None, zeros, zeros)
         *_, count = _fused._kernel.sparse_forward(*args, False)
     per_unit = layer.update_counts(times)
     assert int(count) == pytest.approx(per_unit.sum().item() * 4)

@@ -40,7 +40,7 @@ from torch.autograd.function import once_differentiable
 
 from .._cell import PhasedGRUCell, PhasedLSTMCell
 from ._registry import Backend, register
-from .torch_ops import _previous
+from .torch_ops import _previous, bias_or_zeros, gru_inputs, summed_bias
 
 __all__ = ["SPARSE_MAX_R_ON", "kernel_available", "kernel_build"]
 
@@ -285,10 +285,7 @@ def _kernel_weights(cell: PhasedLSTMCell, x: torch.Tensor) -> tuple[torch.Tensor
     if cached is not None and cached[0] == key:
         return cached[1]
     weight = torch.cat((cell.weight_hh, cell.weight_ih), dim=1).contiguous()
-    if cell.bias_ih is not None:
-        bias = cell.bias_ih + cell.bias_hh
-    else:
-        bias = x.new_zeros(weight.shape[0])
+    bias = bias_or_zeros(summed_bias(cell), weight.shape[0], x)
     if not tracked:  # never keep tensors that belong to an autograd graph
         _weights[cell] = (key, (weight, bias))
     return weight, bias
@@ -301,22 +298,15 @@ def _kernel_args(
     mask: torch.Tensor | None,
     h0: torch.Tensor,
     c0: torch.Tensor,
-    tau: torch.Tensor,
-    r_on: torch.Tensor,
-    implementation: str = "kernel",
 ) -> tuple[torch.Tensor, ...]:
     """The kernel's tensor inputs, in the order of ``KERNEL_INPUTS``.
 
-    They are ``x, times, mask, w = [w_hh | w_ih], bias, tau, shift, r_on, h0, c0``; the
-    mask is float (empty: none) and the times are in the phase dtype. Raises a clear error
-    where the kernel cannot run.
+    They are ``x, times, mask, w = [w_hh | w_ih], bias, tau, shift, r_on, h0, c0``, with
+    the gate's effective ``tau`` and ``r_on``; the mask is float (empty: none) and the
+    times are in the phase dtype. Whether the kernel can run these tensors was decided by
+    the registry (``_unavailable``, ``_accepts``) before.
     """
-    missing = _unavailable()
-    if missing is not None:
-        raise RuntimeError(f"implementation={implementation!r} needs {missing}")
-    refused = _accepts(cell, x, (h0, c0), False)
-    if refused is not None:
-        raise ValueError(f"implementation={implementation!r} {refused}")
+    tau, r_on = cell.gate.effective_params()
     weight, bias = _kernel_weights(cell, x)
     return (
         x.contiguous(),
@@ -334,18 +324,15 @@ def _kernel_args(
 
 def run_kernel(cell, x, times, mask, state, reverse):
     """Train or evaluate a Phased LSTM cell with the kernel (shapes as in ``Backend.run``)."""
-    gate = cell.gate
-    tau, r_on = gate.effective_params()
-    leak = gate.leak if gate.training else 0.0
-    args = _kernel_args(cell, x, times, mask, *state, tau, r_on)
+    leak = cell.gate.leak if cell.gate.training else 0.0
+    args = _kernel_args(cell, x, times, mask, *state)
     out, h_n, c_n = _KernelRecurrence.apply(*args, float(leak), bool(reverse))
     return out, (h_n, c_n)
 
 
 def run_sparse(cell, x, times, mask, state, reverse):
     """Event-driven inference: only open units are computed (shapes as in ``Backend.run``)."""
-    tau, r_on = cell.gate.effective_params()
-    args = _kernel_args(cell, x, times, mask, *state, tau, r_on, "sparse")
+    args = _kernel_args(cell, x, times, mask, *state)
     out, h_n, c_n, _ = _kernel.sparse_forward(
         **dict(zip(KERNEL_INPUTS, args)), reverse=bool(reverse)
     )
@@ -389,20 +376,18 @@ class _KernelGRURecurrence(torch.autograd.Function):
 
 def run_gru_kernel(cell, x, times, mask, state, reverse):
     """Train or evaluate a Phased GRU cell with the kernel (shapes as in ``Backend.run``)."""
-    xp = cell.project_input(x).contiguous()
-    k = cell.openness(times, mask).to(torch.float32).contiguous()
-    b_hh = cell.bias_hh if cell.bias_hh is not None else x.new_zeros(3 * cell.hidden_size)
+    xp, k, b_hh = gru_inputs(cell, x, times, mask)
     out, h_n = _KernelGRURecurrence.apply(
-        xp, k, cell.weight_hh.contiguous(), b_hh.contiguous(), state[0].contiguous(), bool(reverse)
-    )
+        xp, k.float(), cell.weight_hh.contiguous(), b_hh.contiguous(), state[0].contiguous(),
+        bool(reverse),
+    )  # fmt: skip
     return out, (h_n,)
 
 
 def run_gru_sparse(cell, x, times, mask, state, reverse):
     """Event-driven Phased GRU inference: only open units are computed (``Backend.run``)."""
     rows = 3 * cell.hidden_size
-    b_ih = cell.bias_ih if cell.bias_ih is not None else x.new_zeros(rows)
-    b_hh = cell.bias_hh if cell.bias_hh is not None else x.new_zeros(rows)
+    b_ih, b_hh = (bias_or_zeros(b, rows, x) for b in (cell.bias_ih, cell.bias_hh))
     out, h_n, _ = _kernel.gru_sparse_forward(
         x=x.contiguous(),
         k=cell.openness(times, mask).to(torch.float32).contiguous(),
@@ -416,53 +401,49 @@ def run_gru_sparse(cell, x, times, mask, state, reverse):
     return out, (h_n,)
 
 
-def _sparse_pays(cell: PhasedLSTMCell) -> bool:
-    return float(cell.gate.effective_params()[1].mean()) <= SPARSE_MAX_R_ON
+#: per cell, whether the event-driven path pays, while its open ratios stay the same
+_pays: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-register(
-    Backend(
-        "kernel",
-        PhasedLSTMCell,
-        run_kernel,
-        priority=20,
-        available=_unavailable,
-        accepts=_accepts,
+def _sparse_pays(cell: torch.nn.Module) -> bool:
+    """Whether ``"auto"`` takes the event-driven path: mean effective ``r_on`` <= 0.1.
+
+    Asked at every call (streaming one event per call): the answer is kept until
+    ``r_on`` changes, instead of reducing it on every call.
+    """
+    r_on = cell.gate.r_on
+    key = (r_on.data_ptr(), r_on._version)
+    cached = _pays.get(cell)
+    if cached is None or cached[0] != key:
+        cached = (key, float(cell.gate.effective_params()[1].mean()) <= SPARSE_MAX_R_ON)
+        _pays[cell] = cached
+    return cached[1]
+
+
+for cell_class, run_dense, run_events in (
+    (PhasedLSTMCell, run_kernel, run_sparse),
+    (PhasedGRUCell, run_gru_kernel, run_gru_sparse),
+):
+    register(
+        Backend(
+            "kernel",
+            cell_class,
+            run_dense,
+            priority=20,
+            available=_unavailable,
+            accepts=_accepts,
+        )
     )
-)
-register(
-    Backend(
-        "kernel",
-        PhasedGRUCell,
-        run_gru_kernel,
-        priority=20,
-        available=_unavailable,
-        accepts=_accepts,
+    register(
+        Backend(
+            "sparse",
+            cell_class,
+            run_events,
+            priority=30,
+            available=_unavailable,
+            accepts=_accepts,
+            auto=_sparse_pays,
+            inference_only=True,
+            fallback="kernel",
+        )
     )
-)
-register(
-    Backend(
-        "sparse",
-        PhasedGRUCell,
-        run_gru_sparse,
-        priority=30,
-        available=_unavailable,
-        accepts=_accepts,
-        auto=_sparse_pays,
-        inference_only=True,
-        fallback="kernel",
-    )
-)
-register(
-    Backend(
-        "sparse",
-        PhasedLSTMCell,
-        run_sparse,
-        priority=30,
-        available=_unavailable,
-        accepts=_accepts,
-        auto=_sparse_pays,
-        inference_only=True,
-        fallback="kernel",
-    )
-)

@@ -162,28 +162,50 @@ def _previous(out: torch.Tensor, h0: torch.Tensor, reverse: bool) -> torch.Tenso
     return before.reshape(-1, out.shape[2])
 
 
-def _summed_bias(cell) -> torch.Tensor | None:
+def summed_bias(cell) -> torch.Tensor | None:
+    """``bias_ih + bias_hh`` of a cell, or None without biases."""
     return None if cell.bias_ih is None else cell.bias_ih + cell.bias_hh
+
+
+def bias_or_zeros(bias: torch.Tensor | None, rows: int, like: torch.Tensor) -> torch.Tensor:
+    """``bias``, or zeros of ``rows`` entries (dtype and device of ``like``) without one."""
+    return bias if bias is not None else like.new_zeros(rows)
+
+
+def lstm_inputs(cell, x, times, mask) -> tuple[torch.Tensor, torch.Tensor]:
+    """What a Phased LSTM recurrence starts from, for all steps at once.
+
+    The input projection with both biases, ``(steps, batch, 4 * hidden)``, and the openness
+    of every step, ``(steps, batch, hidden)`` (under autograd: its gradient reaches the gate
+    parameters), both contiguous; the torch and Triton recurrences take them.
+    """
+    xp = torch.nn.functional.linear(x, cell.weight_ih, summed_bias(cell))
+    return xp.contiguous(), cell.openness(times, mask).contiguous()
+
+
+def gru_inputs(cell, x, times, mask) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """What a Phased GRU recurrence starts from, for all steps at once.
+
+    The input projection with ``bias_ih`` ``(steps, batch, 3 * hidden)``, the openness
+    ``(steps, batch, hidden)`` and ``bias_hh`` (zeros without biases), which stays apart
+    because the reset gate multiplies the recurrent part; the torch and kernel
+    recurrences take them.
+    """
+    b_hh = bias_or_zeros(cell.bias_hh, 3 * cell.hidden_size, x)
+    return cell.project_input(x).contiguous(), cell.openness(times, mask).contiguous(), b_hh
 
 
 def run_lstm(cell, x, times, mask, state, reverse):
     """Run a :class:`~sk_plstm.nn.PhasedLSTMCell` (shapes as in ``Backend.run``)."""
-    xp = torch.nn.functional.linear(x, cell.weight_ih, _summed_bias(cell))
-    k = cell.openness(times, mask)
-    out, h, c = _TorchRecurrence.apply(
-        xp.contiguous(), k.contiguous(), cell.weight_hh, *state, reverse
-    )
+    xp, k = lstm_inputs(cell, x, times, mask)
+    out, h, c = _TorchRecurrence.apply(xp, k, cell.weight_hh, *state, reverse)
     return out, (h, c)
 
 
 def run_gru(cell, x, times, mask, state, reverse):
     """Run a :class:`~sk_plstm.nn.PhasedGRUCell` (shapes as in ``Backend.run``)."""
-    xp = cell.project_input(x)
-    k = cell.openness(times, mask)
-    b_hh = cell.bias_hh if cell.bias_hh is not None else x.new_zeros(3 * cell.hidden_size)
-    out, h = _TorchGRURecurrence.apply(
-        xp.contiguous(), k.contiguous(), cell.weight_hh, b_hh, state[0], reverse
-    )
+    xp, k, b_hh = gru_inputs(cell, x, times, mask)
+    out, h = _TorchGRURecurrence.apply(xp, k, cell.weight_hh, b_hh, state[0], reverse)
     return out, (h,)
 
 

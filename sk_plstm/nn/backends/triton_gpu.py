@@ -29,6 +29,7 @@ from torch.autograd.function import once_differentiable
 
 from .._cell import PhasedLSTMCell
 from ._registry import Backend, register
+from .torch_ops import lstm_inputs
 
 __all__ = ["interpreting", "triton_available"]
 
@@ -182,9 +183,7 @@ def triton_cdiv(a: int, b: int) -> int:
 
 def run_triton(cell, x, times, mask, state, reverse):
     """Run a :class:`~sk_plstm.nn.PhasedLSTMCell` with the Triton kernels (``Backend.run``)."""
-    bias = None if cell.bias_ih is None else cell.bias_ih + cell.bias_hh
-    xp = torch.nn.functional.linear(x, cell.weight_ih, bias)
-    k = cell.openness(times, mask)
+    xp, k = lstm_inputs(cell, x, times, mask)
     out, h, c = _TritonRecurrence.apply(xp, k, cell.weight_hh, *state, reverse)
     return out, (h, c)
 
