@@ -322,33 +322,38 @@ def test_kernel_takes_its_arguments_by_name_in_one_order():
 
     _fused._load_kernel()
     inputs = _kernel_inputs()
-    out, h_n, c_n, cs = _fused._kernel.forward(**inputs, leak=0.0, reverse=False, save=True)
+    out, h_n, c_n, cs, acts = _fused._kernel.forward(**inputs, leak=0.0, reverse=False, save=True)
+    assert acts.shape == (3, 2, 16)  # small: the gate activations are kept
     # the same call with the arguments in another order (by name) gives the same result
     again = _fused._kernel.forward(
         save=True, reverse=False, leak=0.0, **dict(reversed(list(inputs.items())))
     )
-    assert all(torch.equal(a, b) for a, b in zip((out, h_n, c_n, cs), again))
+    assert all(torch.equal(a, b) for a, b in zip((out, h_n, c_n, cs, acts), again))
+    upstream = dict(d_out=torch.ones_like(out), d_hn=torch.zeros_like(h_n), d_cn=c_n.sin())
     grads = _fused._kernel.backward(
-        d_out=torch.ones_like(out),
-        d_hn=torch.zeros_like(h_n),
-        d_cn=torch.zeros_like(c_n),
-        **inputs,
-        out=out,
-        cs=cs,
-        leak=0.0,
-        reverse=False,
+        **upstream, **inputs, out=out, cs=cs, acts=acts, leak=0.0, reverse=False
     )
     assert [tuple(g.shape) for g in grads[:2]] == [(3, 2, 2), (16, 6)]
+    # without the activations (long sequences of large batches) the backward pass
+    # recomputes them, to the same gradients
+    recomputed = _fused._kernel.backward(
+        **upstream, **inputs, out=out, cs=cs, acts=torch.empty(0), leak=0.0, reverse=False
+    )
+    for g, r in zip(grads, recomputed):
+        torch.testing.assert_close(g, r, rtol=1e-5, atol=1e-6)
     with pytest.raises(RuntimeError, match="d_out must be a contiguous float32"):
         _fused._kernel.backward(
-            d_out=torch.ones(3, 2, 5),
-            d_hn=h_n,
-            d_cn=c_n,
+            **{**upstream, "d_out": torch.ones(3, 2, 5)},
             **inputs,
             out=out,
             cs=cs,
+            acts=acts,
             leak=0.0,
             reverse=False,
+        )
+    with pytest.raises(RuntimeError, match="acts must be empty or"):
+        _fused._kernel.backward(
+            **upstream, **inputs, out=out, cs=cs, acts=acts[:2], leak=0.0, reverse=False
         )
 
 
@@ -508,3 +513,66 @@ def test_gru_sparse_inference_is_per_sample_and_counts_its_updates():
     torch.testing.assert_close(whole, expected, rtol=1e-5, atol=1e-6)
     assert torch.equal(whole, alone)  # a sample's outputs do not depend on the batch
     assert int(count) == pytest.approx(layer.update_counts(times).sum().item() * 6)
+
+
+@needs_kernel
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize(
+    "batch, steps, hidden, inputs, reverse",
+    [(1, 6, 256, 3, False), (5, 7, 100, 4, True), (40, 5, 72, 2, False), (2, 9, 24, 5, True)],
+)
+def test_kernel_threads_share_the_units_of_a_sequence(
+    batch, steps, hidden, inputs, reverse, threads
+):
+    # the kernel runs a sequence on a team of threads that each own a slice of the hidden
+    # units (cut at multiples of 8, so 100 and 72 leave uneven slices; a small step runs on
+    # one thread) and meet once per step; every team size gives the reference's result
+    layer = PhasedLSTM(inputs, hidden, batch_first=True, bidirectional=reverse)
+    x = torch.randn(batch, steps, inputs, requires_grad=True)
+    times = _times(batch, steps)
+    lengths = torch.randint(1, steps + 1, (batch,))
+    state = (torch.randn(2 if reverse else 1, batch, hidden),) * 2
+    reference = _run(layer, "autograd", x, times, lengths, state)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        result = _run(layer, "kernel", x, times, lengths, state)
+    finally:
+        torch.set_num_threads(before)
+    _assert_same(result, reference)
+
+
+_NO_BLAS = (
+    "import torch\n"
+    "from sk_plstm.nn import PhasedLSTM\n"
+    "torch.manual_seed(0)\n"
+    "torch.set_num_threads(2)\n"
+    "layer = PhasedLSTM(3, 40, batch_first=True)\n"
+    "x, t = torch.randn(6, 5, 3), torch.rand(6, 5).cumsum(1)\n"
+    "result = []\n"
+    "for implementation in ('autograd', 'kernel'):\n"
+    "    layer.implementation = implementation\n"
+    "    layer.zero_grad()\n"
+    "    out, _ = layer(x, t)\n"
+    "    out.pow(2).sum().backward()\n"
+    "    grads = [p.grad.clone() for p in layer.parameters() if p.grad is not None]\n"
+    "    result.append([out.detach(), *grads])\n"
+    "for a, b in zip(*result):\n"
+    "    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)\n"
+    "print('ok')\n"
+)
+
+
+@needs_kernel
+def test_kernel_without_the_blas_runs_its_own_products():
+    # where torch's BLAS cannot be found (other builds; forced here), the kernel's own
+    # loops compute the products, to the same results
+    result = subprocess.run(
+        [sys.executable, "-c", _NO_BLAS],
+        env={**os.environ, "SK_PLSTM_KERNEL_BLAS": "0"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

@@ -11,10 +11,17 @@
 
 #include <ATen/Parallel.h>
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace {
 
@@ -108,208 +115,36 @@ inline void activate_row_blocks(torch::Tensor& gates, int64_t width) {
   for (int64_t b = 0; b < gates.size(0); ++b) activate_row(g + b * 4 * width, width);
 }
 
-// One batch row of one step: the gate activations a (4H) -> h (in place, in the row of
-// the [h | x] buffer) and c (in place); the output row gets h. With SAVE, the new c is
-// also stored for the backward pass.
-template <typename P, bool SAVE>
-inline void forward_row(const float* __restrict__ a, float* __restrict__ hr, float* __restrict__ cr,
-                        float* __restrict__ orow, float* __restrict__ csr, const GateParams<P>& gp,
-                        P tb, float valid, int64_t H) {
-  const P* __restrict__ tau = gp.tau.data();
-  const P* __restrict__ inv_tau = gp.inv_tau.data();
-  const P* __restrict__ shift = gp.shift.data();
-  for (int64_t j = 0; j < H; ++j) {
-    const float c_prev = cr[j];
-    const float ct = a[H + j] * c_prev + a[j] * a[2 * H + j];
-    const float ht = a[3 * H + j] * tanh_v(ct);
-    const float k = gate_at<P>(tb, tau[j], inv_tau[j], shift[j], gp.r_on[j], gp.leak, valid).k;
-    const float c_new = c_prev + k * (ct - c_prev);
-    const float h_new = hr[j] + k * (ht - hr[j]);
-    cr[j] = c_new;
-    hr[j] = h_new;
-    orow[j] = h_new;
-    if (SAVE) csr[j] = c_new;
+// ------------------------------------------------ products and the threads of a sequence
+// The per-step products call the BLAS that torch links (MKL's sgemm_, found at run time)
+// directly: torch's dispatcher costs a few microseconds per call, as much as a whole
+// small step. Without it (another BLAS, or SK_PLSTM_KERNEL_BLAS=0) a plain loop runs.
+using SgemmFn = void (*)(const char*, const char*, const int*, const int*, const int*,
+                         const float*, const float*, const int*, const float*, const int*,
+                         const float*, float*, const int*);
+
+// A function of the BLAS that torch links (MKL's, on the usual builds), or null.
+void* blas_symbol(const char* name) {
+  const char* env = std::getenv("SK_PLSTM_KERNEL_BLAS");
+  if (env != nullptr && std::strcmp(env, "0") == 0) return nullptr;
+  void* symbol = dlsym(RTLD_DEFAULT, name);
+  if (symbol == nullptr) {
+    void* torch_cpu = dlopen("libtorch_cpu.so", RTLD_LAZY | RTLD_NOLOAD);
+    if (torch_cpu != nullptr) symbol = dlsym(torch_cpu, name);
   }
+  return symbol;
 }
 
-// Forward pass. x (T, B, C); w (4H, H + C) = [w_hh | w_ih]; bias (4H). Each step runs one
-// product [h | x_t] @ w^T + bias and one fused elementwise pass. Returns out, h_n, c_n and,
-// with `save`, the cell states (T, B, H) for the backward pass (the gate activations are
-// recomputed there rather than stored).
-template <typename P>
-std::vector<torch::Tensor> forward_impl(torch::Tensor x, torch::Tensor times, torch::Tensor mask,
-                                        torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
-                                        torch::Tensor shift, torch::Tensor r_on, double leak,
-                                        torch::Tensor h0, torch::Tensor c0, bool reverse, bool save) {
-  const int64_t T = x.size(0), B = x.size(1), C = x.size(2), H = h0.size(1), HC = H + C;
-  const GateParams<P> gp(tau, shift, r_on, leak);
-  auto opts = x.options();
-  auto out = torch::empty({T, B, H}, opts);
-  auto cs = save ? torch::empty({T, B, H}, opts) : torch::Tensor();
-  auto hx = torch::empty({B, HC}, opts);
-  hx.narrow(1, 0, H).copy_(h0);
-  auto c = c0.clone();
-  auto gates = torch::empty({B, 4 * H}, opts);
-  auto w_t = w.t();
-  const bool has_mask = mask.numel() > 0;
-  const P* tp = times.data_ptr<P>();
-  const float* mp = has_mask ? mask.data_ptr<float>() : nullptr;
-  float* const out_p = out.data_ptr<float>();
-  float* const cs_p = save ? cs.data_ptr<float>() : nullptr;
-  float* const hx_p = hx.data_ptr<float>();
-  float* const c_p = c.data_ptr<float>();
-  float* const g_p = gates.data_ptr<float>();
-  auto x_part = hx.narrow(1, H, C);
-  for (int64_t n = 0; n < T; ++n) {
-    const int64_t t = reverse ? T - 1 - n : n;
-    x_part.copy_(x[t]);
-    at::addmm_out(gates, bias, hx, w_t);
-    at::parallel_for(0, B, grain_rows(4 * H), [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) {
-        const int64_t row = t * B + b;
-        const float valid = has_mask ? mp[row] : 1.0f;
-        activate_row(g_p + b * 4 * H, H);
-        if (save) {
-          forward_row<P, true>(g_p + b * 4 * H, hx_p + b * HC, c_p + b * H, out_p + row * H,
-                               cs_p + row * H, gp, tp[row], valid, H);
-        } else {
-          forward_row<P, false>(g_p + b * 4 * H, hx_p + b * HC, c_p + b * H, out_p + row * H,
-                                nullptr, gp, tp[row], valid, H);
-        }
-      }
-    });
-  }
-  auto h = hx.narrow(1, 0, H).contiguous();
-  if (save) return {out, h, c, cs};
-  return {out, h, c};
-}
+SgemmFn find_sgemm() { return reinterpret_cast<SgemmFn>(blas_symbol("sgemm_")); }
 
-// One batch row of one backward step, from the recomputed gate activations a (4H).
-// Reads the upstream gradients dh (plus d_out of this step) and dc; writes the gate
-// gradients dg (4H), dc (in place, now for c_{t-1}), dn = dh (1 - k) (the direct part of
-// the gradient of h_{t-1}) and the gradients of phi and r_on of this row (H each) to
-// scratch; then adds them into the per-thread double sums for tau, shift, r_on and bias.
-template <typename P>
-inline void backward_row(const float* __restrict__ a, const float* __restrict__ hprev,
-                         const float* __restrict__ cprev, const float* __restrict__ dout,
-                         const float* __restrict__ dhr, float* __restrict__ dcr,
-                         float* __restrict__ dg, float* __restrict__ dn, float* __restrict__ d_phi,
-                         float* __restrict__ d_r, double* __restrict__ acc, const GateParams<P>& gp,
-                         P tb, float valid, int64_t H) {
-  const P* __restrict__ tau = gp.tau.data();
-  const P* __restrict__ inv_tau = gp.inv_tau.data();
-  const P* __restrict__ shift = gp.shift.data();
-  for (int64_t j = 0; j < H; ++j) {
-    const float i = a[j], f = a[H + j], gg = a[2 * H + j], o = a[3 * H + j];
-    const float ct = f * cprev[j] + i * gg;
-    const float tct = tanh_v(ct);
-    const float ht = o * tct;
-    const Gate<P> gt = gate_at<P>(tb, tau[j], inv_tau[j], shift[j], gp.r_on[j], gp.leak, valid);
-    const float dh = dhr[j] + dout[j];
-    const float dc = dcr[j];
-    // h = h_prev + k (ht - h_prev), c = c_prev + k (ct - c_prev)
-    const float dk = dh * (ht - hprev[j]) + dc * (ct - cprev[j]);
-    const float dht = dh * gt.k;
-    const float dct = dc * gt.k + dht * o * (1.0f - tct * tct);
-    dg[j] = dct * gg * i * (1.0f - i);
-    dg[H + j] = dct * cprev[j] * f * (1.0f - f);
-    dg[2 * H + j] = dct * i * (1.0f - gg * gg);
-    dg[3 * H + j] = dht * tct * o * (1.0f - o);
-    dcr[j] = dc * (1.0f - gt.k) + dct * f;
-    dn[j] = dh * (1.0f - gt.k);
-    d_phi[j] = dk * gt.dk_dphi;
-    d_r[j] = dk * gt.dk_dr;
-  }
-  double* __restrict__ acc_tau = acc;
-  double* __restrict__ acc_s = acc + H;
-  double* __restrict__ acc_r = acc + 2 * H;
-  double* __restrict__ acc_b = acc + 3 * H;
-  for (int64_t j = 0; j < H; ++j) {
-    // phi = (a - tau floor(a / tau)) / tau with a = t - s:
-    // d phi / d tau = -a / tau^2 and d phi / d s = -1 / tau
-    const double inv = static_cast<double>(inv_tau[j]);
-    const double dphi = static_cast<double>(d_phi[j]);
-    acc_tau[j] -= dphi * static_cast<double>(tb - shift[j]) * inv * inv;
-    acc_s[j] -= dphi * inv;
-    acc_r[j] += static_cast<double>(d_r[j]);
-  }
-  for (int64_t j = 0; j < 4 * H; ++j) acc_b[j] += static_cast<double>(dg[j]);
-}
+// MKL's per-thread thread count (returns the previous one), to keep its small products
+// on one thread while a sequence runs on one thread: a parallel region per product costs
+// more than the product at these sizes.
+using MklThreadsFn = int (*)(int);
+const MklThreadsFn mkl_threads_local =
+    reinterpret_cast<MklThreadsFn>(blas_symbol("MKL_Set_Num_Threads_Local"));
 
-// Backward pass: returns the gradients of x, w, bias, tau, shift, r_on, h0 and c0.
-template <typename P>
-std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn, torch::Tensor d_cn,
-                                         torch::Tensor x, torch::Tensor times, torch::Tensor mask,
-                                         torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
-                                         torch::Tensor shift, torch::Tensor r_on, double leak,
-                                         torch::Tensor h0, torch::Tensor c0, torch::Tensor out,
-                                         torch::Tensor cs, bool reverse) {
-  const int64_t T = x.size(0), B = x.size(1), C = x.size(2), H = h0.size(1), HC = H + C;
-  const GateParams<P> gp(tau, shift, r_on, leak);
-  auto opts = x.options();
-  auto d_x = torch::empty({T, B, C}, opts);
-  auto d_w = torch::zeros({4 * H, HC}, opts);
-  auto hx = torch::empty({B, HC}, opts);    // [h_{t-1} | x_t] of the step being differentiated
-  auto gates = torch::empty({B, 4 * H}, opts);
-  auto dg = torch::empty({B, 4 * H}, opts);
-  auto dhx = torch::empty({B, HC}, opts);   // gradient of [h_{t-1} | x_t]
-  auto dn = torch::zeros({B, HC}, opts);    // direct part dh (1 - k) in the first H columns
-  dhx.narrow(1, 0, H).copy_(d_hn);
-  auto dc = d_cn.clone();
-  auto w_t = w.t();
-  const int n_threads = at::get_num_threads();
-  // per-thread partial sums of the gradients of tau, shift, r_on (H each) and bias (4H)
-  std::vector<double> acc(static_cast<size_t>(n_threads) * 7 * H, 0.0);
-  std::vector<float> scratch(static_cast<size_t>(n_threads) * 2 * H);
-  const bool has_mask = mask.numel() > 0;
-  const P* tp = times.data_ptr<P>();
-  const float* mp = has_mask ? mask.data_ptr<float>() : nullptr;
-  const float* const out_p = out.data_ptr<float>();
-  const float* const cs_p = cs.data_ptr<float>();
-  const float* const dout_p = d_out.data_ptr<float>();
-  const float* const c0_p = c0.data_ptr<float>();
-  const float* const hx_p = hx.data_ptr<float>();
-  float* const g_p = gates.data_ptr<float>();
-  float* const dg_p = dg.data_ptr<float>();
-  float* const dhx_p = dhx.data_ptr<float>();
-  float* const dc_p = dc.data_ptr<float>();
-  float* const dn_p = dn.data_ptr<float>();
-  auto h_part = hx.narrow(1, 0, H);
-  auto x_part = hx.narrow(1, H, C);
-  for (int64_t n = T - 1; n >= 0; --n) {
-    const int64_t t = reverse ? T - 1 - n : n;
-    const int64_t t_prev = reverse ? t + 1 : t - 1;
-    const bool first = n == 0;
-    h_part.copy_(first ? h0 : out[t_prev]);
-    x_part.copy_(x[t]);
-    at::addmm_out(gates, bias, hx, w_t);  // recompute this step's gate pre-activations
-    at::parallel_for(0, B, grain_rows(4 * H), [&](int64_t b0, int64_t b1) {
-      const int thread = at::get_thread_num();
-      double* my = acc.data() + static_cast<size_t>(thread) * 7 * H;
-      float* d_phi = scratch.data() + static_cast<size_t>(thread) * 2 * H;
-      for (int64_t b = b0; b < b1; ++b) {
-        const int64_t row = t * B + b;
-        const float* cprev = first ? c0_p + b * H : cs_p + (t_prev * B + b) * H;
-        activate_row(g_p + b * 4 * H, H);
-        backward_row<P>(g_p + b * 4 * H, hx_p + b * HC, cprev, dout_p + row * H, dhx_p + b * HC,
-                        dc_p + b * H, dg_p + b * 4 * H, dn_p + b * HC, d_phi, d_phi + H, my, gp, tp[row],
-                        has_mask ? mp[row] : 1.0f, H);
-      }
-    });
-    d_w.addmm_(dg.t(), hx);
-    at::addmm_out(dhx, dn, dg, w);  // [dh_{t-1} | dx_t] = [dh (1 - k) | 0] + dg @ w
-    d_x[t].copy_(dhx.narrow(1, H, C));
-  }
-  auto sums = torch::from_blob(acc.data(), {n_threads, 7 * H}, torch::kFloat64).sum(0).to(torch::kFloat32);
-  return {d_x,
-          d_w,
-          sums.narrow(0, 3 * H, 4 * H).clone(),
-          sums.narrow(0, 0, H).clone(),
-          sums.narrow(0, H, H).clone(),
-          sums.narrow(0, 2 * H, H).clone(),
-          dhx.narrow(1, 0, H).contiguous(),
-          dc};
-}
+const SgemmFn sgemm_fn = find_sgemm();
 
 // Dot product with 16 independent partial sums, so that it vectorises without
 // reassociation flags.
@@ -323,6 +158,434 @@ inline float dot(const float* __restrict__ a, const float* __restrict__ b, int64
   for (; i < n; ++i) sum += a[i] * b[i];
   return sum;
 }
+
+// Row-major C (M x N, ldc) = op(A) (M x K) op(B) (K x N) + beta C, where op(A) is A
+// (lda) or, with ta, the transpose of a stored (K x M) A; likewise B. Called from inside
+// the kernel's parallel region, the BLAS runs on the calling thread.
+inline void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                 const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (sgemm_fn != nullptr && K > 0) {
+    // column-major: C^T = op(B)^T op(A)^T
+    const int m = static_cast<int>(N), n = static_cast<int>(M), k = static_cast<int>(K);
+    const int la = static_cast<int>(lda), lb = static_cast<int>(ldb), lc = static_cast<int>(ldc);
+    const float one = 1.0f;
+    const char opb = tb ? 'T' : 'N', opa = ta ? 'T' : 'N';
+    sgemm_fn(&opb, &opa, &m, &n, &k, &one, B, &lb, A, &la, &beta, C, &lc);
+    return;
+  }
+  for (int64_t i = 0; i < M; ++i) {
+    float* __restrict__ c = C + i * ldc;
+    for (int64_t j = 0; j < N; ++j) c[j] = beta == 0.0f ? 0.0f : beta * c[j];
+    for (int64_t l = 0; l < K; ++l) {
+      const float a = ta ? A[l * lda + i] : A[i * lda + l];
+      if (tb) {
+        for (int64_t j = 0; j < N; ++j) c[j] += a * B[j * ldb + l];
+      } else {
+        const float* __restrict__ b = B + l * ldb;
+        for (int64_t j = 0; j < N; ++j) c[j] += a * b[j];
+      }
+    }
+  }
+}
+
+#ifdef _OPENMP
+inline int thread_id() { return omp_get_thread_num(); }
+inline int team_size() { return omp_get_num_threads(); }
+#else
+inline int thread_id() { return 0; }
+inline int team_size() { return 1; }
+#endif
+
+// Runs body(p, team) on a team of up to n threads (thread p of `team`; the body meets the
+// others at `omp barrier`s). One thread runs it outside any parallel region, so that the
+// BLAS may use its own threads there (inside an inactive region, GNU OpenMP would start
+// fresh threads for each of its parallel products).
+template <typename F>
+void run_team(const int n, const F& body) {
+  if (n <= 1) {
+    const int previous = mkl_threads_local != nullptr ? mkl_threads_local(1) : 0;
+    body(0, 1);
+    if (mkl_threads_local != nullptr) mkl_threads_local(previous);
+    return;
+  }
+#pragma omp parallel
+  body(thread_id(), std::min(team_size(), n));
+}
+
+//: a thread takes part while each of the team gets at least this many multiply-adds per
+//: step (below it, a barrier per step costs more than the work it shares) and 16 units
+constexpr int64_t kWorkPerThread = 1 << 14;
+
+//: the forward pass keeps the gate activations for the backward pass while they take at
+//: most this many bytes; beyond, the backward pass recomputes them
+constexpr int64_t kSaveBytes = int64_t(256) << 20;
+
+// How many threads run a sequence of batch B, hidden H and H + C = HC columns: torch's
+// intra-op thread count, fewer for small steps.
+inline int threads_for(int64_t B, int64_t H, int64_t HC) {
+  const int64_t by_work = std::max<int64_t>(1, B * 4 * H * HC / kWorkPerThread);
+  const int64_t by_units = std::max<int64_t>(1, H / 16);
+  return static_cast<int>(std::min<int64_t>({at::get_num_threads(), by_work, by_units}));
+}
+
+// The units [j0, j1) that thread p of n owns: a slice of about H / n, cut at multiples
+// of 8 (one AVX register) so that every thread's loops vectorise.
+struct Slice {
+  int64_t j0, j1;
+  int64_t size() const { return j1 - j0; }
+};
+
+inline Slice slice_of(int64_t H, int p, int n) {
+  auto edge = [&](int q) -> int64_t {
+    if (q <= 0) return 0;
+    if (q >= n) return H;
+    return std::min<int64_t>(H, (H * q / n + 4) / 8 * 8);
+  };
+  return {edge(p), edge(p + 1)};
+}
+
+// The rows of w in the order the threads use them: thread p's units [j0, j1) get rows
+// 4 j0 .. 4 j1 of the reordered weight, as four blocks (input, forget, cell, output gate)
+// of j1 - j0 rows each, so that each thread's gates are one product with its own rows.
+torch::Tensor unit_order(int64_t H, int n) {
+  auto order = torch::empty({4 * H}, torch::kInt64);
+  int64_t* o = order.data_ptr<int64_t>();
+  int64_t next = 0;
+  for (int p = 0; p < n; ++p) {
+    const Slice s = slice_of(H, p, n);
+    for (int64_t q = 0; q < 4; ++q)
+      for (int64_t j = s.j0; j < s.j1; ++j) o[next++] = q * H + j;
+  }
+  return order;
+}
+
+// The time-gate parameters of the units from j0 on.
+template <typename P>
+struct Units {
+  const P* tau;
+  const P* inv_tau;
+  const P* shift;
+  const float* r_on;
+  float leak;
+};
+
+template <typename P>
+inline Units<P> units_from(const GateParams<P>& gp, int64_t j0) {
+  return {gp.tau.data() + j0, gp.inv_tau.data() + j0, gp.shift.data() + j0, gp.r_on + j0, gp.leak};
+}
+
+// The LSTM gate activations of J units of one batch row, in place over their
+// pre-activations g (four blocks of J) plus their biases: sigmoid, except tanh for the
+// cell candidate (the third block), with tanh(x) = 2 sigmoid(2x) - 1.
+inline void activate_units(float* __restrict__ g, const float* __restrict__ bias, int64_t J) {
+  for (int64_t j = 0; j < 4 * J; ++j) {
+    const float m = (j >= 2 * J && j < 3 * J) ? 2.0f : 1.0f;
+    g[j] = m * sigmoid_v(m * (g[j] + bias[j])) - (m - 1.0f);
+  }
+}
+
+// J units of one batch row in one step: the activations a (four blocks of J), the
+// previous h (hprev) -> the new h (hnew, may be hprev) and c (in place); the output row
+// gets h. With SAVE, the new c is also stored for the backward pass.
+template <typename P, bool SAVE>
+inline void forward_row(const float* __restrict__ a, const float* hprev, float* hnew,
+                        float* __restrict__ cr, float* __restrict__ orow, float* __restrict__ csr,
+                        const Units<P>& u, P tb, float valid, int64_t J) {
+  for (int64_t j = 0; j < J; ++j) {
+    const float c_prev = cr[j];
+    const float h_prev = hprev[j];
+    const float ct = a[J + j] * c_prev + a[j] * a[2 * J + j];
+    const float ht = a[3 * J + j] * tanh_v(ct);
+    const float k = gate_at<P>(tb, u.tau[j], u.inv_tau[j], u.shift[j], u.r_on[j], u.leak, valid).k;
+    const float c_new = c_prev + k * (ct - c_prev);
+    const float h_new = h_prev + k * (ht - h_prev);
+    cr[j] = c_new;
+    hnew[j] = h_new;
+    orow[j] = h_new;
+    if (SAVE) csr[j] = c_new;
+  }
+}
+
+// Forward pass. x (T, B, C); w (4H, H + C) = [w_hh | w_ih]; bias (4H). One parallel
+// region runs the whole sequence: each thread owns a slice of the hidden units (their
+// rows of w, their cell state), computes their gates with one product [h | x_t] @ w^T
+// per step and their states with one fused pass, and the threads meet at one barrier
+// per step (the next product needs every unit's h). [h | x] is double-buffered. Returns
+// out, h_n, c_n and, with `save`, the cell states (T, B, H) and the gate activations
+// (T, B, 4H, gate order of w) for the backward pass; the activations only while they take
+// at most kSaveBytes (an empty tensor otherwise: the backward pass then recomputes them,
+// one more product per step, so that long sequences of large batches fit in memory).
+template <typename P>
+std::vector<torch::Tensor> forward_impl(torch::Tensor x, torch::Tensor times, torch::Tensor mask,
+                                        torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
+                                        torch::Tensor shift, torch::Tensor r_on, double leak,
+                                        torch::Tensor h0, torch::Tensor c0, bool reverse, bool save) {
+  const int64_t T = x.size(0), B = x.size(1), C = x.size(2), H = h0.size(1), HC = H + C;
+  const GateParams<P> gp(tau, shift, r_on, leak);
+  const int n_threads = threads_for(B, H, HC);
+  const auto order = unit_order(H, n_threads);
+  const auto w_o = w.index_select(0, order).contiguous();
+  const auto b_o = bias.index_select(0, order).contiguous();
+  auto opts = x.options();
+  auto out = torch::empty({T, B, H}, opts);
+  auto cs = save ? torch::empty({T, B, H}, opts) : torch::Tensor();
+  const bool keep = save && T * B * 4 * H * int64_t(sizeof(float)) <= kSaveBytes;
+  auto acts = keep ? torch::empty({T, B, 4 * H}, opts) : torch::empty({0}, opts);
+  float* const acts_p = acts.data_ptr<float>();
+  auto hx = torch::empty({2, B, HC}, opts);  // [h | x_t], double-buffered
+  hx[0].narrow(1, 0, H).copy_(h0);
+  if (T > 0) hx[0].narrow(1, H, C).copy_(x[reverse ? T - 1 : 0]);
+  auto c = c0.clone();
+  auto gates = torch::empty({B, 4 * H}, opts);
+  const bool has_mask = mask.numel() > 0;
+  const P* tp = times.data_ptr<P>();
+  const float* mp = has_mask ? mask.data_ptr<float>() : nullptr;
+  const float* const x_p = x.data_ptr<float>();
+  const float* const w_p = w_o.data_ptr<float>();
+  const float* const b_p = b_o.data_ptr<float>();
+  float* const out_p = out.data_ptr<float>();
+  float* const cs_p = save ? cs.data_ptr<float>() : nullptr;
+  float* const hx_p = hx.data_ptr<float>();
+  float* const c_p = c.data_ptr<float>();
+  float* const g_p = gates.data_ptr<float>();
+  auto body = [&](const int p, const int team) {
+    const Slice s = p < team ? slice_of(H, p, team) : Slice{0, 0};
+    const int64_t J = s.size(), j0 = s.j0;
+    const Units<P> u = units_from(gp, j0);
+    for (int64_t n = 0; n < T; ++n) {
+      const int64_t t = reverse ? T - 1 - n : n;
+      const float* cur = hx_p + (n & 1) * B * HC;
+      float* next = hx_p + ((n + 1) & 1) * B * HC;
+      if (J > 0) {
+        float* g = g_p + 4 * j0;
+        gemm(false, true, B, 4 * J, HC, cur, HC, w_p + 4 * j0 * HC, HC, 0.0f, g, 4 * H);
+        for (int64_t b = 0; b < B; ++b) {
+          const int64_t row = t * B + b;
+          const float valid = has_mask ? mp[row] : 1.0f;
+          float* a = g + b * 4 * H;
+          activate_units(a, b_p + 4 * j0, J);
+          if (keep)
+            for (int64_t q = 0; q < 4; ++q)
+              std::memcpy(acts_p + row * 4 * H + q * H + j0, a + q * J, J * sizeof(float));
+          if (save) {
+            forward_row<P, true>(a, cur + b * HC + j0, next + b * HC + j0, c_p + b * H + j0,
+                                 out_p + row * H + j0, cs_p + row * H + j0, u, tp[row], valid, J);
+          } else {
+            forward_row<P, false>(a, cur + b * HC + j0, next + b * HC + j0, c_p + b * H + j0,
+                                  out_p + row * H + j0, nullptr, u, tp[row], valid, J);
+          }
+        }
+      }
+      if (p == 0 && n + 1 < T) {  // the next step's inputs
+        const int64_t t_next = reverse ? t - 1 : t + 1;
+        for (int64_t b = 0; b < B; ++b)
+          std::memcpy(next + b * HC + H, x_p + (t_next * B + b) * C, C * sizeof(float));
+      }
+#pragma omp barrier
+    }
+  };
+  run_team(n_threads, body);
+  auto h = hx[T & 1].narrow(1, 0, H).contiguous();
+  if (save) return {out, h, c, cs, acts};
+  return {out, h, c};
+}
+
+// J units of one batch row in one backward step, from the gate activations a (four
+// blocks of J, `as` apart). Reads the gradient dh of h_t (d_hr; the output gradient dout of
+// this step is added) and dc; writes the gate gradients dg (four blocks of J), dc (in
+// place, now for c_{t-1}) and dh (1 - k) (in place over d_hr: the direct part of the
+// gradient of h_{t-1}, to which the caller adds dg @ w_hh), and adds the gradients of
+// tau, shift and r_on of these units into their double sums.
+template <typename P>
+inline void backward_row(const float* __restrict__ a, int64_t as, const float* __restrict__ hprev,
+                         const float* __restrict__ cprev, const float* __restrict__ dout,
+                         float* __restrict__ d_hr, float* __restrict__ dcr,
+                         float* __restrict__ dg, float* __restrict__ d_phi, float* __restrict__ d_r,
+                         double* __restrict__ acc_tau, double* __restrict__ acc_s,
+                         double* __restrict__ acc_r, const Units<P>& u, P tb, float valid,
+                         int64_t J) {
+  for (int64_t j = 0; j < J; ++j) {
+    const float i = a[j], f = a[as + j], gg = a[2 * as + j], o = a[3 * as + j];
+    const float ct = f * cprev[j] + i * gg;
+    const float tct = tanh_v(ct);
+    const float ht = o * tct;
+    const Gate<P> gt = gate_at<P>(tb, u.tau[j], u.inv_tau[j], u.shift[j], u.r_on[j], u.leak, valid);
+    const float dh = d_hr[j] + dout[j];
+    const float dc = dcr[j];
+    // h = h_prev + k (ht - h_prev), c = c_prev + k (ct - c_prev)
+    const float dk = dh * (ht - hprev[j]) + dc * (ct - cprev[j]);
+    const float dht = dh * gt.k;
+    const float dct = dc * gt.k + dht * o * (1.0f - tct * tct);
+    dg[j] = dct * gg * i * (1.0f - i);
+    dg[J + j] = dct * cprev[j] * f * (1.0f - f);
+    dg[2 * J + j] = dct * i * (1.0f - gg * gg);
+    dg[3 * J + j] = dht * tct * o * (1.0f - o);
+    dcr[j] = dc * (1.0f - gt.k) + dct * f;
+    d_hr[j] = dh * (1.0f - gt.k);
+    d_phi[j] = dk * gt.dk_dphi;
+    d_r[j] = dk * gt.dk_dr;
+  }
+  for (int64_t j = 0; j < J; ++j) {
+    // phi = (a - tau floor(a / tau)) / tau with a = t - s:
+    // d phi / d tau = -a / tau^2 and d phi / d s = -1 / tau
+    const double inv = static_cast<double>(u.inv_tau[j]);
+    const double dphi = static_cast<double>(d_phi[j]);
+    acc_tau[j] -= dphi * static_cast<double>(tb - u.shift[j]) * inv * inv;
+    acc_s[j] -= dphi * inv;
+    acc_r[j] += static_cast<double>(d_r[j]);
+  }
+}
+
+//: the gate gradients of about this many (step, batch) rows are kept, and the weight and
+//: input gradients are computed from them in a few large products instead of one per step
+constexpr int64_t kChunkRows = 1024;
+
+// Backward pass: returns the gradients of x, w, bias, tau, shift, r_on, h0 and c0. As in
+// the forward pass, each thread owns a slice of the units; per step it recomputes their
+// gates (one product with its rows of w), runs their backward pass, and after the
+// barrier adds the gradient of h_{t-1} of its units: dg @ w_hh over every unit's dg. The
+// gate gradients of a chunk of steps are kept (two chunks, in turn), and once a chunk is
+// done each thread adds its rows of the weight gradient, dg^T @ [h_{t-1} | x_t], and
+// its share of the rows of the input gradient, dg @ w_ih, in one product each.
+template <typename P>
+std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn, torch::Tensor d_cn,
+                                         torch::Tensor x, torch::Tensor times, torch::Tensor mask,
+                                         torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
+                                         torch::Tensor shift, torch::Tensor r_on, double leak,
+                                         torch::Tensor h0, torch::Tensor c0, torch::Tensor out,
+                                         torch::Tensor cs, torch::Tensor acts, bool reverse) {
+  const int64_t T = x.size(0), B = x.size(1), C = x.size(2), H = h0.size(1), HC = H + C;
+  const bool kept = acts.numel() > 0;  // the forward pass kept the activations
+  const float* const acts_p = kept ? acts.data_ptr<float>() : nullptr;
+  const GateParams<P> gp(tau, shift, r_on, leak);
+  const int n_threads = threads_for(B, H, HC);
+  const auto order = unit_order(H, n_threads);
+  const auto w_o = w.index_select(0, order).contiguous();
+  const auto b_o = bias.index_select(0, order).contiguous();
+  const int64_t L = std::max<int64_t>(1, std::min<int64_t>(T, (kChunkRows + B - 1) / B));
+  auto opts = x.options();
+  auto d_x = torch::empty({T, B, C}, opts);
+  auto d_w_o = torch::zeros({4 * H, HC}, opts);
+  auto ring = torch::empty({2, L, B, 4 * H}, opts);  // gate gradients of two chunks
+  auto dh = d_hn.clone();  // the gradient of h_t of every unit (each thread its own)
+  auto dc = d_cn.clone();
+  std::vector<double> acc(static_cast<size_t>(7 * H), 0.0);  // tau, shift, r_on, bias (4H)
+  const bool has_mask = mask.numel() > 0;
+  const P* tp = times.data_ptr<P>();
+  const float* mp = has_mask ? mask.data_ptr<float>() : nullptr;
+  const float* const x_p = x.data_ptr<float>();
+  const float* const w_p = w_o.data_ptr<float>();
+  const float* const b_p = b_o.data_ptr<float>();
+  const float* const out_p = out.data_ptr<float>();
+  const float* const cs_p = cs.data_ptr<float>();
+  const float* const dout_p = d_out.data_ptr<float>();
+  const float* const h0_p = h0.data_ptr<float>();
+  const float* const c0_p = c0.data_ptr<float>();
+  float* const dx_p = d_x.data_ptr<float>();
+  float* const dw_p = d_w_o.data_ptr<float>();
+  float* const ring_p = ring.data_ptr<float>();
+  float* const dh_p = dh.data_ptr<float>();
+  float* const dc_p = dc.data_ptr<float>();
+  double* const acc_p = acc.data();
+  auto body = [&](const int p, const int team) {
+    const Slice s = p < team ? slice_of(H, p, team) : Slice{0, 0};
+    const int64_t J = s.size(), j0 = s.j0;
+    const Units<P> u = units_from(gp, j0);
+    // [h_{t-1} | x_t] and the gates, when the activations are recomputed
+    std::vector<float> hx(static_cast<size_t>(J > 0 && !kept ? B * HC : 0));
+    std::vector<float> gates(static_cast<size_t>(kept ? 0 : B * 4 * J));
+    std::vector<float> scratch(static_cast<size_t>(2 * J));
+    for (int64_t n = T - 1; n >= 0; --n) {
+      const int64_t t = reverse ? T - 1 - n : n;
+      const int64_t t_prev = reverse ? t + 1 : t - 1;
+      const bool first = n == 0;
+      // the chunk of n: steps n_lo .. n_lo + len - 1, slot = t - t_lo in ring half `half`
+      const int64_t chunk = n / L, n_lo = chunk * L, len = std::min(L, T - n_lo);
+      const int64_t t_lo = reverse ? T - n_lo - len : n_lo;
+      float* const dg_chunk = ring_p + (chunk & 1) * L * B * 4 * H;
+      float* const dg_step = dg_chunk + (t - t_lo) * B * 4 * H;
+      if (J > 0) {
+        const float* hp = first ? h0_p : out_p + t_prev * B * H;
+        if (!kept) {
+          for (int64_t b = 0; b < B; ++b) {
+            std::memcpy(hx.data() + b * HC, hp + b * H, H * sizeof(float));
+            std::memcpy(hx.data() + b * HC + H, x_p + (t * B + b) * C, C * sizeof(float));
+          }
+          gemm(false, true, B, 4 * J, HC, hx.data(), HC, w_p + 4 * j0 * HC, HC, 0.0f,
+               gates.data(), 4 * J);
+        }
+        for (int64_t b = 0; b < B; ++b) {
+          const int64_t row = t * B + b;
+          const float* a;
+          int64_t as;
+          if (kept) {
+            a = acts_p + row * 4 * H + j0;
+            as = H;
+          } else {
+            float* g = gates.data() + b * 4 * J;
+            activate_units(g, b_p + 4 * j0, J);
+            a = g;
+            as = J;
+          }
+          const float* hprev = (kept ? hp + b * H : hx.data() + b * HC) + j0;
+          const float* cprev = (first ? c0_p + b * H : cs_p + (t_prev * B + b) * H) + j0;
+          backward_row<P>(a, as, hprev, cprev, dout_p + row * H + j0, dh_p + b * H + j0,
+                          dc_p + b * H + j0, dg_step + b * 4 * H + 4 * j0, scratch.data(),
+                          scratch.data() + J, acc_p + j0, acc_p + H + j0, acc_p + 2 * H + j0, u,
+                          tp[row], has_mask ? mp[row] : 1.0f, J);
+        }
+      }
+#pragma omp barrier
+      // every unit's dg of this step is written: dh_{t-1} = dh (1 - k) + dg @ w_hh
+      if (J > 0)
+        gemm(false, false, B, J, 4 * H, dg_step, 4 * H, w_p + j0, HC, 1.0f, dh_p + j0, H);
+      if (n == n_lo) {  // the chunk is done
+        const int64_t rows = len * B;
+        if (J > 0) {
+          float* dw = dw_p + 4 * j0 * HC;
+          const float* dg = dg_chunk + 4 * j0;
+          // the h_{t-1} of the chunk's steps are consecutive steps of out, except the
+          // sequence's first step, whose h_{t-1} is h0
+          const bool has_first = reverse ? t_lo + len == T : t_lo == 0;
+          const int64_t skip = (!reverse && has_first) ? 1 : 0;  // slots from out
+          const int64_t from_out = len - (has_first ? 1 : 0);
+          const int64_t first_prev = reverse ? t_lo + 1 : t_lo - 1 + skip;
+          gemm(true, false, 4 * J, H, from_out * B, dg + skip * B * 4 * H, 4 * H,
+               out_p + first_prev * B * H, H, 1.0f, dw, HC);
+          if (has_first) {
+            const int64_t slot = reverse ? len - 1 : 0;
+            gemm(true, false, 4 * J, H, B, dg + slot * B * 4 * H, 4 * H, h0_p, H, 1.0f, dw, HC);
+          }
+          gemm(true, false, 4 * J, C, rows, dg, 4 * H, x_p + t_lo * B * C, C, 1.0f, dw + H, HC);
+          double* acc_b = acc_p + 3 * H + 4 * j0;
+          for (int64_t r = 0; r < rows; ++r) {
+            const float* dgr = dg + r * 4 * H;
+            for (int64_t j = 0; j < 4 * J; ++j) acc_b[j] += static_cast<double>(dgr[j]);
+          }
+        }
+        if (p < team) {  // the input gradient of the chunk, by rows
+          const int64_t r0 = rows * p / team, r1 = rows * (p + 1) / team;
+          gemm(false, false, r1 - r0, C, 4 * H, dg_chunk + r0 * 4 * H, 4 * H, w_p + H, HC, 0.0f,
+               dx_p + t_lo * B * C + r0 * C, C);
+        }
+      }
+    }
+  };
+  run_team(n_threads, body);
+  auto sums = torch::from_blob(acc.data(), {7 * H}, torch::kFloat64).to(torch::kFloat32);
+  auto d_w = torch::empty_like(w).index_copy_(0, order, d_w_o);
+  auto d_bias = torch::empty({4 * H}, opts).index_copy_(0, order, sums.narrow(0, 3 * H, 4 * H));
+  return {d_x,
+          d_w,
+          d_bias,
+          sums.narrow(0, 0, H).clone(),
+          sums.narrow(0, H, H).clone(),
+          sums.narrow(0, 2 * H, H).clone(),
+          dh,
+          dc};
+}
+
 
 // Event-driven inference (no leak, no gradient): a unit whose gate is closed keeps its
 // state exactly, so each step computes the gates of the open units only: by dot products
@@ -428,8 +691,9 @@ std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor ti
           for (int64_t b = b0; b < b1; ++b) {
             const int64_t row = t * B + b;
             activate_row(dense_p + b * 4 * H, H);
-            forward_row<P, false>(dense_p + b * 4 * H, hx_p + b * HC, c_p + b * H, out_p + row * H,
-                                  nullptr, gp, tp[row], has_mask ? mp[row] : 1.0f, H);
+            forward_row<P, false>(dense_p + b * 4 * H, hx_p + b * HC, hx_p + b * HC, c_p + b * H,
+                                  out_p + row * H, nullptr, units_from(gp, 0), tp[row],
+                                  has_mask ? mp[row] : 1.0f, H);
           }
         });
       } else {
@@ -509,7 +773,7 @@ std::vector<torch::Tensor> backward(torch::Tensor d_out, torch::Tensor d_hn, tor
                                     torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
                                     torch::Tensor shift, torch::Tensor r_on, torch::Tensor h0,
                                     torch::Tensor c0, torch::Tensor out, torch::Tensor cs,
-                                    double leak, bool reverse) {
+                                    torch::Tensor acts, double leak, bool reverse) {
   check_recurrence(x, times, mask, w, bias, tau, shift, r_on, h0, c0);
   const auto T = x.size(0), B = x.size(1), H = h0.size(1);
   for (const auto& [name, t] : {std::pair<const char*, const torch::Tensor*>{"d_out", &d_out},
@@ -518,15 +782,20 @@ std::vector<torch::Tensor> backward(torch::Tensor d_out, torch::Tensor d_hn, tor
                     t->size(0) == T && t->size(1) == B && t->size(2) == H,
                 "sk_plstm kernel: ", name, " must be a contiguous float32 (steps, batch, hidden) "
                 "tensor, got ", t->sizes());
+  TORCH_CHECK(acts.numel() == 0 || (acts.scalar_type() == torch::kFloat32 && acts.is_contiguous() &&
+                                    acts.dim() == 3 && acts.size(0) == T && acts.size(1) == B &&
+                                    acts.size(2) == 4 * H),
+              "sk_plstm kernel: acts must be empty or a contiguous float32 (steps, batch, "
+              "4 * hidden) tensor, got ", acts.sizes());
   TORCH_CHECK(d_hn.sizes() == h0.sizes() && d_cn.sizes() == h0.sizes() && d_hn.is_contiguous() &&
                   d_cn.is_contiguous() && d_hn.scalar_type() == torch::kFloat32 &&
                   d_cn.scalar_type() == torch::kFloat32,
               "sk_plstm kernel: d_hn and d_cn must be contiguous float32 (batch, hidden) tensors");
   if (times.scalar_type() == torch::kFloat64)
     return backward_impl<double>(d_out, d_hn, d_cn, x, times, mask, w, bias, tau, shift, r_on, leak,
-                                 h0, c0, out, cs, reverse);
+                                 h0, c0, out, cs, acts, reverse);
   return backward_impl<float>(d_out, d_hn, d_cn, x, times, mask, w, bias, tau, shift, r_on, leak, h0,
-                              c0, out, cs, reverse);
+                              c0, out, cs, acts, reverse);
 }
 
 std::vector<torch::Tensor> sparse_forward(torch::Tensor x, torch::Tensor times, torch::Tensor mask,
@@ -788,7 +1057,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("d_out"), py::arg("d_hn"), py::arg("d_cn"), py::arg("x"), py::arg("times"),
         py::arg("mask"), py::arg("w"), py::arg("bias"), py::arg("tau"), py::arg("shift"),
         py::arg("r_on"), py::arg("h0"), py::arg("c0"), py::arg("out"), py::arg("cs"),
-        py::arg("leak"), py::arg("reverse"));
+        py::arg("acts"), py::arg("leak"), py::arg("reverse"));
   m.def("sparse_forward", &sparse_forward, "Event-driven inference: open units only (CPU, float32)",
         py::arg("x"), py::arg("times"), py::arg("mask"), py::arg("w"), py::arg("bias"),
         py::arg("tau"), py::arg("shift"), py::arg("r_on"), py::arg("h0"), py::arg("c0"),

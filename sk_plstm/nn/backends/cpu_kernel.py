@@ -75,6 +75,10 @@ def _kernel_flags() -> list[str]:
     flags = ["-O3", "-fno-trapping-math", "-fno-math-errno"]
     if _cpu_has("avx2", "fma"):
         flags += ["-mavx2", "-mfma"]
+    if sys.platform.startswith("linux"):
+        # one parallel region per sequence (threads own slices of the hidden units); the
+        # extension then needs libgomp.so.1, which is torch's own, already loaded
+        flags += ["-fopenmp"]
     return flags
 
 
@@ -171,7 +175,13 @@ def _load_kernel() -> Any:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    _kernel = load(name=name, sources=[source], extra_cflags=flags, verbose=False)
+                    _kernel = load(
+                        name=name,
+                        sources=[source],
+                        extra_cflags=flags,
+                        extra_ldflags=[f for f in flags if f == "-fopenmp"],
+                        verbose=False,
+                    )
             finally:
                 torch_log.setLevel(level)
             if not built:
@@ -228,14 +238,14 @@ class _KernelRecurrence(torch.autograd.Function):
         result = _kernel.forward(**inputs, leak=leak, reverse=reverse, save=save)
         out, h_n, c_n = result[:3]
         if save:
-            ctx.save_for_backward(*tensors, out, result[3])
+            ctx.save_for_backward(*tensors, out, *result[3:])  # cell states, activations
             ctx.leak, ctx.reverse = leak, reverse
         return out, h_n, c_n
 
     @staticmethod
     @once_differentiable
     def backward(ctx, d_out, d_hn, d_cn):
-        *tensors, out, cs = ctx.saved_tensors
+        *tensors, out, cs, acts = ctx.saved_tensors
         inputs = dict(zip(KERNEL_INPUTS, tensors))
         d_x, d_w, d_bias, d_tau, d_shift, d_r, d_h0, d_c0 = _kernel.backward(
             d_out=d_out.contiguous(),
@@ -244,6 +254,7 @@ class _KernelRecurrence(torch.autograd.Function):
             **inputs,
             out=out,
             cs=cs,
+            acts=acts,
             leak=ctx.leak,
             reverse=ctx.reverse,
         )
