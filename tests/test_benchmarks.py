@@ -318,3 +318,18 @@ def test_the_gpu_check_script_parses_and_names_files_that_exist():
     assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
     named = re.findall(r"((?:tests|benchmarks)/[\w/]+\.py)", script.read_text())
     assert named and all((root / name).exists() for name in named), named
+
+
+def test_estimator_benchmark_times_both_models_and_the_first_fit(tmp_path):
+    bench = _benchmarks("bench_estimators")
+    out = tmp_path / "e.md"
+    lines = bench.main(
+        ["--epochs", "1", "--repeats", "1", "--datasets", "ItalyPowerDemand", "--out", str(out)]
+    )
+    row = next(line for line in lines if line.startswith("| ItalyPowerDemand"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    fit_plstm, fit_lstm, ratio = float(cells[1]), float(cells[2]), float(cells[3].rstrip("x"))
+    assert fit_plstm > 0 and fit_lstm > 0
+    assert ratio == pytest.approx(fit_plstm / fit_lstm, abs=0.02)
+    assert lines[-1].startswith("First fit in a fresh process")
+    assert "First fit" in out.read_text()

@@ -214,8 +214,14 @@ void run_team(const int n, const F& body) {
 }
 
 //: a thread takes part while each of the team gets at least this many multiply-adds per
-//: step (below it, a barrier per step costs more than the work it shares) and 16 units
+//: step (below it, a barrier per step costs more than the work it shares)
 constexpr int64_t kWorkPerThread = 1 << 14;
+
+//: units per block (the unit of work of a thread; below)
+constexpr int64_t kBlock = 32;
+
+//: rows (step, sample) per block of the input gradient's product
+constexpr int64_t kRowBlock = 64;
 
 //: the forward pass keeps the gate activations for the backward pass while they take at
 //: most this many bytes; beyond, the backward pass recomputes them
@@ -225,39 +231,41 @@ constexpr int64_t kSaveBytes = int64_t(256) << 20;
 // intra-op thread count, fewer for small steps.
 inline int threads_for(int64_t B, int64_t H, int64_t HC) {
   const int64_t by_work = std::max<int64_t>(1, B * 4 * H * HC / kWorkPerThread);
-  const int64_t by_units = std::max<int64_t>(1, H / 16);
-  return static_cast<int>(std::min<int64_t>({at::get_num_threads(), by_work, by_units}));
+  const int64_t blocks = (H + kBlock - 1) / kBlock;
+  return static_cast<int>(std::min<int64_t>({at::get_num_threads(), by_work, blocks}));
 }
 
-// The units [j0, j1) that thread p of n owns: a slice of about H / n, cut at multiples
-// of 8 (one AVX register) so that every thread's loops vectorise.
+// The units are cut into blocks of kBlock (the last one may be shorter), and every
+// product and sum of the kernel is made per block, in the same shapes and the same order
+// whatever the number of threads: a model trained with 1 or 16 threads is the same to
+// the bit. A thread owns a slice of whole blocks, [j0, j1).
 struct Slice {
   int64_t j0, j1;
   int64_t size() const { return j1 - j0; }
 };
 
 inline Slice slice_of(int64_t H, int p, int n) {
-  auto edge = [&](int q) -> int64_t {
-    if (q <= 0) return 0;
-    if (q >= n) return H;
-    return std::min<int64_t>(H, (H * q / n + 4) / 8 * 8);
-  };
-  return {edge(p), edge(p + 1)};
+  const int64_t blocks = (H + kBlock - 1) / kBlock;
+  return {std::min(H, blocks * p / n * kBlock), std::min(H, blocks * (p + 1) / n * kBlock)};
 }
 
-// The rows of w in the order the threads use them: thread p's units [j0, j1) get rows
-// 4 j0 .. 4 j1 of the reordered weight, as four blocks (input, forget, cell, output gate)
-// of j1 - j0 rows each, so that each thread's gates are one product with its own rows.
-torch::Tensor unit_order(int64_t H, int n) {
+// The rows of w in the order of the blocks: block [jb, jb + Jb) gets rows 4 jb .. 4 (jb +
+// Jb) of the reordered weight, as four groups (input, forget, cell, output gate) of Jb
+// rows, so that the gates of a block are one product with consecutive rows.
+torch::Tensor unit_order(int64_t H) {
   auto order = torch::empty({4 * H}, torch::kInt64);
   int64_t* o = order.data_ptr<int64_t>();
   int64_t next = 0;
-  for (int p = 0; p < n; ++p) {
-    const Slice s = slice_of(H, p, n);
+  for (int64_t jb = 0; jb < H; jb += kBlock)
     for (int64_t q = 0; q < 4; ++q)
-      for (int64_t j = s.j0; j < s.j1; ++j) o[next++] = q * H + j;
-  }
+      for (int64_t j = jb; j < std::min(H, jb + kBlock); ++j) o[next++] = q * H + j;
   return order;
+}
+
+// Calls f(jb, Jb) for each block of units in [j0, j1).
+template <typename F>
+inline void for_blocks(int64_t j0, int64_t j1, const F& f) {
+  for (int64_t jb = j0; jb < j1; jb += kBlock) f(jb, std::min(kBlock, j1 - jb));
 }
 
 // The time-gate parameters of the units from j0 on.
@@ -324,7 +332,7 @@ std::vector<torch::Tensor> forward_impl(torch::Tensor x, torch::Tensor times, to
   const int64_t T = x.size(0), B = x.size(1), C = x.size(2), H = h0.size(1), HC = H + C;
   const GateParams<P> gp(tau, shift, r_on, leak);
   const int n_threads = threads_for(B, H, HC);
-  const auto order = unit_order(H, n_threads);
+  const auto order = unit_order(H);
   const auto w_o = w.index_select(0, order).contiguous();
   const auto b_o = bias.index_select(0, order).contiguous();
   auto opts = x.options();
@@ -351,31 +359,32 @@ std::vector<torch::Tensor> forward_impl(torch::Tensor x, torch::Tensor times, to
   float* const g_p = gates.data_ptr<float>();
   auto body = [&](const int p, const int team) {
     const Slice s = p < team ? slice_of(H, p, team) : Slice{0, 0};
-    const int64_t J = s.size(), j0 = s.j0;
-    const Units<P> u = units_from(gp, j0);
+    const int64_t j0 = s.j0;
     for (int64_t n = 0; n < T; ++n) {
       const int64_t t = reverse ? T - 1 - n : n;
       const float* cur = hx_p + (n & 1) * B * HC;
       float* next = hx_p + ((n + 1) & 1) * B * HC;
-      if (J > 0) {
-        float* g = g_p + 4 * j0;
-        gemm(false, true, B, 4 * J, HC, cur, HC, w_p + 4 * j0 * HC, HC, 0.0f, g, 4 * H);
-        for (int64_t b = 0; b < B; ++b) {
-          const int64_t row = t * B + b;
-          const float valid = has_mask ? mp[row] : 1.0f;
-          float* a = g + b * 4 * H;
-          activate_units(a, b_p + 4 * j0, J);
+      for_blocks(j0, s.j1, [&](int64_t jb, int64_t Jb) {
+        gemm(false, true, B, 4 * Jb, HC, cur, HC, w_p + 4 * jb * HC, HC, 0.0f, g_p + 4 * jb, 4 * H);
+      });
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t row = t * B + b;
+        const float valid = has_mask ? mp[row] : 1.0f;
+        for_blocks(j0, s.j1, [&](int64_t jb, int64_t Jb) {
+          float* a = g_p + b * 4 * H + 4 * jb;
+          activate_units(a, b_p + 4 * jb, Jb);
           if (keep)
             for (int64_t q = 0; q < 4; ++q)
-              std::memcpy(acts_p + row * 4 * H + q * H + j0, a + q * J, J * sizeof(float));
+              std::memcpy(acts_p + row * 4 * H + q * H + jb, a + q * Jb, Jb * sizeof(float));
+          const Units<P> u = units_from(gp, jb);
           if (save) {
-            forward_row<P, true>(a, cur + b * HC + j0, next + b * HC + j0, c_p + b * H + j0,
-                                 out_p + row * H + j0, cs_p + row * H + j0, u, tp[row], valid, J);
+            forward_row<P, true>(a, cur + b * HC + jb, next + b * HC + jb, c_p + b * H + jb,
+                                 out_p + row * H + jb, cs_p + row * H + jb, u, tp[row], valid, Jb);
           } else {
-            forward_row<P, false>(a, cur + b * HC + j0, next + b * HC + j0, c_p + b * H + j0,
-                                  out_p + row * H + j0, nullptr, u, tp[row], valid, J);
+            forward_row<P, false>(a, cur + b * HC + jb, next + b * HC + jb, c_p + b * H + jb,
+                                  out_p + row * H + jb, nullptr, u, tp[row], valid, Jb);
           }
-        }
+        });
       }
       if (p == 0 && n + 1 < T) {  // the next step's inputs
         const int64_t t_next = reverse ? t - 1 : t + 1;
@@ -460,7 +469,7 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
   const float* const acts_p = kept ? acts.data_ptr<float>() : nullptr;
   const GateParams<P> gp(tau, shift, r_on, leak);
   const int n_threads = threads_for(B, H, HC);
-  const auto order = unit_order(H, n_threads);
+  const auto order = unit_order(H);
   const auto w_o = w.index_select(0, order).contiguous();
   const auto b_o = bias.index_select(0, order).contiguous();
   const int64_t L = std::max<int64_t>(1, std::min<int64_t>(T, (kChunkRows + B - 1) / B));
@@ -490,17 +499,16 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
   double* const acc_p = acc.data();
   auto body = [&](const int p, const int team) {
     const Slice s = p < team ? slice_of(H, p, team) : Slice{0, 0};
-    const int64_t J = s.size(), j0 = s.j0;
-    const Units<P> u = units_from(gp, j0);
-    // [h_{t-1} | x_t] and the gates, when the activations are recomputed
+    const int64_t J = s.size(), j0 = s.j0, j1 = s.j1;
+    // [h_{t-1} | x_t] and the gates of the slice, when the activations are recomputed
     std::vector<float> hx(static_cast<size_t>(J > 0 && !kept ? B * HC : 0));
     std::vector<float> gates(static_cast<size_t>(kept ? 0 : B * 4 * J));
-    std::vector<float> scratch(static_cast<size_t>(2 * J));
+    std::vector<float> scratch(static_cast<size_t>(2 * kBlock));
     for (int64_t n = T - 1; n >= 0; --n) {
       const int64_t t = reverse ? T - 1 - n : n;
       const int64_t t_prev = reverse ? t + 1 : t - 1;
       const bool first = n == 0;
-      // the chunk of n: steps n_lo .. n_lo + len - 1, slot = t - t_lo in ring half `half`
+      // the chunk of n: steps n_lo .. n_lo + len - 1, slot t - t_lo of ring half chunk % 2
       const int64_t chunk = n / L, n_lo = chunk * L, len = std::min(L, T - n_lo);
       const int64_t t_lo = reverse ? T - n_lo - len : n_lo;
       float* const dg_chunk = ring_p + (chunk & 1) * L * B * 4 * H;
@@ -512,60 +520,67 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
             std::memcpy(hx.data() + b * HC, hp + b * H, H * sizeof(float));
             std::memcpy(hx.data() + b * HC + H, x_p + (t * B + b) * C, C * sizeof(float));
           }
-          gemm(false, true, B, 4 * J, HC, hx.data(), HC, w_p + 4 * j0 * HC, HC, 0.0f,
-               gates.data(), 4 * J);
+          for_blocks(j0, j1, [&](int64_t jb, int64_t Jb) {
+            gemm(false, true, B, 4 * Jb, HC, hx.data(), HC, w_p + 4 * jb * HC, HC, 0.0f,
+                 gates.data() + 4 * (jb - j0), 4 * J);
+          });
         }
         for (int64_t b = 0; b < B; ++b) {
           const int64_t row = t * B + b;
-          const float* a;
-          int64_t as;
-          if (kept) {
-            a = acts_p + row * 4 * H + j0;
-            as = H;
-          } else {
-            float* g = gates.data() + b * 4 * J;
-            activate_units(g, b_p + 4 * j0, J);
-            a = g;
-            as = J;
-          }
-          const float* hprev = (kept ? hp + b * H : hx.data() + b * HC) + j0;
-          const float* cprev = (first ? c0_p + b * H : cs_p + (t_prev * B + b) * H) + j0;
-          backward_row<P>(a, as, hprev, cprev, dout_p + row * H + j0, dh_p + b * H + j0,
-                          dc_p + b * H + j0, dg_step + b * 4 * H + 4 * j0, scratch.data(),
-                          scratch.data() + J, acc_p + j0, acc_p + H + j0, acc_p + 2 * H + j0, u,
-                          tp[row], has_mask ? mp[row] : 1.0f, J);
+          const float valid = has_mask ? mp[row] : 1.0f;
+          for_blocks(j0, j1, [&](int64_t jb, int64_t Jb) {
+            const float* a;
+            int64_t as;
+            if (kept) {
+              a = acts_p + row * 4 * H + jb;
+              as = H;
+            } else {
+              float* g = gates.data() + b * 4 * J + 4 * (jb - j0);
+              activate_units(g, b_p + 4 * jb, Jb);
+              a = g;
+              as = Jb;
+            }
+            const float* hprev = (kept ? hp + b * H : hx.data() + b * HC) + jb;
+            const float* cprev = (first ? c0_p + b * H : cs_p + (t_prev * B + b) * H) + jb;
+            backward_row<P>(a, as, hprev, cprev, dout_p + row * H + jb, dh_p + b * H + jb,
+                            dc_p + b * H + jb, dg_step + b * 4 * H + 4 * jb, scratch.data(),
+                            scratch.data() + Jb, acc_p + jb, acc_p + H + jb, acc_p + 2 * H + jb,
+                            units_from(gp, jb), tp[row], valid, Jb);
+          });
         }
       }
 #pragma omp barrier
       // every unit's dg of this step is written: dh_{t-1} = dh (1 - k) + dg @ w_hh
-      if (J > 0)
-        gemm(false, false, B, J, 4 * H, dg_step, 4 * H, w_p + j0, HC, 1.0f, dh_p + j0, H);
+      for_blocks(j0, j1, [&](int64_t jb, int64_t Jb) {
+        gemm(false, false, B, Jb, 4 * H, dg_step, 4 * H, w_p + jb, HC, 1.0f, dh_p + jb, H);
+      });
       if (n == n_lo) {  // the chunk is done
         const int64_t rows = len * B;
-        if (J > 0) {
-          float* dw = dw_p + 4 * j0 * HC;
-          const float* dg = dg_chunk + 4 * j0;
-          // the h_{t-1} of the chunk's steps are consecutive steps of out, except the
-          // sequence's first step, whose h_{t-1} is h0
-          const bool has_first = reverse ? t_lo + len == T : t_lo == 0;
-          const int64_t skip = (!reverse && has_first) ? 1 : 0;  // slots from out
-          const int64_t from_out = len - (has_first ? 1 : 0);
-          const int64_t first_prev = reverse ? t_lo + 1 : t_lo - 1 + skip;
-          gemm(true, false, 4 * J, H, from_out * B, dg + skip * B * 4 * H, 4 * H,
+        // the h_{t-1} of the chunk's steps are consecutive steps of out, except the
+        // sequence's first step, whose h_{t-1} is h0
+        const bool has_first = reverse ? t_lo + len == T : t_lo == 0;
+        const int64_t skip = (!reverse && has_first) ? 1 : 0;  // slots from out
+        const int64_t from_out = len - (has_first ? 1 : 0);
+        const int64_t first_prev = reverse ? t_lo + 1 : t_lo - 1 + skip;
+        for_blocks(j0, j1, [&](int64_t jb, int64_t Jb) {
+          float* dw = dw_p + 4 * jb * HC;
+          const float* dg = dg_chunk + 4 * jb;
+          gemm(true, false, 4 * Jb, H, from_out * B, dg + skip * B * 4 * H, 4 * H,
                out_p + first_prev * B * H, H, 1.0f, dw, HC);
           if (has_first) {
             const int64_t slot = reverse ? len - 1 : 0;
-            gemm(true, false, 4 * J, H, B, dg + slot * B * 4 * H, 4 * H, h0_p, H, 1.0f, dw, HC);
+            gemm(true, false, 4 * Jb, H, B, dg + slot * B * 4 * H, 4 * H, h0_p, H, 1.0f, dw, HC);
           }
-          gemm(true, false, 4 * J, C, rows, dg, 4 * H, x_p + t_lo * B * C, C, 1.0f, dw + H, HC);
-          double* acc_b = acc_p + 3 * H + 4 * j0;
+          gemm(true, false, 4 * Jb, C, rows, dg, 4 * H, x_p + t_lo * B * C, C, 1.0f, dw + H, HC);
+          double* acc_b = acc_p + 3 * H + 4 * jb;
           for (int64_t r = 0; r < rows; ++r) {
             const float* dgr = dg + r * 4 * H;
-            for (int64_t j = 0; j < 4 * J; ++j) acc_b[j] += static_cast<double>(dgr[j]);
+            for (int64_t j = 0; j < 4 * Jb; ++j) acc_b[j] += static_cast<double>(dgr[j]);
           }
-        }
-        if (p < team) {  // the input gradient of the chunk, by rows
-          const int64_t r0 = rows * p / team, r1 = rows * (p + 1) / team;
+        });
+        // the input gradient of the chunk, in blocks of rows taken in turn
+        for (int64_t r0 = p * kRowBlock; p < team && r0 < rows; r0 += team * kRowBlock) {
+          const int64_t r1 = std::min(rows, r0 + kRowBlock);
           gemm(false, false, r1 - r0, C, 4 * H, dg_chunk + r0 * 4 * H, 4 * H, w_p + H, HC, 0.0f,
                dx_p + t_lo * B * C + r0 * C, C);
         }
