@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> list[str]:
             for key, model in models.items()
         }
         lines.append(
-            f"| {name} | {fit['plstm']:.2f} | {fit['lstm']:.2f} | "
+            f"| {name} | {fit['plstm']:.3f} | {fit['lstm']:.3f} | "
             f"{fit['plstm'] / fit['lstm']:.2f}x | {predict['plstm'] * 1e3:.1f} | "
             f"{predict['lstm'] * 1e3:.1f} | {predict['plstm'] / predict['lstm']:.2f}x |"
         )

@@ -330,6 +330,6 @@ def test_estimator_benchmark_times_both_models_and_the_first_fit(tmp_path):
     cells = [c.strip() for c in row.strip("|").split("|")]
     fit_plstm, fit_lstm, ratio = float(cells[1]), float(cells[2]), float(cells[3].rstrip("x"))
     assert fit_plstm > 0 and fit_lstm > 0
-    assert ratio == pytest.approx(fit_plstm / fit_lstm, abs=0.02)
+    assert ratio == pytest.approx(fit_plstm / fit_lstm, rel=0.05)  # the cells are rounded
     assert lines[-1].startswith("First fit in a fresh process")
     assert "First fit" in out.read_text()
