@@ -1,6 +1,7 @@
-// Fused Phased LSTM recurrence for the CPU (and, at the end, the Phased GRU's): one matrix product and one fused elementwise
-// pass (LSTM gates, time gate, blend) per step, with a hand-written backward that
-// recomputes the gates instead of storing them (memory: two (T, B, H) tensors).
+// Fused Phased LSTM recurrence for the CPU (and, at the end, the Phased GRU's): one matrix
+// product and one fused elementwise pass (LSTM gates, time gate, blend) per step, run by a
+// team of threads that own blocks of hidden units, with a hand-written backward that reads
+// the gate activations the forward pass kept (or recomputes them beyond kSaveBytes).
 //
 // Layout: time-major. x (T, B, C); times (T, B); mask (T, B) float, or an empty tensor
 // when every step is valid; w (4H, H + C) = [w_hh | w_ih] and bias (4H) (= b_ih + b_hh),
@@ -135,8 +136,6 @@ void* blas_symbol(const char* name) {
   return symbol;
 }
 
-SgemmFn find_sgemm() { return reinterpret_cast<SgemmFn>(blas_symbol("sgemm_")); }
-
 // MKL's per-thread thread count (returns the previous one), to keep its small products
 // on one thread while a sequence runs on one thread: a parallel region per product costs
 // more than the product at these sizes.
@@ -144,7 +143,7 @@ using MklThreadsFn = int (*)(int);
 const MklThreadsFn mkl_threads_local =
     reinterpret_cast<MklThreadsFn>(blas_symbol("MKL_Set_Num_Threads_Local"));
 
-const SgemmFn sgemm_fn = find_sgemm();
+const SgemmFn sgemm_fn = reinterpret_cast<SgemmFn>(blas_symbol("sgemm_"));
 
 // Dot product with 16 independent partial sums, so that it vectorises without
 // reassociation flags.
@@ -227,12 +226,14 @@ constexpr int64_t kRowBlock = 64;
 //: most this many bytes; beyond, the backward pass recomputes them
 constexpr int64_t kSaveBytes = int64_t(256) << 20;
 
+// The number of blocks of kBlock units in H (the last one may be shorter).
+inline int64_t blocks_of(int64_t H) { return (H + kBlock - 1) / kBlock; }
+
 // How many threads run a sequence of batch B, hidden H and H + C = HC columns: torch's
 // intra-op thread count, fewer for small steps.
 inline int threads_for(int64_t B, int64_t H, int64_t HC) {
   const int64_t by_work = std::max<int64_t>(1, B * 4 * H * HC / kWorkPerThread);
-  const int64_t blocks = (H + kBlock - 1) / kBlock;
-  return static_cast<int>(std::min<int64_t>({at::get_num_threads(), by_work, blocks}));
+  return static_cast<int>(std::min<int64_t>({at::get_num_threads(), by_work, blocks_of(H)}));
 }
 
 // The units are cut into blocks of kBlock (the last one may be shorter), and every
@@ -245,7 +246,7 @@ struct Slice {
 };
 
 inline Slice slice_of(int64_t H, int p, int n) {
-  const int64_t blocks = (H + kBlock - 1) / kBlock;
+  const int64_t blocks = blocks_of(H);
   return {std::min(H, blocks * p / n * kBlock), std::min(H, blocks * (p + 1) / n * kBlock)};
 }
 
@@ -260,6 +261,16 @@ torch::Tensor unit_order(int64_t H) {
     for (int64_t q = 0; q < 4; ++q)
       for (int64_t j = jb; j < std::min(H, jb + kBlock); ++j) o[next++] = q * H + j;
   return order;
+}
+
+// w and bias with their rows in unit_order, and that order (to put gradients back).
+struct BlockedWeights {
+  torch::Tensor order, w, bias;
+};
+
+inline BlockedWeights blocked(const torch::Tensor& w, const torch::Tensor& bias, int64_t H) {
+  auto order = unit_order(H);
+  return {order, w.index_select(0, order).contiguous(), bias.index_select(0, order).contiguous()};
 }
 
 // Calls f(jb, Jb) for each block of units in [j0, j1).
@@ -316,9 +327,9 @@ inline void forward_row(const float* __restrict__ a, const float* hprev, float* 
 }
 
 // Forward pass. x (T, B, C); w (4H, H + C) = [w_hh | w_ih]; bias (4H). One parallel
-// region runs the whole sequence: each thread owns a slice of the hidden units (their
+// region runs the whole sequence: each thread owns whole blocks of hidden units (their
 // rows of w, their cell state), computes their gates with one product [h | x_t] @ w^T
-// per step and their states with one fused pass, and the threads meet at one barrier
+// per block and step and their states with one fused pass, and the threads meet at one barrier
 // per step (the next product needs every unit's h). [h | x] is double-buffered. Returns
 // out, h_n, c_n and, with `save`, the cell states (T, B, H) and the gate activations
 // (T, B, 4H, gate order of w) for the backward pass; the activations only while they take
@@ -332,9 +343,7 @@ std::vector<torch::Tensor> forward_impl(torch::Tensor x, torch::Tensor times, to
   const int64_t T = x.size(0), B = x.size(1), C = x.size(2), H = h0.size(1), HC = H + C;
   const GateParams<P> gp(tau, shift, r_on, leak);
   const int n_threads = threads_for(B, H, HC);
-  const auto order = unit_order(H);
-  const auto w_o = w.index_select(0, order).contiguous();
-  const auto b_o = bias.index_select(0, order).contiguous();
+  const BlockedWeights wb = blocked(w, bias, H);
   auto opts = x.options();
   auto out = torch::empty({T, B, H}, opts);
   auto cs = save ? torch::empty({T, B, H}, opts) : torch::Tensor();
@@ -350,8 +359,8 @@ std::vector<torch::Tensor> forward_impl(torch::Tensor x, torch::Tensor times, to
   const P* tp = times.data_ptr<P>();
   const float* mp = has_mask ? mask.data_ptr<float>() : nullptr;
   const float* const x_p = x.data_ptr<float>();
-  const float* const w_p = w_o.data_ptr<float>();
-  const float* const b_p = b_o.data_ptr<float>();
+  const float* const w_p = wb.w.data_ptr<float>();
+  const float* const b_p = wb.bias.data_ptr<float>();
   float* const out_p = out.data_ptr<float>();
   float* const cs_p = save ? cs.data_ptr<float>() : nullptr;
   float* const hx_p = hx.data_ptr<float>();
@@ -451,8 +460,9 @@ inline void backward_row(const float* __restrict__ a, int64_t as, const float* _
 constexpr int64_t kChunkRows = 1024;
 
 // Backward pass: returns the gradients of x, w, bias, tau, shift, r_on, h0 and c0. As in
-// the forward pass, each thread owns a slice of the units; per step it recomputes their
-// gates (one product with its rows of w), runs their backward pass, and after the
+// the forward pass, each thread owns blocks of units; per step it takes their gate
+// activations (kept by the forward pass, or recomputed with one product per block), runs
+// their backward pass, and after the
 // barrier adds the gradient of h_{t-1} of its units: dg @ w_hh over every unit's dg. The
 // gate gradients of a chunk of steps are kept (two chunks, in turn), and once a chunk is
 // done each thread adds its rows of the weight gradient, dg^T @ [h_{t-1} | x_t], and
@@ -469,9 +479,7 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
   const float* const acts_p = kept ? acts.data_ptr<float>() : nullptr;
   const GateParams<P> gp(tau, shift, r_on, leak);
   const int n_threads = threads_for(B, H, HC);
-  const auto order = unit_order(H);
-  const auto w_o = w.index_select(0, order).contiguous();
-  const auto b_o = bias.index_select(0, order).contiguous();
+  const BlockedWeights wb = blocked(w, bias, H);
   const int64_t L = std::max<int64_t>(1, std::min<int64_t>(T, (kChunkRows + B - 1) / B));
   auto opts = x.options();
   auto d_x = torch::empty({T, B, C}, opts);
@@ -484,8 +492,8 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
   const P* tp = times.data_ptr<P>();
   const float* mp = has_mask ? mask.data_ptr<float>() : nullptr;
   const float* const x_p = x.data_ptr<float>();
-  const float* const w_p = w_o.data_ptr<float>();
-  const float* const b_p = b_o.data_ptr<float>();
+  const float* const w_p = wb.w.data_ptr<float>();
+  const float* const b_p = wb.bias.data_ptr<float>();
   const float* const out_p = out.data_ptr<float>();
   const float* const cs_p = cs.data_ptr<float>();
   const float* const dout_p = d_out.data_ptr<float>();
@@ -589,8 +597,8 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
   };
   run_team(n_threads, body);
   auto sums = torch::from_blob(acc.data(), {7 * H}, torch::kFloat64).to(torch::kFloat32);
-  auto d_w = torch::empty_like(w).index_copy_(0, order, d_w_o);
-  auto d_bias = torch::empty({4 * H}, opts).index_copy_(0, order, sums.narrow(0, 3 * H, 4 * H));
+  auto d_w = torch::empty_like(w).index_copy_(0, wb.order, d_w_o);
+  auto d_bias = torch::empty({4 * H}, opts).index_copy_(0, wb.order, sums.narrow(0, 3 * H, 4 * H));
   return {d_x,
           d_w,
           d_bias,

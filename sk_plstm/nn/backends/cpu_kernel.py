@@ -2,10 +2,12 @@
 
 * ``"kernel"``: a C++ extension (``_kernel.cpp``, beside this file) compiled on first use
   with torch's own extension builder, once per kernel version per machine
-  (:func:`kernel_build`). Per step it runs one matrix product and one fused elementwise
-  pass that computes the LSTM gates, the time gate and the blend; the backward is written
-  by hand, including the gradients of ``tau``, ``shift`` and ``r_on``, and recomputes the
-  gates instead of storing them. CPU, float32 only; ``"auto"`` takes it there.
+  (:func:`kernel_build`). A sequence runs on a team of threads that own blocks of hidden
+  units and meet once per step; per step it runs one matrix product and one fused
+  elementwise pass that computes the LSTM gates, the time gate and the blend; the
+  backward is written by hand, including the gradients of ``tau``, ``shift`` and
+  ``r_on``, and reads the gate activations the forward pass kept (up to 256 MiB; beyond,
+  it recomputes them). CPU, float32 only; ``"auto"`` takes it there.
 * ``"kernel"`` also runs the Phased GRU: from the input projection and the openness
   computed for all steps at once, one product ``h @ w_hh^T + b_hh`` and one fused pass per
   step (the reset gate multiplies the recurrent part, so it cannot join the input's
@@ -76,7 +78,7 @@ def _kernel_flags() -> list[str]:
     if _cpu_has("avx2", "fma"):
         flags += ["-mavx2", "-mfma"]
     if sys.platform.startswith("linux"):
-        # one parallel region per sequence (threads own slices of the hidden units); the
+        # one parallel region per sequence (threads own blocks of hidden units); the
         # extension then needs libgomp.so.1, which is torch's own, already loaded
         flags += ["-fopenmp"]
     return flags
