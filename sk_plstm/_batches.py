@@ -68,6 +68,14 @@ class TensorBatches:
         The source of the draws (the global generator when omitted).
     device : str or torch.device, default="cpu"
         Where the tensors are made.
+    max_bytes : int, optional
+        Without shuffling (validation and prediction, no gradients kept), batches may
+        hold more than ``batch_size`` series: as many as keep ``steps * bytes_per_step``
+        per series within ``max_bytes`` (a few large batches instead of many small ones:
+        the per-batch overhead of Python and of starting a recurrence is paid less
+        often). None: always ``batch_size``.
+    bytes_per_step : int, default=0
+        The network's memory per series and time step, for ``max_bytes``.
 
     Examples
     --------
@@ -86,9 +94,16 @@ class TensorBatches:
         shuffle: bool = False,
         generator: torch.Generator | None = None,
         device: str | torch.device = "cpu",
+        max_bytes: int | None = None,
+        bytes_per_step: int = 0,
     ) -> None:
         self.dataset = dataset
         self.batch_size = int(batch_size)
+        if max_bytes is not None and not shuffle and len(dataset):
+            base, _ = _unwrap(dataset)
+            steps = max((np.shape(v)[1] for v in base.X.values() if np.ndim(v) > 1), default=1)
+            per_series = max(1, steps * max(1, bytes_per_step))
+            self.batch_size = max(self.batch_size, int(max_bytes) // per_series)
         self.shuffle = shuffle
         self.generator = generator
         self.device = torch.device(device)

@@ -102,7 +102,11 @@ class PhasedLSTMClassifier(ClassifierMixin, PhasedLSTMBase):
     max_epochs : int, default=100
         Training epochs.
     batch_size : int, default=32
-        Series per mini-batch.
+        Series per training mini-batch. Validation and prediction, which keep no
+        gradients, take larger batches: as many series as keep the network's
+        activations within 64 MiB (at least ``batch_size``). A series' predictions do
+        not depend on the batch it is in (to the bit on the event-driven inference
+        path, to float rounding on the others).
     lr : float, default=1e-2
         Learning rate.
     optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch.optim.Optimizer subclass, \

@@ -700,8 +700,9 @@ def _minus_origin(raw: np.ndarray, origin: float | int) -> np.ndarray:
 
 def _parse(
     X: Any, estimator: Any, reset: bool, missing: str, n_channels: int | None
-) -> list[_Series]:
-    """Every accepted container as a list of series with their raw times."""
+) -> list[_Series] | _Block:
+    """Every accepted container as a list of series with their raw times (a block of
+    equal-length series for numpy input)."""
     if isinstance(X, pd.DataFrame) and isinstance(X.index, pd.MultiIndex):
         return _from_multiindex(X)
     if isinstance(X, pd.DataFrame) and _is_nested(X):
@@ -789,6 +790,15 @@ def to_panel(
     unit_ns = check_time_unit(time_unit) if origin is None else origin.unit_ns
     in_steps = origin.kind == "steps" if origin is not None else time_unit == "steps"
     series = _parse(X, estimator, reset, missing, n_channels)
+    if isinstance(series, _Block):
+        _check_channels(series.values.shape[1], n_channels)
+        kind = "steps" if in_steps else "numeric"
+        fast = _block_panel(series, kind, missing, origin, unit_ns, dtype)
+        if fast is not None:
+            if reset:
+                _check_every_channel_observed(fast[0])
+            return fast
+        series = series.series()
     if in_steps:  # time indexes ignored: positions 0, 1, 2, ...
         for s in series:
             s.kind, s.times, s.tz = "steps", np.arange(len(s.times), dtype=np.int64), None
@@ -821,7 +831,7 @@ def _check_channels(found: int, expected: int | None) -> None:
         )
 
 
-def _from_2d(X: Any, estimator: Any, reset: bool, missing: str) -> list[_Series]:
+def _from_2d(X: Any, estimator: Any, reset: bool, missing: str) -> _Block:
     """2-D array-like (n, L): univariate series, validated by scikit-learn."""
     dtypes = [np.float64, np.float32]
     if isinstance(X, np.ndarray):
@@ -841,16 +851,54 @@ def _from_2d(X: Any, estimator: Any, reset: bool, missing: str) -> list[_Series]
     return _from_numpy3d(X2[:, None, :], None)
 
 
-def _from_numpy3d(X: np.ndarray, n_channels: int | None) -> list[_Series]:
+@dataclass
+class _Block:
+    """Equal-length series on the steps 0, 1, 2, ... (numpy input), not yet cut apart."""
+
+    values: np.ndarray  # (n, C, L) float64
+
+    def series(self) -> list[_Series]:
+        """The series one by one, for the general path."""
+        steps = np.arange(self.values.shape[2], dtype=np.int64)
+        return [_Series("numeric", steps, v.T) for v in self.values]
+
+
+def _from_numpy3d(X: np.ndarray, n_channels: int | None) -> _Block:
     n, channels, length = X.shape
     if n == 0 or length == 0 or channels == 0:
         raise ValueError(
             f"X of shape {X.shape} is empty; it needs at least one sample, channel and time point."
         )
     _check_channels(channels, n_channels)
-    values = _as_float_values(X, "X")
-    steps = np.arange(length, dtype=np.int64)
-    return [_Series("numeric", steps, values[i].T) for i in range(n)]
+    return _Block(_as_float_values(X, "X"))
+
+
+def _block_panel(
+    block: _Block,
+    kind: str,
+    missing: str,
+    origin: TimeOrigin | None,
+    unit_ns: int,
+    dtype: type,
+) -> tuple[Panel, TimeOrigin] | None:
+    """The panel of equal-length series in whole-array operations, as the general path
+    makes it; None where a series needs the general path (an error to name, or time points
+    at which no channel was observed, to drop)."""
+    values = block.values
+    n, _, length = values.shape
+    if np.isinf(values).any():
+        return None
+    unobserved = np.isnan(values)
+    if unobserved.any() and (missing == "error" or unobserved.all(axis=1).any()):
+        return None
+    (rel,), origin = _relative_times(kind, [np.arange(length, dtype=np.int64)], origin, unit_ns)
+    _check_range(values, dtype)
+    panel = Panel(
+        np.ascontiguousarray(values.transpose(0, 2, 1), dtype=dtype),
+        np.repeat(rel[None, :], n, axis=0),
+        np.full(n, length, dtype=np.int64),
+    )
+    return panel, origin
 
 
 def _absolute_index(times: np.ndarray, origin: TimeOrigin) -> pd.Index:
@@ -1109,6 +1157,8 @@ def to_events(
     3         0     2   dim_0    3.0
     """
     series = _parse(X, None, True, "mask", None)
+    if isinstance(series, _Block):
+        series = series.series()
     ids = _instance_ids(X, len(series))
     names = _align_names(series, None)
     columns = list(names or [f"dim_{c}" for c in range(series[0].values.shape[1])])

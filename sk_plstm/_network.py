@@ -30,7 +30,19 @@ from ._training import (
 )
 from .nn import EstimatorNetwork
 
-__all__ = ["build_net", "early_stopper"]
+__all__ = ["build_net", "early_stopper", "INFERENCE_BYTES"]
+
+#: the memory a batch of validation or prediction may take (its series' activations):
+#: batches grow beyond batch_size up to it
+INFERENCE_BYTES = 64 << 20
+
+
+def _bytes_per_step(module_kwargs: dict[str, Any]) -> int:
+    """An estimate of a network's memory per series and time step in inference: its
+    inputs, and each layer's outputs and their time-major copies (float32)."""
+    width = module_kwargs.get("hidden_size", 0) * (2 if module_kwargs.get("bidirectional") else 1)
+    layers = module_kwargs.get("num_layers", 1)
+    return 4 * (module_kwargs.get("input_size", 1) + 4) + 8 * width * layers
 
 
 def early_stopper(net: NeuralNet) -> ResumableEarlyStopping | None:
@@ -188,6 +200,9 @@ def build_net(
         iterator_train__device=device,
         iterator_valid__device=device,
         iterator_train__shuffle=True,
+        # validation and prediction in a few large batches, within INFERENCE_BYTES
+        iterator_valid__max_bytes=INFERENCE_BYTES,
+        iterator_valid__bytes_per_step=_bytes_per_step(module_kwargs),
         # every DataLoader iteration draws a base seed (for worker processes) from a
         # generator: a private one for prediction, so that predicting in one thread
         # does not consume the global draws of a fit running in another

@@ -74,3 +74,25 @@ def test_the_tensors_are_made_once_per_dataset():
     next(iter(TensorBatches(dataset, batch_size=4)))
     assert _TENSORS[dataset][torch.device("cpu")] is cached
     assert first[0]["values"].device.type == "cpu"
+
+
+@pytest.mark.parametrize("subset", [False, True])
+def test_inference_batches_grow_within_the_memory_given(subset):
+    # 23 series of 7 steps at 100 bytes a step: 700 bytes a series, so 2100 bytes hold 3
+    dataset = _dataset()
+    if subset:
+        dataset, _ = ValidSplit(0.3, stratified=False, random_state=0)(dataset)
+    n = len(dataset)
+    grown = TensorBatches(dataset, batch_size=2, max_bytes=2100, bytes_per_step=100)
+    sizes = [len(y) for _, y in grown]
+    assert sizes == [3] * (n // 3) + ([n % 3] if n % 3 else [])
+    # never below batch_size; shuffled (training) passes keep it
+    assert len(TensorBatches(dataset, batch_size=5, max_bytes=100, bytes_per_step=100)) == -(
+        -n // 5
+    )
+    trained = TensorBatches(dataset, batch_size=2, shuffle=True, max_bytes=10**9, bytes_per_step=1)
+    assert {len(y) for _, y in trained} <= {1, 2}
+    # the same rows in the same order as batch_size batches
+    together = torch.cat([X["values"] for X, _ in grown])
+    apart = torch.cat([X["values"] for X, _ in TensorBatches(dataset, batch_size=2)])
+    assert torch.equal(together, apart)

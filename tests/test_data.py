@@ -923,3 +923,68 @@ def test_duplicate_events_are_named_in_the_users_terms(time, shown):
 def test_inputs_numpy_or_pandas_would_reject_obscurely(X, error, message):
     with pytest.raises(error, match=message):
         convert(X)
+
+
+def _general_path(monkeypatch):
+    import sk_plstm._data as data
+
+    monkeypatch.setattr(data, "_block_panel", lambda *args, **kwargs: None)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["complete", "some-nan", "dropped-points", "2d", "steps", "origin", "float32"],
+)
+def test_numpy_input_whole_array_path_equals_the_per_series_path(case, monkeypatch):
+    """Equal-length numpy input is converted in whole-array operations; the result (and
+    the origin) is exactly what checking and padding every series on its own gives."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(6, 2, 9))
+    kw = {}
+    if case == "some-nan":
+        X[1, 0, 2] = X[4, 1, 5] = np.nan
+    if case == "dropped-points":
+        X[2, :, 3] = np.nan  # no channel observed at step 3 of series 2: dropped
+    if case == "2d":
+        X = X[:, 0, :]
+    if case == "steps":
+        kw["time_unit"] = "steps"
+    if case == "origin":
+        kw["origin"] = TimeOrigin("numeric", -4, 1)
+    if case == "float32":
+        kw["dtype"] = np.float32
+    import sk_plstm._data as data
+
+    results = []
+    whole = data._block_panel
+    monkeypatch.setattr(
+        data, "_block_panel", lambda *a, **k: results.append(whole(*a, **k)) or results[-1]
+    )
+    fast, fast_origin = to_panel(X.copy(), **kw)
+    assert (results[0] is None) == (case == "dropped-points")  # the path under test ran
+    _general_path(monkeypatch)
+    slow, slow_origin = to_panel(X.copy(), **kw)
+    assert fast_origin == slow_origin
+    for name in ("values", "times", "lengths", "mask"):
+        a, b = getattr(fast, name), getattr(slow, name)
+        assert a.dtype == b.dtype and a.shape == b.shape, name
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert fast.channels == slow.channels is None
+    if case == "dropped-points":
+        assert fast.lengths[2] == 8
+
+
+@pytest.mark.parametrize(
+    "change, kw, msg",
+    [
+        (lambda X: X.__setitem__((3, 1, 4), np.inf), {}, "X series 3 contains infinity"),
+        (lambda X: X.__setitem__((2, 0, 1), np.nan), {"missing": "error"}, "X series 2 contains"),
+        (lambda X: X.__setitem__((5, slice(None), slice(None)), np.nan), {}, "X series 5 has no"),
+        (lambda X: X.__setitem__((0, 0, 0), 1e300), {"dtype": np.float32}, "too large"),
+    ],
+)
+def test_numpy_input_errors_name_the_series(change, kw, msg):
+    X = np.random.default_rng(0).normal(size=(6, 2, 5))
+    change(X)
+    with pytest.raises(ValueError, match=msg):
+        to_panel(X, **kw)

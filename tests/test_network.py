@@ -60,3 +60,30 @@ def test_user_callbacks_follow_the_package_ones():
     net = _build(callbacks=[("mine", Mine())], grad_clip=1.0).initialize()
     names = [name for name, _ in net.callbacks]
     assert names.index("mine") > names.index("grad_clip")
+
+
+@pytest.mark.parametrize("r_on", [0.05, 0.5])
+def test_prediction_runs_in_large_batches_with_the_same_results(r_on):
+    # validation and prediction batches hold as many series as fit in INFERENCE_BYTES;
+    # r_on 0.05 predicts on the event-driven path (the same bits in any batch), 0.5 on
+    # the dense one (the same to float rounding)
+    import numpy as np
+
+    from sk_plstm._network import INFERENCE_BYTES, _bytes_per_step
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(70, 2, 12)), rng.integers(0, 2, 70)
+    clf = PhasedLSTMClassifier(hidden_size=8, max_epochs=2, r_on=r_on, random_state=0).fit(X, y)
+    sizes = []
+    clf.net_.module_.register_forward_pre_hook(
+        lambda m, args, kwargs: sizes.append(len(kwargs["values"])), with_kwargs=True
+    )
+    together = clf.predict_proba(X)
+    assert sizes == [70]  # one batch, not three of batch_size 32
+    apart = np.concatenate([clf.predict_proba(X[i : i + 5]) for i in range(0, 70, 5)])
+    if r_on < 0.1:
+        np.testing.assert_array_equal(together, apart)
+    else:
+        np.testing.assert_allclose(together, apart, rtol=1e-5, atol=1e-7)
+    per_step = _bytes_per_step({"input_size": 2, "hidden_size": 8, "num_layers": 1})
+    assert INFERENCE_BYTES // (12 * per_step) >= 70

@@ -369,7 +369,7 @@ def _inference(layer, implementation, *args, **kwargs):
 @pytest.mark.parametrize("r_on", [0.05, 0.3, 1.0])
 @pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, True)])
 def test_sparse_inference_matches_the_dense_path(batch, r_on, num_layers, bidirectional):
-    # r_on 0.05 takes the per-sample dot products, 0.3 and 1.0 the union products
+    # r_on 0.05 and 0.3 take the packed columns of the open units, 1.0 the whole weight
     torch.manual_seed(5)
     layer = PhasedLSTM(
         3, 24, num_layers=num_layers, bidirectional=bidirectional, tau_range=(1, 30), r_on=r_on
@@ -380,6 +380,54 @@ def test_sparse_inference_matches_the_dense_path(batch, r_on, num_layers, bidire
     reference = _inference(layer, "autograd", x, times, lengths, state)
     for a, b in zip(_inference(layer, "sparse", x, times, lengths, state), reference):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+@needs_kernel
+@pytest.mark.parametrize(
+    "batch, steps, hidden, r_on",
+    [(9, 30, 24, 0.05), (9, 30, 33, 0.3), (9, 30, 16, 1.0), (48, 60, 64, 0.1)],
+)
+def test_sparse_inference_of_a_series_does_not_depend_on_its_batch(batch, steps, hidden, r_on):
+    # the event-driven path computes each sample on its own, in one order: a series gets
+    # the same bits alone, in any batch, at any position and with any number of threads
+    # (hidden 33: the whole weight's last sums are single ones; r_on 1.0: all units open;
+    # 48 x 60 x 64: enough work for two threads)
+    torch.manual_seed(8)
+    layer = PhasedLSTM(2, hidden, batch_first=True, tau_range=(1, 20), r_on=r_on).eval()
+    layer.implementation = "sparse"
+    x = torch.randn(batch, steps, 2)
+    times = _times(batch, steps)
+    times[3:6] = times[2]  # samples at the same times share the openness of each step
+    lengths = torch.randint(1, steps + 1, (batch,))
+    lengths[:2] = steps
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        with torch.no_grad():
+            whole, _ = layer(x, times, lengths)
+            order = torch.randperm(batch)
+            shuffled, _ = layer(x[order], times[order], lengths[order])
+            torch.set_num_threads(1)
+            alone = [
+                layer(x[i : i + 1], times[i : i + 1], lengths[i : i + 1])[0] for i in range(batch)
+            ]
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(shuffled, whole[order])
+    assert all(torch.equal(a[0], whole[i]) for i, a in enumerate(alone))
+
+
+@needs_kernel
+def test_sparse_path_takes_the_transposed_weight_or_makes_it():
+    from sk_plstm.nn.backends import cpu_kernel as _fused
+
+    _fused._load_kernel()
+    inputs = _kernel_inputs(batch=3, steps=5, hidden=8)
+    made = _fused._kernel.sparse_forward(**inputs, reverse=False)
+    given = _fused._kernel.sparse_forward(**inputs, reverse=False, w_t=inputs["w"].t().contiguous())
+    assert all(torch.equal(a, b) for a, b in zip(made, given))
+    with pytest.raises(RuntimeError, match="sk_plstm kernel: w_t must be empty or w transposed"):
+        _fused._kernel.sparse_forward(**inputs, reverse=False, w_t=inputs["w"])
 
 
 @needs_kernel

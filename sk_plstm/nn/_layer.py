@@ -165,6 +165,8 @@ class PhasedRNNBase(nn.Module):
                 )
             if bool(((m < 0) | (m > steps)).any()):
                 raise ValueError(f"lengths must lie in [0, {steps}], got {m.tolist()}.")
+            if bool((m == steps).all()):
+                return None  # every step is valid: the same as no mask, with less work
             return lengths_to_mask(m, steps)
         if m.dim() == 2 and m.dtype == torch.bool:
             mask = m if self.batch_first else m.transpose(0, 1)

@@ -110,12 +110,6 @@ inline void activate_row(float* __restrict__ g, int64_t H) {
   }
 }
 
-// activate_row over every row of a contiguous (rows, 4 * width) tensor
-inline void activate_row_blocks(torch::Tensor& gates, int64_t width) {
-  float* g = gates.data_ptr<float>();
-  for (int64_t b = 0; b < gates.size(0); ++b) activate_row(g + b * 4 * width, width);
-}
-
 // ------------------------------------------------ products and the threads of a sequence
 // The per-step products call the BLAS that torch links (MKL's sgemm_, found at run time)
 // directly: torch's dispatcher costs a few microseconds per call, as much as a whole
@@ -144,6 +138,15 @@ const MklThreadsFn mkl_threads_local =
     reinterpret_cast<MklThreadsFn>(blas_symbol("MKL_Set_Num_Threads_Local"));
 
 const SgemmFn sgemm_fn = reinterpret_cast<SgemmFn>(blas_symbol("sgemm_"));
+
+// a * b + c, fused where the CPU has FMA: the same rounding in vectorised and scalar code
+inline float muladd(float a, float b, float c) {
+#ifdef __FMA__
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
 
 // Dot product with 16 independent partial sums, so that it vectorises without
 // reassociation flags.
@@ -218,6 +221,9 @@ constexpr int64_t kWorkPerThread = 1 << 14;
 
 //: units per block (the unit of work of a thread; below)
 constexpr int64_t kBlock = 32;
+
+//: multiply-adds per thread below which the event-driven path runs on fewer threads
+constexpr int64_t kSparseWork = int64_t(1) << 19;
 
 //: rows (step, sample) per block of the input gradient's product
 constexpr int64_t kRowBlock = 64;
@@ -610,133 +616,160 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
 }
 
 
+// a[e] += sum over l of w[l * ld + e] * hx[l], e < N, in the order of l, with the N sums
+// held in registers (N a multiple of the vector width, or 1)
+template <int N>
+inline void columns_chunk(const float* __restrict__ w, int64_t ld, const float* __restrict__ hx,
+                          int64_t L, float* __restrict__ a) {
+  float r[N];
+  for (int e = 0; e < N; ++e) r[e] = a[e];
+  for (int64_t l = 0; l < L; ++l) {
+    const float v = hx[l];
+    const float* __restrict__ wl = w + l * ld;
+    for (int e = 0; e < N; ++e) r[e] = muladd(wl[e], v, r[e]);
+  }
+  for (int e = 0; e < N; ++e) a[e] = r[e];
+}
+
+// a[m] += sum over l < L of w[l * ld + m] * hx[l] for m < width: each sum in the order of
+// l, so that it does not depend on width or on where m falls in the chunks
+inline void sum_columns(const float* w, int64_t ld, int64_t width, const float* hx, int64_t L,
+                        float* a) {
+  int64_t m = 0;
+  for (; width - m >= 64; m += 64) columns_chunk<64>(w + m, ld, hx, L, a + m);
+  // the rest in one pass (its vectors interleave), then single sums
+  switch ((width - m) / 8) {
+    case 7: columns_chunk<56>(w + m, ld, hx, L, a + m); break;
+    case 6: columns_chunk<48>(w + m, ld, hx, L, a + m); break;
+    case 5: columns_chunk<40>(w + m, ld, hx, L, a + m); break;
+    case 4: columns_chunk<32>(w + m, ld, hx, L, a + m); break;
+    case 3: columns_chunk<24>(w + m, ld, hx, L, a + m); break;
+    case 2: columns_chunk<16>(w + m, ld, hx, L, a + m); break;
+    case 1: columns_chunk<8>(w + m, ld, hx, L, a + m); break;
+    default: break;
+  }
+  m += (width - m) / 8 * 8;
+  for (; m < width; ++m) columns_chunk<1>(w + m, ld, hx, L, a + m);
+}
+
 // Event-driven inference (no leak, no gradient): a unit whose gate is closed keeps its
-// state exactly, so each step computes the gates of the open units only: by dot products
-// with the open rows of w when few (sample, unit) pairs are open, else by one product for
-// the union of the open units over the batch. Returns out, h_n, c_n and the number of
-// (sample, step, unit) updates made.
+// state exactly, so each step computes the gates of the open units only. Samples are
+// independent: threads own slices of the batch for the whole sequence (one parallel
+// region, no barrier). The gates of a sample's open units are sums over the columns of
+// [h, x_t] of that column times the units' entries of w^T (HC x 4H), in column order,
+// vectorised across the units: from the open units' columns of w^T packed together
+// (once for consecutive samples with the same open units) or, when most units are open,
+// from the whole of w^T. Either way, and whatever the batch or the number of threads, a
+// sample's arithmetic is the same, so its outputs are too, to the bit. Returns out, h_n,
+// c_n and the number of (sample, step, unit) updates made.
 template <typename P>
 std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor times,
-                                               torch::Tensor mask, torch::Tensor w,
+                                               torch::Tensor mask, torch::Tensor w_t,
                                                torch::Tensor bias, torch::Tensor tau,
                                                torch::Tensor shift, torch::Tensor r_on,
                                                torch::Tensor h0, torch::Tensor c0, bool reverse) {
   const int64_t T = x.size(0), B = x.size(1), C = x.size(2), H = h0.size(1), HC = H + C;
+  const int64_t G = 4 * H;
   const GateParams<P> gp(tau, shift, r_on, 0.0);
-  auto opts = x.options();
-  auto out = torch::empty({T, B, H}, opts);
-  auto hx = torch::empty({B, HC}, opts);
-  hx.narrow(1, 0, H).copy_(h0);
+  auto out = torch::empty({T, B, H}, x.options());
+  auto h = h0.clone();
   auto c = c0.clone();
-  std::vector<float> k(static_cast<size_t>(B * H));
-  std::vector<std::vector<int64_t>> sample_open(B);  // open units of each sample
-  std::vector<int64_t> open_units;                   // union over the batch
-  open_units.reserve(H);
-  std::vector<float> scratch(static_cast<size_t>(at::get_num_threads()) * 4 * H);
-  auto rows = torch::empty({4 * H}, torch::kInt64);
-  int64_t* const rows_p = rows.data_ptr<int64_t>();
   const bool has_mask = mask.numel() > 0;
-  const P* tp = times.data_ptr<P>();
-  const float* mp = has_mask ? mask.data_ptr<float>() : nullptr;
-  float* const hx_p = hx.data_ptr<float>();
+  const P* const tp = times.data_ptr<P>();
+  const float* const mp = has_mask ? mask.data_ptr<float>() : nullptr;
+  const float* const x_p = x.data_ptr<float>();
+  const float* const wt_p = w_t.data_ptr<float>();
+  const float* const bias_p = bias.data_ptr<float>();
+  float* const h_p = h.data_ptr<float>();
   float* const c_p = c.data_ptr<float>();
   float* const out_p = out.data_ptr<float>();
-  const float* const w_p = w.data_ptr<float>();
-  const float* const bias_p = bias.data_ptr<float>();
-  auto gates = torch::empty({B, 4 * H}, opts);  // for the dense step
-  float* const dense_p = gates.data_ptr<float>();
-  auto w_t = w.t();
-  int64_t updates = 0;
-  auto x_part = hx.narrow(1, H, C);
-  // the blend of unit j of one sample, from its activations (stride `width` between gates)
-  auto blend = [&](const float* a, int64_t m, int64_t width, int64_t b, int64_t j) {
-    float* hr = hx_p + b * HC;
-    float* cr = c_p + b * H;
-    const float kk = k[b * H + j];
-    const float ct = a[width + m] * cr[j] + a[m] * a[2 * width + m];
-    const float ht = a[3 * width + m] * tanh_v(ct);
-    cr[j] += kk * (ct - cr[j]);
-    hr[j] += kk * (ht - hr[j]);
-  };
-  for (int64_t n = 0; n < T; ++n) {
-    const int64_t t = reverse ? T - 1 - n : n;
-    x_part.copy_(x[t]);
-    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
-      const P* __restrict__ tau_v = gp.tau.data();
-      const P* __restrict__ inv_v = gp.inv_tau.data();
-      const P* __restrict__ shift_v = gp.shift.data();
+  // a team only where each thread gets enough work to pay for starting it (a tenth or so
+  // of the dense step's multiply-adds are made)
+  const int64_t work = T * B * G * HC / 10;
+  const int team = static_cast<int>(
+      std::min<int64_t>({at::get_num_threads(), B, std::max<int64_t>(1, work / kSparseWork)}));
+  std::vector<int64_t> counts(static_cast<size_t>(std::max(team, 1)), 0);
+  run_team(team, [&](const int p, const int n_threads) {
+    if (p >= n_threads) return;
+    const int64_t b0 = B * p / n_threads, b1 = B * (p + 1) / n_threads;
+    std::vector<float> k(static_cast<size_t>(H)), hx(static_cast<size_t>(HC)),
+        acc(static_cast<size_t>(G + 8)), g(static_cast<size_t>(G)),
+        packed(static_cast<size_t>(HC * (G + 8))), packed_bias(static_cast<size_t>(G + 8));
+    std::vector<int64_t> open, before;  // the open units, and those before the last change
+    open.reserve(H);
+    before.reserve(H);
+    int64_t updates = 0, version = 0, packed_version = -1;
+    for (int64_t n = 0; n < T; ++n) {
+      const int64_t t = reverse ? T - 1 - n : n;
+      bool known = false;  // k and open hold the openness at (last_time, last_valid)
+      P last_time = P(0);
+      float last_valid = 0.0f;
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t row = t * B + b;
         const float valid = has_mask ? mp[row] : 1.0f;
-        float* __restrict__ kr = k.data() + b * H;
-        for (int64_t j = 0; j < H; ++j)
-          kr[j] = gate_at<P>(tp[row], tau_v[j], inv_v[j], shift_v[j], gp.r_on[j], 0.0f, valid).k;
-        sample_open[b].clear();
-        for (int64_t j = 0; j < H; ++j)
-          if (kr[j] > 0.0f) sample_open[b].push_back(j);
-      }
-    });
-    int64_t total = 0;
-    for (int64_t b = 0; b < B; ++b) total += static_cast<int64_t>(sample_open[b].size());
-    updates += total;
-    if (total == 0) {
-      // every unit of every sample is closed: nothing changes
-    } else if (8 * total < B * H) {
-      // few updates: each sample takes dot products with the open rows of w in place;
-      // all its gates are computed before any of its states changes
-      at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
-        float* gb = scratch.data() + static_cast<size_t>(at::get_thread_num()) * 4 * H;
-        for (int64_t b = b0; b < b1; ++b) {
-          const std::vector<int64_t>& units = sample_open[b];
-          const int64_t J = static_cast<int64_t>(units.size());
-          for (int64_t q = 0; q < 4; ++q)
-            for (int64_t m = 0; m < J; ++m) {
-              const int64_t r = q * H + units[m];
-              gb[q * J + m] = bias_p[r] + dot(w_p + r * HC, hx_p + b * HC, HC);
-            }
-          activate_row(gb, J);
-          for (int64_t m = 0; m < J; ++m) blend(gb, m, J, b, units[m]);
-        }
-      });
-    } else {
-      // many updates: one product for the union of the open units over the batch
-      // (gathered rows of w), or the dense step when most units are open
-      open_units.clear();
-      for (int64_t j = 0; j < H; ++j) {
-        bool open = false;
-        for (int64_t b = 0; b < B && !open; ++b) open = k[b * H + j] > 0.0f;
-        if (open) open_units.push_back(j);
-      }
-      const int64_t J = static_cast<int64_t>(open_units.size());
-      if (2 * J > H) {
-        at::addmm_out(gates, bias, hx, w_t);
-        at::parallel_for(0, B, grain_rows(4 * H), [&](int64_t b0, int64_t b1) {
-          for (int64_t b = b0; b < b1; ++b) {
-            const int64_t row = t * B + b;
-            activate_row(dense_p + b * 4 * H, H);
-            forward_row<P, false>(dense_p + b * 4 * H, hx_p + b * HC, hx_p + b * HC, c_p + b * H,
-                                  out_p + row * H, nullptr, units_from(gp, 0), tp[row],
-                                  has_mask ? mp[row] : 1.0f, H);
+        if (!known || tp[row] != last_time || valid != last_valid) {
+          open.swap(before);
+          open.clear();
+          for (int64_t j = 0; j < H; ++j) {
+            k[j] = gate_at<P>(tp[row], gp.tau[j], gp.inv_tau[j], gp.shift[j], gp.r_on[j], 0.0f,
+                              valid).k;
+            if (k[j] > 0.0f) open.push_back(j);
           }
-        });
-      } else {
-        for (int64_t q = 0; q < 4; ++q)
-          for (int64_t m = 0; m < J; ++m) rows_p[q * J + m] = q * H + open_units[m];
-        auto idx = rows.narrow(0, 0, 4 * J);
-        auto union_gates = at::addmm(bias.index_select(0, idx), hx, w.index_select(0, idx).t());
-        activate_row_blocks(union_gates, J);
-        const float* g_p = union_gates.data_ptr<float>();
-        at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
-          for (int64_t b = b0; b < b1; ++b)
-            for (int64_t m = 0; m < J; ++m)
-              if (k[b * H + open_units[m]] > 0.0f) blend(g_p + b * 4 * J, m, J, b, open_units[m]);
-        });
+          if (open != before) ++version;
+          known = true;
+          last_time = tp[row];
+          last_valid = valid;
+        }
+        float* const hb = h_p + b * H;
+        float* const cb = c_p + b * H;
+        const int64_t J = static_cast<int64_t>(open.size());
+        if (J > 0) {
+          const bool whole = 2 * J > H;
+          // packed: the open units' columns of w^T, gate by gate (column q J + m is row
+          // q H + open[m] of w), and zero columns up to a whole number of vectors
+          const int64_t padded = (4 * J + 7) / 8 * 8;
+          if (!whole && packed_version != version) {
+            for (int64_t l = 0; l < HC; ++l) {
+              const float* src = wt_p + l * G;
+              float* dst = packed.data() + l * padded;
+              for (int64_t q = 0; q < 4; ++q)
+                for (int64_t m = 0; m < J; ++m) dst[q * J + m] = src[q * H + open[m]];
+              for (int64_t m = 4 * J; m < padded; ++m) dst[m] = 0.0f;
+            }
+            for (int64_t q = 0; q < 4; ++q)
+              for (int64_t m = 0; m < J; ++m) packed_bias[q * J + m] = bias_p[q * H + open[m]];
+            for (int64_t m = 4 * J; m < padded; ++m) packed_bias[m] = 0.0f;
+            packed_version = version;
+          }
+          const float* wsrc = whole ? wt_p : packed.data();
+          const int64_t width = whole ? G : padded;
+          std::memcpy(hx.data(), hb, H * sizeof(float));
+          std::memcpy(hx.data() + H, x_p + row * C, C * sizeof(float));
+          float* __restrict__ a = acc.data();
+          std::memcpy(a, whole ? bias_p : packed_bias.data(), width * sizeof(float));
+          sum_columns(wsrc, width, width, hx.data(), HC, a);
+          // every gate of the sample is computed before any of its states changes
+          for (int64_t q = 0; q < 4; ++q)
+            for (int64_t m = 0; m < J; ++m) g[q * J + m] = a[whole ? q * H + open[m] : q * J + m];
+          activate_row(g.data(), J);
+          for (int64_t m = 0; m < J; ++m) {
+            const int64_t j = open[m];
+            const float ct = g[J + m] * cb[j] + g[m] * g[2 * J + m];
+            const float ht = g[3 * J + m] * tanh_v(ct);
+            cb[j] += k[j] * (ct - cb[j]);
+            hb[j] += k[j] * (ht - hb[j]);
+          }
+          updates += J;
+        }
+        std::memcpy(out_p + row * H, hb, H * sizeof(float));
       }
     }
-    for (int64_t b = 0; b < B; ++b) std::memcpy(out_p + (t * B + b) * H, hx_p + b * HC, H * sizeof(float));
-  }
+    counts[static_cast<size_t>(p)] = updates;
+  });
+  int64_t updates = 0;
+  for (const int64_t u : counts) updates += u;
   auto count = torch::full({}, updates, torch::kInt64);
-  return {out, hx.narrow(1, 0, H).contiguous(), c, count};
+  return {out, h, c, count};
 }
 
 // Every entry point checks what it is given (a call from Python with another layout must
@@ -824,11 +857,22 @@ std::vector<torch::Tensor> backward(torch::Tensor d_out, torch::Tensor d_hn, tor
 std::vector<torch::Tensor> sparse_forward(torch::Tensor x, torch::Tensor times, torch::Tensor mask,
                                           torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
                                           torch::Tensor shift, torch::Tensor r_on, torch::Tensor h0,
-                                          torch::Tensor c0, bool reverse) {
+                                          torch::Tensor c0, bool reverse, torch::Tensor w_t) {
   check_recurrence(x, times, mask, w, bias, tau, shift, r_on, h0, c0);
+  // w^T, (hidden + inputs, 4 * hidden): given (kept by the caller while the weights stay
+  // the same, for many short calls), or made here
+  if (!w_t.defined() || w_t.numel() == 0) {
+    w_t = w.t().contiguous();
+  } else {
+    TORCH_CHECK(w_t.scalar_type() == torch::kFloat32 && w_t.is_contiguous() &&
+                    w_t.device().is_cpu() && w_t.dim() == 2 && w_t.size(0) == w.size(1) &&
+                    w_t.size(1) == w.size(0),
+                "sk_plstm kernel: w_t must be empty or w transposed, a contiguous float32 (",
+                w.size(1), ", ", w.size(0), ") tensor, got ", w_t.sizes());
+  }
   if (times.scalar_type() == torch::kFloat64)
-    return sparse_forward_impl<double>(x, times, mask, w, bias, tau, shift, r_on, h0, c0, reverse);
-  return sparse_forward_impl<float>(x, times, mask, w, bias, tau, shift, r_on, h0, c0, reverse);
+    return sparse_forward_impl<double>(x, times, mask, w_t, bias, tau, shift, r_on, h0, c0, reverse);
+  return sparse_forward_impl<float>(x, times, mask, w_t, bias, tau, shift, r_on, h0, c0, reverse);
 }
 
 // ------------------------------------------------------------------ Phased GRU
@@ -1084,7 +1128,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("sparse_forward", &sparse_forward, "Event-driven inference: open units only (CPU, float32)",
         py::arg("x"), py::arg("times"), py::arg("mask"), py::arg("w"), py::arg("bias"),
         py::arg("tau"), py::arg("shift"), py::arg("r_on"), py::arg("h0"), py::arg("c0"),
-        py::arg("reverse"));
+        py::arg("reverse"), py::arg("w_t") = torch::empty({0}));
   m.def("gru_forward", &gru_forward, "Phased GRU recurrence (CPU, float32)", py::arg("xp"),
         py::arg("k"), py::arg("w_hh"), py::arg("b_hh"), py::arg("h0"), py::arg("reverse"),
         py::arg("save"));

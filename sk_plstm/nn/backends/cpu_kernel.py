@@ -300,8 +300,20 @@ def _kernel_weights(cell: PhasedLSTMCell, x: torch.Tensor) -> tuple[torch.Tensor
     weight = torch.cat((cell.weight_hh, cell.weight_ih), dim=1).contiguous()
     bias = bias_or_zeros(summed_bias(cell), weight.shape[0], x)
     if not tracked:  # never keep tensors that belong to an autograd graph
-        _weights[cell] = (key, (weight, bias))
+        _weights[cell] = (key, (weight, bias), {})
     return weight, bias
+
+
+def _transposed_weight(cell: PhasedLSTMCell, weight: torch.Tensor) -> torch.Tensor:
+    """``weight`` (from :func:`_kernel_weights`, no gradients) transposed and contiguous,
+    kept beside it: the event-driven path reads it by columns."""
+    cached = _weights.get(cell)
+    if cached is None or cached[1][0] is not weight:
+        return weight.t().contiguous()
+    kept = cached[2]
+    if "w_t" not in kept:
+        kept["w_t"] = weight.t().contiguous()
+    return kept["w_t"]
 
 
 def _kernel_args(
@@ -346,9 +358,9 @@ def run_kernel(cell, x, times, mask, state, reverse):
 def run_sparse(cell, x, times, mask, state, reverse):
     """Event-driven inference: only open units are computed (shapes as in ``Backend.run``)."""
     args = _kernel_args(cell, x, times, mask, *state)
-    out, h_n, c_n, _ = _kernel.sparse_forward(
-        **dict(zip(KERNEL_INPUTS, args)), reverse=bool(reverse)
-    )
+    inputs = dict(zip(KERNEL_INPUTS, args))
+    w_t = _transposed_weight(cell, inputs["w"])
+    out, h_n, c_n, _ = _kernel.sparse_forward(**inputs, reverse=bool(reverse), w_t=w_t)
     return out, (h_n, c_n)
 
 
