@@ -369,7 +369,6 @@ def _inference(layer, implementation, *args, **kwargs):
 @pytest.mark.parametrize("r_on", [0.05, 0.3, 1.0])
 @pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, True)])
 def test_sparse_inference_matches_the_dense_path(batch, r_on, num_layers, bidirectional):
-    # r_on 0.05 and 0.3 take the packed columns of the open units, 1.0 the whole weight
     torch.manual_seed(5)
     layer = PhasedLSTM(
         3, 24, num_layers=num_layers, bidirectional=bidirectional, tau_range=(1, 30), r_on=r_on
@@ -390,8 +389,7 @@ def test_sparse_inference_matches_the_dense_path(batch, r_on, num_layers, bidire
 def test_sparse_inference_of_a_series_does_not_depend_on_its_batch(batch, steps, hidden, r_on):
     # the event-driven path computes each sample on its own, in one order: a series gets
     # the same bits alone, in any batch, at any position and with any number of threads
-    # (hidden 33: the whole weight's last sums are single ones; r_on 1.0: all units open;
-    # 48 x 60 x 64: enough work for two threads)
+    # (r_on 1.0: all units open; 48 x 60 x 64: enough work for two threads)
     torch.manual_seed(8)
     layer = PhasedLSTM(2, hidden, batch_first=True, tau_range=(1, 20), r_on=r_on).eval()
     layer.implementation = "sparse"
@@ -418,16 +416,17 @@ def test_sparse_inference_of_a_series_does_not_depend_on_its_batch(batch, steps,
 
 
 @needs_kernel
-def test_sparse_path_takes_the_transposed_weight_or_makes_it():
+def test_sparse_path_takes_the_weight_by_unit_or_makes_it():
     from sk_plstm.nn.backends import cpu_kernel as _fused
 
     _fused._load_kernel()
     inputs = _kernel_inputs(batch=3, steps=5, hidden=8)
     made = _fused._kernel.sparse_forward(**inputs, reverse=False)
-    given = _fused._kernel.sparse_forward(**inputs, reverse=False, w_t=inputs["w"].t().contiguous())
+    by_unit = inputs["w"].view(4, 8, -1).permute(1, 2, 0).contiguous()
+    given = _fused._kernel.sparse_forward(**inputs, reverse=False, w_units=by_unit)
     assert all(torch.equal(a, b) for a, b in zip(made, given))
-    with pytest.raises(RuntimeError, match="sk_plstm kernel: w_t must be empty or w transposed"):
-        _fused._kernel.sparse_forward(**inputs, reverse=False, w_t=inputs["w"])
+    with pytest.raises(RuntimeError, match="sk_plstm kernel: w_units must be empty or w regrouped"):
+        _fused._kernel.sparse_forward(**inputs, reverse=False, w_units=inputs["w"])
 
 
 @needs_kernel

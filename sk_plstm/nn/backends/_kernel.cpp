@@ -616,6 +616,46 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
 }
 
 
+// The four gate sums of U units: out[4 u + q] = bias_u[4 j + q] + sum over l of
+// w_u[(j HC + l) 4 + q] hx[l], j = units[u], each in the order of l, the U units' sums
+// held in registers (so the sum of a unit does not depend on which others it is with).
+template <int U>
+inline void unit_sums(const float* __restrict__ w_u, const float* __restrict__ bias_u,
+                      const int64_t* units, const float* __restrict__ hx, int64_t HC,
+                      float* __restrict__ out) {
+  float r[U * 4];
+  const float* rows[U];
+  for (int u = 0; u < U; ++u) {
+    rows[u] = w_u + units[u] * HC * 4;
+    for (int q = 0; q < 4; ++q) r[u * 4 + q] = bias_u[units[u] * 4 + q];
+  }
+  for (int64_t l = 0; l < HC; ++l) {
+    const float v = hx[l];
+    for (int u = 0; u < U; ++u)
+      for (int q = 0; q < 4; ++q) r[u * 4 + q] = muladd(rows[u][l * 4 + q], v, r[u * 4 + q]);
+  }
+  for (int e = 0; e < U * 4; ++e) out[e] = r[e];
+}
+
+// unit_sums for the J units listed, eight at a time
+inline void open_unit_sums(const float* w_u, const float* bias_u, const int64_t* units, int64_t J,
+                           const float* hx, int64_t HC, float* out) {
+  for (int64_t m = 0; m < J; m += 8) {
+    const int64_t* u = units + m;
+    float* o = out + 4 * m;
+    switch (std::min<int64_t>(8, J - m)) {
+      case 8: unit_sums<8>(w_u, bias_u, u, hx, HC, o); break;
+      case 7: unit_sums<7>(w_u, bias_u, u, hx, HC, o); break;
+      case 6: unit_sums<6>(w_u, bias_u, u, hx, HC, o); break;
+      case 5: unit_sums<5>(w_u, bias_u, u, hx, HC, o); break;
+      case 4: unit_sums<4>(w_u, bias_u, u, hx, HC, o); break;
+      case 3: unit_sums<3>(w_u, bias_u, u, hx, HC, o); break;
+      case 2: unit_sums<2>(w_u, bias_u, u, hx, HC, o); break;
+      default: unit_sums<1>(w_u, bias_u, u, hx, HC, o); break;
+    }
+  }
+}
+
 // a[e] += sum over l of w[l * ld + e] * hx[l], e < N, in the order of l, with the N sums
 // held in registers (N a multiple of the vector width, or 1)
 template <int N>
@@ -631,45 +671,47 @@ inline void columns_chunk(const float* __restrict__ w, int64_t ld, const float* 
   for (int e = 0; e < N; ++e) a[e] = r[e];
 }
 
-// a[m] += sum over l < L of w[l * ld + m] * hx[l] for m < width: each sum in the order of
-// l, so that it does not depend on width or on where m falls in the chunks
-inline void sum_columns(const float* w, int64_t ld, int64_t width, const float* hx, int64_t L,
-                        float* a) {
+// a[m] += sum over l < L of w[l * width + m] * hx[l] for m < width (a multiple of 8): each
+// sum in the order of l, so that it does not depend on where m falls in the chunks
+inline void sum_columns(const float* w, int64_t width, const float* hx, int64_t L, float* a) {
   int64_t m = 0;
-  for (; width - m >= 64; m += 64) columns_chunk<64>(w + m, ld, hx, L, a + m);
-  // the rest in one pass (its vectors interleave), then single sums
-  switch ((width - m) / 8) {
-    case 7: columns_chunk<56>(w + m, ld, hx, L, a + m); break;
-    case 6: columns_chunk<48>(w + m, ld, hx, L, a + m); break;
-    case 5: columns_chunk<40>(w + m, ld, hx, L, a + m); break;
-    case 4: columns_chunk<32>(w + m, ld, hx, L, a + m); break;
-    case 3: columns_chunk<24>(w + m, ld, hx, L, a + m); break;
-    case 2: columns_chunk<16>(w + m, ld, hx, L, a + m); break;
-    case 1: columns_chunk<8>(w + m, ld, hx, L, a + m); break;
+  for (; width - m >= 64; m += 64) columns_chunk<64>(w + m, width, hx, L, a + m);
+  switch ((width - m) / 8) {  // the rest in one pass, its vectors interleaved
+    case 7: columns_chunk<56>(w + m, width, hx, L, a + m); break;
+    case 6: columns_chunk<48>(w + m, width, hx, L, a + m); break;
+    case 5: columns_chunk<40>(w + m, width, hx, L, a + m); break;
+    case 4: columns_chunk<32>(w + m, width, hx, L, a + m); break;
+    case 3: columns_chunk<24>(w + m, width, hx, L, a + m); break;
+    case 2: columns_chunk<16>(w + m, width, hx, L, a + m); break;
+    case 1: columns_chunk<8>(w + m, width, hx, L, a + m); break;
     default: break;
   }
-  m += (width - m) / 8 * 8;
-  for (; m < width; ++m) columns_chunk<1>(w + m, ld, hx, L, a + m);
+}
+
+// w (4 H, HC) with its rows regrouped by unit: (H, HC, 4), entry [j][l][q] = w[q H + j][l]
+inline torch::Tensor by_unit(const torch::Tensor& w, int64_t H) {
+  return w.view({4, H, w.size(1)}).permute({1, 2, 0}).contiguous();
 }
 
 // Event-driven inference (no leak, no gradient): a unit whose gate is closed keeps its
 // state exactly, so each step computes the gates of the open units only. Samples are
 // independent: threads own slices of the batch for the whole sequence (one parallel
-// region, no barrier). The gates of a sample's open units are sums over the columns of
-// [h, x_t] of that column times the units' entries of w^T (HC x 4H), in column order,
-// vectorised across the units: from the open units' columns of w^T packed together
-// (once for consecutive samples with the same open units) or, when most units are open,
-// from the whole of w^T. Either way, and whatever the batch or the number of threads, a
-// sample's arithmetic is the same, so its outputs are too, to the bit. Returns out, h_n,
-// c_n and the number of (sample, step, unit) updates made.
+// region, no barrier). The weights come regrouped by unit (by_unit: the four gate rows
+// of a unit side by side, column by column), so that the open units' weights are read
+// where they lie, without gathering; where consecutive samples have the same open units
+// (same times), their weights are packed once for all of them. A gate's sum is its bias
+// plus the columns of [h, x_t] times its weights, in the order of the columns, whichever
+// way: whatever the batch, the other open units and the number of threads, a sample's
+// arithmetic is the same, so its outputs are too, to the bit. The openness of a step is
+// computed once for consecutive samples at the same time. Returns out, h_n, c_n and the
+// number of (sample, step, unit) updates made.
 template <typename P>
 std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor times,
-                                               torch::Tensor mask, torch::Tensor w_t,
+                                               torch::Tensor mask, torch::Tensor w_u,
                                                torch::Tensor bias, torch::Tensor tau,
                                                torch::Tensor shift, torch::Tensor r_on,
                                                torch::Tensor h0, torch::Tensor c0, bool reverse) {
   const int64_t T = x.size(0), B = x.size(1), C = x.size(2), H = h0.size(1), HC = H + C;
-  const int64_t G = 4 * H;
   const GateParams<P> gp(tau, shift, r_on, 0.0);
   auto out = torch::empty({T, B, H}, x.options());
   auto h = h0.clone();
@@ -678,14 +720,17 @@ std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor ti
   const P* const tp = times.data_ptr<P>();
   const float* const mp = has_mask ? mask.data_ptr<float>() : nullptr;
   const float* const x_p = x.data_ptr<float>();
-  const float* const wt_p = w_t.data_ptr<float>();
+  const float* const wu_p = w_u.data_ptr<float>();
+  std::vector<float> bias_u(static_cast<size_t>(4 * H));  // [j][q] = bias[q H + j]
   const float* const bias_p = bias.data_ptr<float>();
+  for (int64_t j = 0; j < H; ++j)
+    for (int64_t q = 0; q < 4; ++q) bias_u[j * 4 + q] = bias_p[q * H + j];
   float* const h_p = h.data_ptr<float>();
   float* const c_p = c.data_ptr<float>();
   float* const out_p = out.data_ptr<float>();
   // a team only where each thread gets enough work to pay for starting it (a tenth or so
   // of the dense step's multiply-adds are made)
-  const int64_t work = T * B * G * HC / 10;
+  const int64_t work = T * B * 4 * H * HC / 10;
   const int team = static_cast<int>(
       std::min<int64_t>({at::get_num_threads(), B, std::max<int64_t>(1, work / kSparseWork)}));
   std::vector<int64_t> counts(static_cast<size_t>(std::max(team, 1)), 0);
@@ -693,12 +738,15 @@ std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor ti
     if (p >= n_threads) return;
     const int64_t b0 = B * p / n_threads, b1 = B * (p + 1) / n_threads;
     std::vector<float> k(static_cast<size_t>(H)), hx(static_cast<size_t>(HC)),
-        acc(static_cast<size_t>(G + 8)), g(static_cast<size_t>(G)),
-        packed(static_cast<size_t>(HC * (G + 8))), packed_bias(static_cast<size_t>(G + 8));
+        sums(static_cast<size_t>(4 * H)), g(static_cast<size_t>(4 * H + 8)),
+        packed_bias(static_cast<size_t>(4 * H + 8));
+    std::vector<float> packed;  // grown to what the open units need (a call may be one step)
     std::vector<int64_t> open, before;  // the open units, and those before the last change
     open.reserve(H);
     before.reserve(H);
-    int64_t updates = 0, version = 0, packed_version = -1;
+    // version: of the open units (a new one when they change); previous: the version of
+    // the last sample computed; packed_version: the version packed
+    int64_t updates = 0, version = 0, previous = -1, packed_version = -1;
     for (int64_t n = 0; n < T; ++n) {
       const int64_t t = reverse ? T - 1 - n : n;
       bool known = false;  // k and open hold the openness at (last_time, last_valid)
@@ -723,34 +771,38 @@ std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor ti
         float* const hb = h_p + b * H;
         float* const cb = c_p + b * H;
         const int64_t J = static_cast<int64_t>(open.size());
+        const int64_t padded = (4 * J + 7) / 8 * 8;
         if (J > 0) {
-          const bool whole = 2 * J > H;
-          // packed: the open units' columns of w^T, gate by gate (column q J + m is row
-          // q H + open[m] of w), and zero columns up to a whole number of vectors
-          const int64_t padded = (4 * J + 7) / 8 * 8;
-          if (!whole && packed_version != version) {
-            for (int64_t l = 0; l < HC; ++l) {
-              const float* src = wt_p + l * G;
-              float* dst = packed.data() + l * padded;
-              for (int64_t q = 0; q < 4; ++q)
-                for (int64_t m = 0; m < J; ++m) dst[q * J + m] = src[q * H + open[m]];
-              for (int64_t m = 4 * J; m < padded; ++m) dst[m] = 0.0f;
-            }
-            for (int64_t q = 0; q < 4; ++q)
-              for (int64_t m = 0; m < J; ++m) packed_bias[q * J + m] = bias_p[q * H + open[m]];
-            for (int64_t m = 4 * J; m < padded; ++m) packed_bias[m] = 0.0f;
-            packed_version = version;
-          }
-          const float* wsrc = whole ? wt_p : packed.data();
-          const int64_t width = whole ? G : padded;
+          // every gate of the sample is computed before any of its states changes
           std::memcpy(hx.data(), hb, H * sizeof(float));
           std::memcpy(hx.data() + H, x_p + row * C, C * sizeof(float));
-          float* __restrict__ a = acc.data();
-          std::memcpy(a, whole ? bias_p : packed_bias.data(), width * sizeof(float));
-          sum_columns(wsrc, width, width, hx.data(), HC, a);
-          // every gate of the sample is computed before any of its states changes
-          for (int64_t q = 0; q < 4; ++q)
-            for (int64_t m = 0; m < J; ++m) g[q * J + m] = a[whole ? q * H + open[m] : q * J + m];
+          if (version == previous) {
+            // a second sample with these open units: their weights packed once, the
+            // columns of w^T for the sums across units (vectors of 8 in place of 4)
+            if (packed_version != version) {
+              if (packed.size() < static_cast<size_t>(HC * padded))
+                packed.resize(static_cast<size_t>(HC * padded));
+              float* const dst = packed.data();
+              for (int64_t m = 0; m < J; ++m) {
+                const float* src = wu_p + open[m] * HC * 4;
+                for (int64_t l = 0; l < HC; ++l)
+                  for (int64_t q = 0; q < 4; ++q) dst[l * padded + q * J + m] = src[l * 4 + q];
+              }
+              for (int64_t l = 0; l < HC; ++l)
+                for (int64_t m = 4 * J; m < padded; ++m) dst[l * padded + m] = 0.0f;
+              for (int64_t m = 0; m < J; ++m)
+                for (int64_t q = 0; q < 4; ++q) packed_bias[q * J + m] = bias_u[open[m] * 4 + q];
+              for (int64_t m = 4 * J; m < padded; ++m) packed_bias[m] = 0.0f;
+              packed_version = version;
+            }
+            std::memcpy(g.data(), packed_bias.data(), padded * sizeof(float));
+            sum_columns(packed.data(), padded, hx.data(), HC, g.data());
+          } else {
+            open_unit_sums(wu_p, bias_u.data(), open.data(), J, hx.data(), HC, sums.data());
+            for (int64_t m = 0; m < J; ++m)
+              for (int64_t q = 0; q < 4; ++q) g[q * J + m] = sums[m * 4 + q];
+          }
+          previous = version;
           activate_row(g.data(), J);
           for (int64_t m = 0; m < J; ++m) {
             const int64_t j = open[m];
@@ -857,22 +909,25 @@ std::vector<torch::Tensor> backward(torch::Tensor d_out, torch::Tensor d_hn, tor
 std::vector<torch::Tensor> sparse_forward(torch::Tensor x, torch::Tensor times, torch::Tensor mask,
                                           torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
                                           torch::Tensor shift, torch::Tensor r_on, torch::Tensor h0,
-                                          torch::Tensor c0, bool reverse, torch::Tensor w_t) {
+                                          torch::Tensor c0, bool reverse, torch::Tensor w_units) {
   check_recurrence(x, times, mask, w, bias, tau, shift, r_on, h0, c0);
-  // w^T, (hidden + inputs, 4 * hidden): given (kept by the caller while the weights stay
-  // the same, for many short calls), or made here
-  if (!w_t.defined() || w_t.numel() == 0) {
-    w_t = w.t().contiguous();
+  const int64_t H = h0.size(1);
+  // w regrouped by unit (by_unit): given (kept by the caller while the weights stay the
+  // same: streaming makes many calls of one step), or made here
+  if (!w_units.defined() || w_units.numel() == 0) {
+    w_units = by_unit(w, H);
   } else {
-    TORCH_CHECK(w_t.scalar_type() == torch::kFloat32 && w_t.is_contiguous() &&
-                    w_t.device().is_cpu() && w_t.dim() == 2 && w_t.size(0) == w.size(1) &&
-                    w_t.size(1) == w.size(0),
-                "sk_plstm kernel: w_t must be empty or w transposed, a contiguous float32 (",
-                w.size(1), ", ", w.size(0), ") tensor, got ", w_t.sizes());
+    TORCH_CHECK(w_units.scalar_type() == torch::kFloat32 && w_units.is_contiguous() &&
+                    w_units.device().is_cpu() && w_units.dim() == 3 && w_units.size(0) == H &&
+                    w_units.size(1) == w.size(1) && w_units.size(2) == 4,
+                "sk_plstm kernel: w_units must be empty or w regrouped by unit, a contiguous "
+                "float32 (", H, ", ", w.size(1), ", 4) tensor, got ", w_units.sizes());
   }
   if (times.scalar_type() == torch::kFloat64)
-    return sparse_forward_impl<double>(x, times, mask, w_t, bias, tau, shift, r_on, h0, c0, reverse);
-  return sparse_forward_impl<float>(x, times, mask, w_t, bias, tau, shift, r_on, h0, c0, reverse);
+    return sparse_forward_impl<double>(x, times, mask, w_units, bias, tau, shift, r_on, h0, c0,
+                                       reverse);
+  return sparse_forward_impl<float>(x, times, mask, w_units, bias, tau, shift, r_on, h0, c0,
+                                    reverse);
 }
 
 // ------------------------------------------------------------------ Phased GRU
@@ -1128,7 +1183,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("sparse_forward", &sparse_forward, "Event-driven inference: open units only (CPU, float32)",
         py::arg("x"), py::arg("times"), py::arg("mask"), py::arg("w"), py::arg("bias"),
         py::arg("tau"), py::arg("shift"), py::arg("r_on"), py::arg("h0"), py::arg("c0"),
-        py::arg("reverse"), py::arg("w_t") = torch::empty({0}));
+        py::arg("reverse"), py::arg("w_units") = torch::empty({0}));
   m.def("gru_forward", &gru_forward, "Phased GRU recurrence (CPU, float32)", py::arg("xp"),
         py::arg("k"), py::arg("w_hh"), py::arg("b_hh"), py::arg("h0"), py::arg("reverse"),
         py::arg("save"));

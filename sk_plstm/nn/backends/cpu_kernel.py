@@ -304,16 +304,18 @@ def _kernel_weights(cell: PhasedLSTMCell, x: torch.Tensor) -> tuple[torch.Tensor
     return weight, bias
 
 
-def _transposed_weight(cell: PhasedLSTMCell, weight: torch.Tensor) -> torch.Tensor:
-    """``weight`` (from :func:`_kernel_weights`, no gradients) transposed and contiguous,
-    kept beside it: the event-driven path reads it by columns."""
+def _weight_by_unit(cell: PhasedLSTMCell, weight: torch.Tensor) -> torch.Tensor:
+    """``weight`` (from :func:`_kernel_weights`, no gradients) with its rows regrouped by
+    unit, ``(hidden, hidden + inputs, 4)``, kept beside it: the event-driven path reads the
+    four gate rows of each open unit together."""
+    hidden = cell.hidden_size
     cached = _weights.get(cell)
     if cached is None or cached[1][0] is not weight:
-        return weight.t().contiguous()
+        return weight.view(4, hidden, -1).permute(1, 2, 0).contiguous()
     kept = cached[2]
-    if "w_t" not in kept:
-        kept["w_t"] = weight.t().contiguous()
-    return kept["w_t"]
+    if "w_units" not in kept:
+        kept["w_units"] = weight.view(4, hidden, -1).permute(1, 2, 0).contiguous()
+    return kept["w_units"]
 
 
 def _kernel_args(
@@ -359,8 +361,8 @@ def run_sparse(cell, x, times, mask, state, reverse):
     """Event-driven inference: only open units are computed (shapes as in ``Backend.run``)."""
     args = _kernel_args(cell, x, times, mask, *state)
     inputs = dict(zip(KERNEL_INPUTS, args))
-    w_t = _transposed_weight(cell, inputs["w"])
-    out, h_n, c_n, _ = _kernel.sparse_forward(**inputs, reverse=bool(reverse), w_t=w_t)
+    w_units = _weight_by_unit(cell, inputs["w"])
+    out, h_n, c_n, _ = _kernel.sparse_forward(**inputs, reverse=bool(reverse), w_units=w_units)
     return out, (h_n, c_n)
 
 
