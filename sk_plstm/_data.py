@@ -701,8 +701,10 @@ def _minus_origin(raw: np.ndarray, origin: float | int) -> np.ndarray:
 def _parse(
     X: Any, estimator: Any, reset: bool, missing: str, n_channels: int | None
 ) -> list[_Series] | _Block:
-    """Every accepted container as a list of series with their raw times (a block of
-    equal-length series for numpy input)."""
+    """Every accepted container as a list of series with their raw times.
+
+    Numpy input comes as a block of equal-length series, converted whole where it can be.
+    """
     if isinstance(X, pd.DataFrame) and isinstance(X.index, pd.MultiIndex):
         return _from_multiindex(X)
     if isinstance(X, pd.DataFrame) and _is_nested(X):
@@ -881,9 +883,11 @@ def _block_panel(
     unit_ns: int,
     dtype: type,
 ) -> tuple[Panel, TimeOrigin] | None:
-    """The panel of equal-length series in whole-array operations, as the general path
-    makes it; None where a series needs the general path (an error to name, or time points
-    at which no channel was observed, to drop)."""
+    """The panel of equal-length series in whole-array operations, as the general path makes it.
+
+    None where a series needs the general path (an error to name, or time points at which
+    no channel was observed, to drop).
+    """
     values = block.values
     n, _, length = values.shape
     if np.isinf(values).any():

@@ -38,8 +38,10 @@ INFERENCE_BYTES = 64 << 20
 
 
 def _bytes_per_step(module_kwargs: dict[str, Any]) -> int:
-    """An estimate of a network's memory per series and time step in inference: its
-    inputs, and each layer's outputs and their time-major copies (float32)."""
+    """An estimate of a network's memory per series and time step in inference.
+
+    Its inputs, and each layer's outputs and their time-major copies (float32).
+    """
     width = module_kwargs.get("hidden_size", 0) * (2 if module_kwargs.get("bidirectional") else 1)
     layers = module_kwargs.get("num_layers", 1)
     return 4 * (module_kwargs.get("input_size", 1) + 4) + 8 * width * layers

@@ -11,12 +11,14 @@ from ._gate import TimeGate, time_gate
 from ._init import init_lstm_weights_, init_time_gate_
 from ._layer import IMPLEMENTATIONS, PhasedGRU, PhasedLSTM, PhasedRNNBase, lengths_to_mask
 from ._net import PhasedLSTMNet
+from ._streaming import LayerStream
 from .backends import kernel_available
 
 __all__ = [
     "EstimatorNetwork",
     "IMPLEMENTATIONS",
     "kernel_available",
+    "LayerStream",
     "PhasedCellBase",
     "PhasedGRU",
     "PhasedGRUCell",

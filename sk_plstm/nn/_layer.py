@@ -12,6 +12,7 @@ from torch import nn
 
 from ._cell import PhasedCellBase, PhasedGRUCell, PhasedLSTMCell
 from ._gate import time_gate
+from ._streaming import LayerStream
 from .backends import backend_names, recurrence
 
 __all__ = ["IMPLEMENTATIONS", "PhasedGRU", "PhasedLSTM", "PhasedRNNBase", "lengths_to_mask"]
@@ -344,6 +345,21 @@ class PhasedRNNBase(nn.Module):
         """
         is_open = self.gate_openness(times, lengths_or_mask) > 0
         return is_open.sum(dim=2).to(self.cells[0].gate.tau.dtype).mean(dim=1)
+
+    def stream(self, state: tuple[torch.Tensor, ...] | None = None) -> LayerStream:
+        """A stream that feeds this layer one event, or a few, at a time (inference).
+
+        Parameters
+        ----------
+        state : tuple of torch.Tensor of shape (num_layers, 1, hidden_size), optional
+            The initial state; zeros when omitted.
+
+        Returns
+        -------
+        LayerStream
+            See :class:`sk_plstm.nn.LayerStream`.
+        """
+        return LayerStream(self, state)
 
     @property
     def implementation(self) -> str:

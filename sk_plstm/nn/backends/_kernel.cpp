@@ -734,7 +734,7 @@ std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor ti
   const int team = static_cast<int>(
       std::min<int64_t>({at::get_num_threads(), B, std::max<int64_t>(1, work / kSparseWork)}));
   std::vector<int64_t> counts(static_cast<size_t>(std::max(team, 1)), 0);
-  run_team(team, [&](const int p, const int n_threads) {
+  const auto body = [&](const int p, const int n_threads) {
     if (p >= n_threads) return;
     const int64_t b0 = B * p / n_threads, b1 = B * (p + 1) / n_threads;
     std::vector<float> k(static_cast<size_t>(H)), hx(static_cast<size_t>(HC)),
@@ -817,7 +817,12 @@ std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor ti
       }
     }
     counts[static_cast<size_t>(p)] = updates;
-  });
+  };
+  if (team > 1) {
+    run_team(team, body);
+  } else {
+    body(0, 1);  // no BLAS here: nothing to keep on this thread
+  }
   int64_t updates = 0;
   for (const int64_t u : counts) updates += u;
   auto count = torch::full({}, updates, torch::kInt64);

@@ -44,7 +44,7 @@ from .._cell import PhasedGRUCell, PhasedLSTMCell
 from ._registry import Backend, register
 from .torch_ops import _previous, bias_or_zeros, gru_inputs, summed_bias
 
-__all__ = ["SPARSE_MAX_R_ON", "kernel_available", "kernel_build"]
+__all__ = ["SPARSE_MAX_R_ON", "SparseStep", "kernel_available", "kernel_build"]
 
 #: ``"auto"`` takes the event-driven path for inference while the mean open ratio is at most
 #: this; with more units open, the dense step is as fast or faster (``bench_sparse.py``).
@@ -305,9 +305,11 @@ def _kernel_weights(cell: PhasedLSTMCell, x: torch.Tensor) -> tuple[torch.Tensor
 
 
 def _weight_by_unit(cell: PhasedLSTMCell, weight: torch.Tensor) -> torch.Tensor:
-    """``weight`` (from :func:`_kernel_weights`, no gradients) with its rows regrouped by
-    unit, ``(hidden, hidden + inputs, 4)``, kept beside it: the event-driven path reads the
-    four gate rows of each open unit together."""
+    """``weight`` (from :func:`_kernel_weights`) with its rows regrouped by unit, kept.
+
+    Shape ``(hidden, hidden + inputs, 4)``: the event-driven path reads the four gate
+    rows of each open unit together.
+    """
     hidden = cell.hidden_size
     cached = _weights.get(cell)
     if cached is None or cached[1][0] is not weight:
@@ -364,6 +366,66 @@ def run_sparse(cell, x, times, mask, state, reverse):
     w_units = _weight_by_unit(cell, inputs["w"])
     out, h_n, c_n, _ = _kernel.sparse_forward(**inputs, reverse=bool(reverse), w_units=w_units)
     return out, (h_n, c_n)
+
+
+class SparseStep:
+    """A Phased LSTM cell's event-driven step with its kernel arguments kept (streaming).
+
+    The weights, biases and gate parameters are laid out for the kernel once and again
+    only when a parameter changes (its version counter moves), so that a call costs the
+    kernel's own work and little else. Inference semantics: no leak, no gradients.
+
+    Parameters
+    ----------
+    cell : PhasedLSTMCell
+        A float32 cell on the CPU.
+    """
+
+    def __init__(self, cell: PhasedLSTMCell) -> None:
+        self.cell = cell
+        # the parameters as they are now: in-place changes (training, load_state_dict)
+        # move their version counters and are followed
+        self._params = list(cell.parameters())
+        self._key: tuple | None = None
+        self._args: tuple = ()
+
+    def _kept(self) -> tuple:
+        key = tuple(p._version for p in self._params)
+        if key != self._key:
+            with torch.no_grad():
+                tau, r_on = self.cell.gate.effective_params()
+                weight, bias = _kernel_weights(self.cell, self.cell.weight_hh)
+                w_units = _weight_by_unit(self.cell, weight)
+                shift = self.cell.gate.shift.detach().contiguous()
+            tau, r_on = tau.detach().contiguous(), r_on.detach().contiguous()
+            self._args = (weight, bias, tau, shift, r_on, w_units)
+            self._key = key
+        return self._args
+
+    def __call__(
+        self, x: torch.Tensor, times: torch.Tensor, h: torch.Tensor, c: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Advance over ``T`` events of one series.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (T, 1, input_size), float32, contiguous
+        times : torch.Tensor of shape (T, 1), float64, contiguous
+        h, c : torch.Tensor of shape (1, hidden_size), float32, contiguous
+
+        Returns
+        -------
+        out : torch.Tensor of shape (T, 1, hidden_size)
+        h, c : torch.Tensor of shape (1, hidden_size)
+        """
+        weight, bias, tau, shift, r_on, w_units = self._kept()
+        out, h, c, _ = _kernel.sparse_forward(
+            x, times, _NO_MASK, weight, bias, tau, shift, r_on, h, c, False, w_units
+        )
+        return out, h, c
+
+
+_NO_MASK = torch.empty(0)
 
 
 class _KernelGRURecurrence(torch.autograd.Function):

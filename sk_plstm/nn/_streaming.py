@@ -1,0 +1,171 @@
+"""Event-by-event inference through a sequence layer, with the state kept between calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ._cell import PhasedLSTMCell
+from .backends import cpu_kernel
+
+__all__ = ["LayerStream"]
+
+_INF = float("inf")
+
+
+class LayerStream:
+    """Feed a :class:`PhasedLSTM` (or :class:`PhasedGRU`) one event, or a few, at a time.
+
+    Made by ``layer.stream()``. Each :meth:`update` advances the state of every layer over
+    the new events of one series and returns the last layer's outputs; feeding a series
+    in pieces gives what the layer gives on the whole series in evaluation mode (no leak,
+    no dropout, no gradients). A Phased LSTM of float32 on the CPU runs on the compiled
+    kernel's event-driven path, with its weights laid out once (again only after a
+    parameter changes), so that a call costs little more than the open units' work;
+    other layers run their ``forward`` on each call.
+
+    Parameters
+    ----------
+    layer : PhasedRNNBase
+        A unidirectional layer.
+    state : tuple of torch.Tensor of shape (num_layers, 1, hidden_size), optional
+        The initial state (``(h_0, c_0)``, or ``(h_0,)`` for the GRU); zeros when omitted.
+
+    Attributes
+    ----------
+    last_time : float or None
+        The time of the last event fed.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_plstm.nn import PhasedLSTM
+    >>> layer = PhasedLSTM(2, 8, r_on=0.05).eval()
+    >>> x, times = torch.randn(1, 30, 2), torch.arange(30.0, dtype=torch.float64)
+    >>> stream = layer.stream()
+    >>> pieces = [stream.update(x[0, i], times[i]) for i in range(30)]
+    >>> whole, _ = layer(x, times)
+    >>> torch.allclose(torch.cat(pieces), whole[0], atol=1e-6)
+    True
+    """
+
+    def __init__(self, layer: Any, state: tuple[torch.Tensor, ...] | None = None) -> None:
+        if layer.bidirectional:
+            raise ValueError(
+                "A bidirectional layer cannot stream: its backward direction needs the whole "
+                "series."
+            )
+        self.layer = layer
+        self._steps: list | None = None
+        if (
+            layer.cell_class is PhasedLSTMCell
+            and cpu_kernel.kernel_available()
+            and all(
+                c.weight_hh.device.type == "cpu" and c.weight_hh.dtype == torch.float32
+                for c in layer.cells
+            )
+        ):
+            self._steps = [cpu_kernel.SparseStep(cell) for cell in layer.cells]
+        self.reset(state)
+
+    def reset(self, state: tuple[torch.Tensor, ...] | None = None) -> LayerStream:
+        """Back to the initial state (zeros, or ``state``), forgetting every event.
+
+        Parameters
+        ----------
+        state : tuple of torch.Tensor of shape (num_layers, 1, hidden_size), optional
+
+        Returns
+        -------
+        self : LayerStream
+        """
+        layer = self.layer
+        names = layer.cell_class.state_names
+        shape = (layer.num_layers, 1, layer.hidden_size)
+        weight = layer.cells[0].weight_hh
+        if state is None:
+            state = tuple(weight.new_zeros(shape) for _ in names)
+        if len(state) != len(names) or any(tuple(s.shape) != shape for s in state):
+            raise ValueError(f"the state must be {len(names)} tensor(s) of shape {shape}.")
+        # per layer, each state tensor (1, hidden_size), contiguous, detached
+        self._state = [
+            tuple(s[i].detach().to(weight).contiguous() for s in state)
+            for i in range(layer.num_layers)
+        ]
+        self.last_time: float | None = None
+        return self
+
+    @property
+    def state(self) -> tuple[torch.Tensor, ...]:
+        """The current state, as the layer returns it: shape (num_layers, 1, hidden_size)."""
+        return tuple(torch.stack(parts) for parts in zip(*self._state))
+
+    def update(self, x: Any, times: Any) -> torch.Tensor:
+        """Feed new events of the series; return the outputs after each of them.
+
+        Parameters
+        ----------
+        x : torch.Tensor or array-like of shape (events, input_size) or (input_size,)
+            The inputs of the events.
+        times : float, or torch.Tensor or array-like of shape (events,)
+            Their timestamps: increasing, and after the last event fed.
+
+        Returns
+        -------
+        torch.Tensor of shape (events, hidden_size)
+            The last layer's output after every event.
+        """
+        size = self.layer.input_size
+        x = torch.as_tensor(x, dtype=torch.float32)
+        shape = x.shape
+        if len(shape) == 1:
+            x = x.view(1, -1)
+        if x.dim() != 2 or x.shape[1] != size:
+            raise ValueError(
+                f"x must have shape (events, {size}) or ({size},), got {tuple(shape)}."
+            )
+        events = x.shape[0]
+        t = torch.as_tensor(times, dtype=torch.float64)
+        if t.numel() != events:
+            raise ValueError(f"x has {events} events but times has {t.numel()}.")
+        t = t.reshape(events, 1)
+        if events == 1:
+            first = last = t.item()
+        else:
+            first, last = t[0, 0].item(), t[-1, 0].item()
+            if not bool((t[1:] > t[:-1]).all()):
+                raise ValueError("times must be strictly increasing.")
+        if not -_INF < first <= last < _INF:
+            raise ValueError(f"times must be finite, got {first} .. {last}.")
+        if self.last_time is not None and not first > self.last_time:
+            raise ValueError(
+                f"The events must come after the last one fed (at {self.last_time}), "
+                f"got one at {first}."
+            )
+        out = self._run(x.contiguous(), t.contiguous())
+        self.last_time = last
+        return out
+
+    def _run(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Run the events: ``x`` (events, input_size) float32, ``t`` (events, 1) float64."""
+        if self._steps is not None:  # the kernel's outputs keep no autograd history
+            x = x.unsqueeze(1)  # (events, 1, channels): time-major, a batch of one
+            for i, step in enumerate(self._steps):
+                x, h, c = step(x, t, *self._state[i])
+                self._state[i] = (h, c)
+            return x.squeeze(1)
+        layer = self.layer
+        was_training = layer.training
+        layer.eval()
+        x = x.to(layer.cells[0].weight_hh)
+        first = layer.batch_first
+        try:
+            with torch.no_grad():
+                out, state = layer._forward(
+                    x.unsqueeze(0 if first else 1), t.view(1, -1) if first else t, None, self.state
+                )
+        finally:
+            layer.train(was_training)
+        self._state = [tuple(s[i].contiguous() for s in state) for i in range(layer.num_layers)]
+        return out[0] if first else out[:, 0]
