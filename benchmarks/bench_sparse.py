@@ -6,8 +6,9 @@ in one run, the dense kernel (``implementation="kernel"``) and the sparse path o
 layer and inputs, checks that their outputs agree, and reports the updates per unit of
 both (the dense path, like an LSTM, updates every unit at every step).
 
-Settings: streaming (batch 1, one event per call, the state carried between calls), whole
-sequences at batch 1, and batched sequences with irregular, per-sample times. Usage::
+Settings: streaming (batch 1, one event per call, the state carried between calls: by
+calling the layer, and through ``layer.stream()``), whole sequences at batch 1, and batched
+sequences with irregular, per-sample times. Usage::
 
     python benchmarks/bench_sparse.py [--quick] [--repeats N] [--out FILE]
 """
@@ -38,6 +39,17 @@ CASES = [
     ("batched", 32, 200, 256, 0.2),
 ]
 QUICK = [("stream", 1, 20, 64, 0.05), ("batched", 4, 30, 64, 0.05)]
+
+
+def _stream(layer: PhasedLSTM, x: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
+    """The events of each sample fed one by one to a ``LayerStream``."""
+    outputs = []
+    for b in range(x.shape[0]):
+        stream = layer.stream()
+        outputs.append(
+            torch.stack([stream.update(x[b, t], times[b, t]) for t in range(x.shape[1])])
+        )
+    return torch.stack(outputs)[:, :, 0]
 
 
 def _run(layer: PhasedLSTM, mode: str, x: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
@@ -73,15 +85,24 @@ def main(argv=None) -> list[dict]:
             seconds[implementation] = median_seconds(
                 functools.partial(_run, layer, mode, x, times), args.repeats
             )
+        streamed = None
+        if mode == "stream":  # the same events through layer.stream() (LayerStream)
+            outputs["stream"] = _stream(layer, x, times)
+            streamed = median_seconds(functools.partial(_stream, layer, x, times), args.repeats)
         updates = layer.update_counts(times)[0].mean().item()
         row = {
             "mode": mode,
             "size": (batch, events, hidden, r_on),
             "dense": seconds["kernel"],
             "sparse": seconds["sparse"],
+            "stream": streamed,
             "updates": updates,
             "events": events,
-            "max_diff": (outputs["kernel"] - outputs["sparse"]).abs().max().item(),
+            "max_diff": max(
+                (outputs["kernel"] - out).abs().max().item()
+                for name, out in outputs.items()
+                if name != "kernel"
+            ),
         }
         rows.append(row)
         print(
@@ -96,14 +117,15 @@ def main(argv=None) -> list[dict]:
         "step 1; times per event in microseconds.",
         "",
         "| mode | batch, events, hidden, r_on | dense (us/event) | sparse (us/event) "
-        "| speed-up | updates per unit: sparse / dense | max abs diff |",
-        "|---|---|---|---|---|---|---|",
+        "| speed-up | LayerStream (us/event) | updates per unit: sparse / dense | max abs diff |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         per_event = 1e6 / r["events"]
+        stream = "-" if r["stream"] is None else f"{r['stream'] * per_event:.1f}"
         lines.append(
             f"| {r['mode']} | {', '.join(map(str, r['size']))} | {r['dense'] * per_event:.1f} "
-            f"| {r['sparse'] * per_event:.1f} | {r['dense'] / r['sparse']:.1f}x "
+            f"| {r['sparse'] * per_event:.1f} | {r['dense'] / r['sparse']:.1f}x | {stream} "
             f"| {r['updates']:.1f} / {r['events']} ({r['updates'] / r['events']:.1%}) "
             f"| {r['max_diff']:.1e} |"
         )

@@ -192,6 +192,7 @@ def test_sparse_benchmark_quick_mode(tmp_path):
     rows = bench_sparse.main(["--quick", "--repeats", "1", "--out", str(tmp_path / "s.md")])
     assert [r["mode"] for r in rows] == ["stream", "batched"]
     assert all(r["max_diff"] < 1e-4 and 0 < r["updates"] < r["events"] for r in rows)
+    assert rows[0]["stream"] > 0 and rows[1]["stream"] is None  # LayerStream: streaming only
     assert (tmp_path / "s.md").read_text().count("| stream |") == 1
 
 
