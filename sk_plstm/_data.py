@@ -423,9 +423,16 @@ def _from_multiindex(X: pd.DataFrame) -> list[_Series]:
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
     values = _as_float_values(X.to_numpy(), "X")
     time_level = X.index.get_level_values(-1)
+    try:  # the time index read once; where it cannot be, per series, to name the one
+        whole = _index_times(time_level, "X")
+    except (TypeError, ValueError):
+        whole = None
     series = []
     for i, rows in enumerate(np.split(order, bounds)):
-        kind, times, tz = _index_times(time_level[rows], f"X series {i}")
+        if whole is None:
+            kind, times, tz = _index_times(time_level[rows], f"X series {i}")
+        else:
+            kind, times, tz = whole[0], whole[1][rows], whole[2]
         series.append(_Series(kind, times, values[rows], names, tz))
     return series
 
@@ -604,6 +611,25 @@ def _clean_series(s: _Series, i: int, missing: str) -> _Series:
     return _Series(s.kind, s.times[rows], s.values[rows], s.names, s.tz)
 
 
+def _clean_all(series: list[_Series], missing: str) -> list[_Series]:
+    """:func:`_clean_series` of every series, in whole-array operations where it can be.
+
+    Where every value is finite and every series' times increase, nothing changes and
+    the checks run on all series at once; else series by series, which names the first
+    series with a problem.
+    """
+    if len(series) > 1 and all(len(s.times) for s in series):
+        values = np.concatenate([s.values for s in series])
+        times = np.concatenate([s.times for s in series])
+        later = times[1:] > times[:-1]
+        starts = np.cumsum([len(s.times) for s in series])[:-1]
+        later[starts - 1] = True  # a series' first time need not follow the one before
+        finite = times.dtype.kind != "f" or np.isfinite(times).all()
+        if finite and later.all() and np.isfinite(values).all():
+            return series
+    return [_clean_series(s, i, missing) for i, s in enumerate(series)]
+
+
 def _align_names(series: list[_Series], expected: tuple[str, ...] | None) -> tuple | None:
     """Match every series' channels to one order by name; return the names, if known.
 
@@ -667,7 +693,7 @@ def _relative_times(
     if origin is None:
         if any(r.dtype.kind == "f" for r in raw):
             raw = [r.astype(np.float64) for r in raw]
-        start = min(r.min() for r in raw)
+        start = np.concatenate(raw).min() if len(raw) > 1 else raw[0].min()
         origin = TimeOrigin(kind, start.item(), unit_ns, tz)
     elif origin.kind != kind:
         raise ValueError(
@@ -682,12 +708,29 @@ def _relative_times(
             "localise or strip the time zone so that both are aware or both naive."
         )
     scale = 1.0 if kind in ("numeric", "steps") else float(origin.unit_ns)
-    relative = [_minus_origin(r, origin.value) / scale for r in raw]
+    relative = _all_minus_origin(raw, origin.value, scale)
     if not all(np.isfinite(r).all() for r in relative):
         raise ValueError(
             "X has timestamps too far apart to represent (their span overflows float64)."
         )
     return relative, origin
+
+
+def _all_minus_origin(raw: list[np.ndarray], origin: float | int, scale: float) -> list:
+    """``_minus_origin(r, origin) / scale`` of every series.
+
+    In one operation where that gives the same (float times, or integer ones all exact
+    in int64).
+    """
+    if len(raw) > 1:
+        flat = np.concatenate(raw)
+        exact = not (flat.dtype.kind == "i" and isinstance(origin, int))
+        if not exact:
+            exact = np.abs(flat.astype(np.float64) - float(origin)).max() < 2.0**62
+        if exact and flat.dtype.kind in "if":
+            whole = _minus_origin(flat, origin) / scale
+            return np.split(whole, np.cumsum([len(r) for r in raw])[:-1])
+    return [_minus_origin(r, origin) / scale for r in raw]
 
 
 def _minus_origin(raw: np.ndarray, origin: float | int) -> np.ndarray:
@@ -813,12 +856,12 @@ def to_panel(
     if len(channels) > 1:
         raise ValueError(f"X has series with different numbers of channels: {sorted(channels)}.")
     _check_channels(channels.pop(), n_channels)
-    series = [_clean_series(s, i, missing) for i, s in enumerate(series)]
+    series = _clean_all(series, missing)
     rel, origin = _relative_times(
         kinds.pop(), [s.times for s in series], origin, unit_ns, series[0].tz
     )
+    _check_range(np.concatenate([s.values for s in series]), dtype)
     for s, t in zip(series, rel):
-        _check_range(s.values, dtype)
         s.times = t
     panel = _pad(series, series[0].values.shape[1], dtype, names)
     if reset:

@@ -988,3 +988,45 @@ def test_numpy_input_errors_name_the_series(change, kw, msg):
     change(X)
     with pytest.raises(ValueError, match=msg):
         to_panel(X, **kw)
+
+
+@pytest.mark.parametrize("fmt", ["pd-multiindex", "nested_univ", "df-list"])
+@pytest.mark.parametrize(
+    "index",
+    [
+        lambda n, i: pd.Index(np.cumsum(np.random.default_rng(i).random(n)) + 5.0),
+        lambda n, i: pd.Index(np.arange(n, dtype=np.int64) * 7 + 3 * i),
+        lambda n, i: pd.date_range("2026-01-01", periods=n, freq="37min") + pd.Timedelta(i, "h"),
+    ],
+)
+def test_series_checked_together_as_they_are_one_by_one(fmt, index, monkeypatch):
+    """Series of unequal lengths are checked and their times shifted in whole-array
+    operations where every value is finite; the panel is what the series-by-series path
+    makes."""
+    import sk_plstm._data as data
+
+    vals = make_values([5, 9, 3, 7], 2, seed=4)
+    idxs = [index(len(v), i) for i, v in enumerate(vals)]
+    X = MULTI_FORMATS[fmt](vals, idxs)
+    fast, fast_origin = to_panel(X, time_unit="h")
+    monkeypatch.setattr(
+        data,
+        "_clean_all",
+        lambda series, missing: [data._clean_series(s, i, missing) for i, s in enumerate(series)],
+    )
+    monkeypatch.setattr(
+        data,
+        "_all_minus_origin",
+        lambda raw, origin, scale: [data._minus_origin(r, origin) / scale for r in raw],
+    )
+    slow, slow_origin = to_panel(X, time_unit="h")
+    assert fast_origin == slow_origin
+    for name in ("values", "times", "lengths", "mask"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
+
+
+def test_an_unsorted_series_is_named_among_finite_ones():
+    vals = make_values([4, 4, 4], 1)
+    idxs = [pd.RangeIndex(4), pd.Index([0, 2, 1, 3]), pd.RangeIndex(4)]
+    with pytest.raises(ValueError, match="X series 1 has times that are not strictly increasing"):
+        to_panel(as_multiindex(vals, idxs))
