@@ -724,10 +724,11 @@ def _all_minus_origin(raw: list[np.ndarray], origin: float | int, scale: float) 
     """
     if len(raw) > 1:
         flat = np.concatenate(raw)
-        exact = not (flat.dtype.kind == "i" and isinstance(origin, int))
-        if not exact:
-            exact = np.abs(flat.astype(np.float64) - float(origin)).max() < 2.0**62
-        if exact and flat.dtype.kind in "if":
+        integer = flat.dtype.kind == "i" and isinstance(origin, int)
+        # integer times: the same where every series is exact, i.e. all of them together
+        if flat.dtype.kind in "if" and (
+            not integer or np.abs(flat.astype(np.float64) - float(origin)).max() < 2.0**62
+        ):
             whole = _minus_origin(flat, origin) / scale
             return np.split(whole, np.cumsum([len(r) for r in raw])[:-1])
     return [_minus_origin(r, origin) / scale for r in raw]

@@ -310,14 +310,23 @@ def _weight_by_unit(cell: PhasedLSTMCell, weight: torch.Tensor) -> torch.Tensor:
     Shape ``(hidden, hidden + inputs, 4)``: the event-driven path reads the four gate
     rows of each open unit together.
     """
-    hidden = cell.hidden_size
     cached = _weights.get(cell)
-    if cached is None or cached[1][0] is not weight:
-        return weight.view(4, hidden, -1).permute(1, 2, 0).contiguous()
-    kept = cached[2]
+    kept = cached[2] if cached is not None and cached[1][0] is weight else {}
     if "w_units" not in kept:
-        kept["w_units"] = weight.view(4, hidden, -1).permute(1, 2, 0).contiguous()
+        kept["w_units"] = weight.view(4, cell.hidden_size, -1).permute(1, 2, 0).contiguous()
     return kept["w_units"]
+
+
+def _cell_args(cell: PhasedLSTMCell, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The kernel inputs that come from the cell: ``w, bias, tau, shift, r_on``.
+
+    ``w = [w_hh | w_ih]`` and the summed bias (:func:`_kernel_weights`; ``x`` gives the
+    bias its dtype and device when the cell has none), the gate's effective ``tau`` and
+    ``r_on``, all contiguous.
+    """
+    tau, r_on = cell.gate.effective_params()
+    weight, bias = _kernel_weights(cell, x)
+    return weight, bias, tau.contiguous(), cell.gate.shift.contiguous(), r_on.contiguous()
 
 
 def _kernel_args(
@@ -335,17 +344,16 @@ def _kernel_args(
     times are in the phase dtype. Whether the kernel can run these tensors was decided by
     the registry (``_unavailable``, ``_accepts``) before.
     """
-    tau, r_on = cell.gate.effective_params()
-    weight, bias = _kernel_weights(cell, x)
+    weight, bias, tau, shift, r_on = _cell_args(cell, x)
     return (
         x.contiguous(),
         times.to(torch.promote_types(times.dtype, tau.dtype)).contiguous(),
         x.new_empty(0) if mask is None else mask.to(torch.float32).contiguous(),
         weight,
         bias,
-        tau.contiguous(),
-        cell.gate.shift.contiguous(),
-        r_on.contiguous(),
+        tau,
+        shift,
+        r_on,
         h0.contiguous(),
         c0.contiguous(),
     )
@@ -366,6 +374,10 @@ def run_sparse(cell, x, times, mask, state, reverse):
     w_units = _weight_by_unit(cell, inputs["w"])
     out, h_n, c_n, _ = _kernel.sparse_forward(**inputs, reverse=bool(reverse), w_units=w_units)
     return out, (h_n, c_n)
+
+
+#: the kernel's "no mask" (an empty tensor)
+_NO_MASK = torch.empty(0)
 
 
 class SparseStep:
@@ -393,12 +405,8 @@ class SparseStep:
         key = tuple(p._version for p in self._params)
         if key != self._key:
             with torch.no_grad():
-                tau, r_on = self.cell.gate.effective_params()
-                weight, bias = _kernel_weights(self.cell, self.cell.weight_hh)
-                w_units = _weight_by_unit(self.cell, weight)
-                shift = self.cell.gate.shift.detach().contiguous()
-            tau, r_on = tau.detach().contiguous(), r_on.detach().contiguous()
-            self._args = (weight, bias, tau, shift, r_on, w_units)
+                args = _cell_args(self.cell, self.cell.weight_hh)
+                self._args = (*args, _weight_by_unit(self.cell, args[0]))
             self._key = key
         return self._args
 
@@ -423,9 +431,6 @@ class SparseStep:
             x, times, _NO_MASK, weight, bias, tau, shift, r_on, h, c, False, w_units
         )
         return out, h, c
-
-
-_NO_MASK = torch.empty(0)
 
 
 class _KernelGRURecurrence(torch.autograd.Function):
