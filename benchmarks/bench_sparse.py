@@ -7,7 +7,8 @@ layer and inputs, checks that their outputs agree, and reports the updates per u
 both (the dense path, like an LSTM, updates every unit at every step).
 
 Settings: streaming (batch 1, one event per call, the state carried between calls: by
-calling the layer, and through ``layer.stream()``), whole sequences at batch 1, and batched
+calling the layer, and through ``layer.stream()`` with each event an input row and a float
+time, as a stream's user has them), whole sequences at batch 1, and batched
 sequences with irregular, per-sample times. Usage::
 
     python benchmarks/bench_sparse.py [--quick] [--repeats N] [--out FILE]
@@ -41,14 +42,17 @@ CASES = [
 QUICK = [("stream", 1, 20, 64, 0.05), ("batched", 4, 30, 64, 0.05)]
 
 
-def _stream(layer: PhasedLSTM, x: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
-    """The events of each sample fed one by one to a ``LayerStream``."""
+def _events(x: torch.Tensor, times: torch.Tensor) -> list[list[tuple[torch.Tensor, float]]]:
+    """Per sample, its events as a stream's user gets them: an input row and a float time."""
+    return [list(zip(x[b].unbind(0), times[b].tolist())) for b in range(x.shape[0])]
+
+
+def _stream(layer: PhasedLSTM, events: list[list[tuple[torch.Tensor, float]]]) -> torch.Tensor:
+    """The events of each sample (from :func:`_events`) fed one by one to a ``LayerStream``."""
     outputs = []
-    for b in range(x.shape[0]):
+    for sample in events:
         stream = layer.stream()
-        outputs.append(
-            torch.stack([stream.update(x[b, t], times[b, t]) for t in range(x.shape[1])])
-        )
+        outputs.append(torch.stack([stream.update(row, time) for row, time in sample]))
     return torch.stack(outputs)[:, :, 0]
 
 
@@ -87,8 +91,9 @@ def main(argv=None) -> list[dict]:
             )
         streamed = None
         if mode == "stream":  # the same events through layer.stream() (LayerStream)
-            outputs["stream"] = _stream(layer, x, times)
-            streamed = median_seconds(functools.partial(_stream, layer, x, times), args.repeats)
+            fed = _events(x, times)
+            outputs["stream"] = _stream(layer, fed)
+            streamed = median_seconds(functools.partial(_stream, layer, fed), args.repeats)
         updates = layer.update_counts(times)[0].mean().item()
         row = {
             "mode": mode,

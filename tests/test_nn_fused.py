@@ -430,6 +430,47 @@ def test_sparse_path_takes_the_weight_by_unit_or_makes_it():
 
 
 @needs_kernel
+def test_dense_path_takes_its_blocked_weights_or_makes_them():
+    from sk_plstm.nn.backends import cpu_kernel as _fused
+
+    _fused._load_kernel()
+    inputs = _kernel_inputs(batch=3, steps=5, hidden=40)  # two blocks of units, one short
+    made = _fused._kernel.forward(**inputs, leak=0.0, reverse=False, save=False)
+    w_blocked, bias_blocked = _fused._kernel.block_weights(inputs["w"], inputs["bias"])
+    given = _fused._kernel.forward(
+        **inputs, leak=0.0, reverse=False, save=False, w_blocked=w_blocked,
+        bias_blocked=bias_blocked,
+    )  # fmt: skip
+    assert all(torch.equal(a, b) for a, b in zip(made, given))
+    with pytest.raises(RuntimeError, match="w_blocked and bias_blocked must be empty or w"):
+        _fused._kernel.forward(
+            **inputs, leak=0.0, reverse=False, save=False, w_blocked=w_blocked[1:],
+            bias_blocked=bias_blocked,
+        )  # fmt: skip
+
+
+@needs_kernel
+def test_inference_keeps_the_blocked_weights_until_a_parameter_changes():
+    from sk_plstm.nn.backends import cpu_kernel as _fused
+
+    torch.manual_seed(3)
+    layer = PhasedLSTM(2, 16, implementation="kernel").eval()
+    cell = layer.cells[0]
+    x, times = torch.randn(2, 7, 2), _times(2, 7)
+    with torch.no_grad():
+        first, _ = layer(x, times)
+        kept = _fused._weights[cell][2]["blocked"]
+        again, _ = layer(x, times)
+        assert _fused._weights[cell][2]["blocked"] is kept  # laid out once
+        cell.weight_hh.mul_(0.5)
+        changed, _ = layer(x, times)
+    assert torch.equal(first, again)
+    assert _fused._weights[cell][2]["blocked"] is not kept
+    tracked, _ = layer(x, times)  # under autograd: laid out by the kernel, the same way
+    assert tracked.requires_grad and torch.equal(tracked, changed)
+
+
+@needs_kernel
 def test_sparse_path_skips_closed_units_and_counts_its_updates():
     from sk_plstm.nn.backends import cpu_kernel as _fused
 

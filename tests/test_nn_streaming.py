@@ -46,7 +46,7 @@ def test_the_lstm_streams_on_the_kernel_and_follows_parameter_changes():
     layer = PhasedLSTM(3, 16, tau_range=(1, 20), r_on=0.1)
     x, times = _series()
     stream = layer.stream()
-    assert stream._steps is not None  # the event-driven kernel path
+    assert stream._kernel is not None  # the kernel's stream
     first = stream.update(x[:10], times[:10])
     with torch.no_grad():
         layer.cells[0].weight_hh.mul_(0.5)  # in place, as an optimiser step
@@ -88,8 +88,57 @@ def test_the_generic_path_keeps_the_layer_mode_and_starts_from_a_given_state():
 def test_bad_events_are_refused_by_name(make, message):
     layer = PhasedLSTM(3, 8).eval()
     x, times = _series(10)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as refused:
         make(layer.stream(), x, times)
+    # the layer's forward path (float64) refuses them in the same words
+    with pytest.raises(ValueError) as generic:
+        make(layer.double().stream(), x.double(), times)
+    assert str(generic.value) == str(refused.value)
+
+
+@needs_kernel
+def test_the_kernel_stream_gives_the_event_driven_forward_to_the_bit():
+    torch.manual_seed(0)
+    layer = PhasedLSTM(3, 32, num_layers=2, tau_range=(1, 20), r_on=0.05, implementation="sparse")
+    layer.eval()
+    x, times = _series(60)
+    h0, c0 = torch.randn(2, 1, 32), torch.randn(2, 1, 32)
+    with torch.no_grad():
+        whole, (h_n, c_n) = layer(x[None], times[None], state=(h0, c0))
+    stream = layer.stream((h0, c0))
+    assert stream.last_time is None
+    # events as a user has them: numpy rows, float64 tensors, lists, Python floats
+    pieces = [
+        stream.update(x[0].numpy(), times[0].item()),
+        stream.update(x[1:5].double(), times[1:5].tolist()),
+        *(stream.update(x[i], times[i]) for i in range(5, 60)),
+    ]
+    assert torch.equal(torch.cat(pieces), whole[0])
+    assert torch.equal(stream.state[0], h_n) and torch.equal(stream.state[1], c_n)
+    assert stream.last_time == times[-1].item()
+    assert stream.reset().last_time is None
+    assert torch.equal(stream.state[0], torch.zeros(2, 1, 32))
+
+
+@needs_kernel
+def test_a_parameter_changed_between_events_is_followed_at_once():
+    torch.manual_seed(0)
+    layer = PhasedLSTM(3, 16, tau_range=(1, 20), r_on=1.0).eval()
+    x, times = _series(6)
+    stream, twin = layer.stream(), layer.stream()
+    stream.update(x[:3], times[:3])
+    twin.update(x[:3], times[:3])
+    with torch.no_grad():
+        layer.cells[0].bias_hh.add_(1.0)
+    changed = stream.update(x[3:], times[3:])
+    assert torch.equal(changed, twin.update(x[3:], times[3:]))  # both see the new bias
+    with torch.no_grad():
+        layer.cells[0].bias_hh.sub_(1.0)
+        unchanged = PhasedLSTM(3, 16, tau_range=(1, 20), r_on=1.0)
+        unchanged.load_state_dict(layer.state_dict())
+    other = unchanged.eval().stream()
+    other.update(x[:3], times[:3])
+    assert not torch.allclose(changed, other.update(x[3:], times[3:]))
 
 
 def test_a_bidirectional_layer_or_a_bad_state_cannot_stream():

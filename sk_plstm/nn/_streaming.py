@@ -20,10 +20,12 @@ class LayerStream:
     Made by ``layer.stream()``. Each :meth:`update` advances the state of every layer over
     the new events of one series and returns the last layer's outputs; feeding a series
     in pieces gives what the layer gives on the whole series in evaluation mode (no leak,
-    no dropout, no gradients). A Phased LSTM of float32 on the CPU runs on the compiled
-    kernel's event-driven path, with its weights laid out once (again only after a
-    parameter changes), so that a call costs little more than the open units' work;
-    other layers run their ``forward`` on each call.
+    no dropout, no gradients). A Phased LSTM of float32 on the CPU streams in the compiled
+    kernel, which keeps the state and the weights laid out (again only after a parameter
+    changes in place) and checks and runs each call's events itself: a call costs a few
+    microseconds beside the open units' work, and gives the bits of the layer's
+    event-driven forward (``implementation="sparse"``). Other layers run their
+    ``forward`` on each call.
 
     Parameters
     ----------
@@ -31,11 +33,6 @@ class LayerStream:
         A unidirectional layer.
     state : tuple of torch.Tensor of shape (num_layers, 1, hidden_size), optional
         The initial state (``(h_0, c_0)``, or ``(h_0,)`` for the GRU); zeros when omitted.
-
-    Attributes
-    ----------
-    last_time : float or None
-        The time of the last event fed.
 
     Examples
     --------
@@ -57,7 +54,8 @@ class LayerStream:
                 "series."
             )
         self.layer = layer
-        self._steps: list | None = None
+        #: the kernel's stream (state, weights and checks in C++), or None: the layer's forward
+        self._kernel: Any = None
         if (
             layer.cell_class is PhasedLSTMCell
             and cpu_kernel.kernel_available()
@@ -66,7 +64,7 @@ class LayerStream:
                 for c in layer.cells
             )
         ):
-            self._steps = [cpu_kernel.SparseStep(cell) for cell in layer.cells]
+            self._kernel = cpu_kernel.stream_of(layer)
         self.reset(state)
 
     def reset(self, state: tuple[torch.Tensor, ...] | None = None) -> LayerStream:
@@ -93,13 +91,24 @@ class LayerStream:
             tuple(s[i].detach().to(weight).contiguous() for s in state)
             for i in range(layer.num_layers)
         ]
-        self.last_time: float | None = None
+        self._last_time: float | None = None
+        if self._kernel is not None:
+            self._kernel.set_state(*(list(parts) for parts in zip(*self._state)))
         return self
 
     @property
     def state(self) -> tuple[torch.Tensor, ...]:
         """The current state, as the layer returns it: shape (num_layers, 1, hidden_size)."""
+        if self._kernel is not None:
+            parts = self._kernel.state()  # h of every layer, then c of every layer
+            n = self.layer.num_layers
+            return torch.stack(parts[:n]), torch.stack(parts[n:])
         return tuple(torch.stack(parts) for parts in zip(*self._state))
+
+    @property
+    def last_time(self) -> float | None:
+        """The time of the last event fed (None before the first)."""
+        return self._kernel.last_time if self._kernel is not None else self._last_time
 
     def update(self, x: Any, times: Any) -> torch.Tensor:
         """Feed new events of the series; return the outputs after each of them.
@@ -116,6 +125,19 @@ class LayerStream:
         torch.Tensor of shape (events, hidden_size)
             The last layer's output after every event.
         """
+        kernel = self._kernel
+        if kernel is not None:  # the kernel checks the events as below, with these messages
+            if not isinstance(x, torch.Tensor):
+                x = torch.as_tensor(x, dtype=torch.float32)
+            if isinstance(times, (float, int)):
+                run, times = kernel.update_at, float(times)
+            else:
+                run, times = kernel.update, torch.as_tensor(times, dtype=torch.float64)
+            out = run(x, times)
+            if out is None:  # a parameter changed since the weights were laid out
+                cpu_kernel.lay_out(kernel, self.layer)
+                out = run(x, times)
+            return out
         size = self.layer.input_size
         x = torch.as_tensor(x, dtype=torch.float32)
         shape = x.shape
@@ -138,23 +160,20 @@ class LayerStream:
                 raise ValueError("times must be strictly increasing.")
         if not -_INF < first <= last < _INF:
             raise ValueError(f"times must be finite, got {first} .. {last}.")
-        if self.last_time is not None and not first > self.last_time:
+        if self._last_time is not None and not first > self._last_time:
             raise ValueError(
-                f"The events must come after the last one fed (at {self.last_time}), "
+                f"The events must come after the last one fed (at {self._last_time}), "
                 f"got one at {first}."
             )
         out = self._run(x.contiguous(), t.contiguous())
-        self.last_time = last
+        self._last_time = last
         return out
 
     def _run(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """Run the events: ``x`` (events, input_size) float32, ``t`` (events, 1) float64."""
-        if self._steps is not None:  # the kernel's outputs keep no autograd history
-            x = x.unsqueeze(1)  # (events, 1, channels): time-major, a batch of one
-            for i, step in enumerate(self._steps):
-                x, h, c = step(x, t, *self._state[i])
-                self._state[i] = (h, c)
-            return x.squeeze(1)
+        """Run the events through the layer's forward.
+
+        ``x`` (events, input_size), ``t`` (events, 1) float64.
+        """
         layer = self.layer
         was_training = layer.training
         layer.eval()

@@ -17,7 +17,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <vector>
 #ifdef __FMA__
 #include <immintrin.h>
@@ -346,13 +349,12 @@ inline void forward_row(const float* __restrict__ a, const float* hprev, float* 
 // one more product per step, so that long sequences of large batches fit in memory).
 template <typename P>
 std::vector<torch::Tensor> forward_impl(torch::Tensor x, torch::Tensor times, torch::Tensor mask,
-                                        torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
+                                        const BlockedWeights& wb, torch::Tensor tau,
                                         torch::Tensor shift, torch::Tensor r_on, double leak,
                                         torch::Tensor h0, torch::Tensor c0, bool reverse, bool save) {
   const int64_t T = x.size(0), B = x.size(1), C = x.size(2), H = h0.size(1), HC = H + C;
   const GateParams<P> gp(tau, shift, r_on, leak);
   const int n_threads = threads_for(B, H, HC);
-  const BlockedWeights wb = blocked(w, bias, H);
   auto opts = x.options();
   auto out = torch::empty({T, B, H}, opts);
   auto cs = save ? torch::empty({T, B, H}, opts) : torch::Tensor();
@@ -711,6 +713,51 @@ inline torch::Tensor by_unit(const torch::Tensor& w, int64_t H) {
   return w.view({4, H, w.size(1)}).permute({1, 2, 0}).contiguous();
 }
 
+// bias (4 H, gate-major) regrouped by unit: [j][q] = bias[q H + j]
+inline std::vector<float> bias_by_unit(const torch::Tensor& bias, int64_t H) {
+  std::vector<float> out(static_cast<size_t>(4 * H));
+  const float* const p = bias.data_ptr<float>();
+  for (int64_t j = 0; j < H; ++j)
+    for (int64_t q = 0; q < 4; ++q) out[j * 4 + q] = p[q * H + j];
+  return out;
+}
+
+// The openness k (H) at time t (no leak; times `valid`) and the units open there, in order.
+template <typename P>
+inline void open_at(P t, const GateParams<P>& gp, float valid, int64_t H, float* k,
+                    std::vector<int64_t>& open) {
+  open.clear();
+  for (int64_t j = 0; j < H; ++j) {
+    k[j] = gate_at<P>(t, gp.tau[j], gp.inv_tau[j], gp.shift[j], gp.r_on[j], 0.0f, valid).k;
+    if (k[j] > 0.0f) open.push_back(j);
+  }
+}
+
+// The open units' new states, from their gate sums g (four blocks of J, gate-major; made
+// the activations in place): c and h move towards the LSTM's by their openness k.
+inline void update_open(float* g, const std::vector<int64_t>& open, const float* k, float* hb,
+                        float* cb) {
+  const int64_t J = static_cast<int64_t>(open.size());
+  activate_row(g, J);
+  for (int64_t m = 0; m < J; ++m) {
+    const int64_t j = open[m];
+    const float ct = g[J + m] * cb[j] + g[m] * g[2 * J + m];
+    const float ht = g[3 * J + m] * tanh_v(ct);
+    cb[j] += k[j] * (ct - cb[j]);
+    hb[j] += k[j] * (ht - hb[j]);
+  }
+}
+
+// The open units' gate sums, one sample, its [h, x] in hx (HC): the weights read where
+// they lie (w_u: by_unit) into sums (4 J, by unit), then laid out gate-major in g (4 J).
+inline void lone_sums(const float* w_u, const float* bias_u, const std::vector<int64_t>& open,
+                      const float* hx, int64_t HC, float* sums, float* g) {
+  const int64_t J = static_cast<int64_t>(open.size());
+  open_unit_sums(w_u, bias_u, open.data(), J, hx, HC, sums);
+  for (int64_t m = 0; m < J; ++m)
+    for (int64_t q = 0; q < 4; ++q) g[q * J + m] = sums[m * 4 + q];
+}
+
 // Event-driven inference (no leak, no gradient): a unit whose gate is closed keeps its
 // state exactly, so each step computes the gates of the open units only. Samples are
 // independent: threads own slices of the batch for the whole sequence (one parallel
@@ -739,10 +786,7 @@ std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor ti
   const float* const mp = has_mask ? mask.data_ptr<float>() : nullptr;
   const float* const x_p = x.data_ptr<float>();
   const float* const wu_p = w_u.data_ptr<float>();
-  std::vector<float> bias_u(static_cast<size_t>(4 * H));  // [j][q] = bias[q H + j]
-  const float* const bias_p = bias.data_ptr<float>();
-  for (int64_t j = 0; j < H; ++j)
-    for (int64_t q = 0; q < 4; ++q) bias_u[j * 4 + q] = bias_p[q * H + j];
+  const std::vector<float> bias_u = bias_by_unit(bias, H);
   float* const h_p = h.data_ptr<float>();
   float* const c_p = c.data_ptr<float>();
   float* const out_p = out.data_ptr<float>();
@@ -775,12 +819,7 @@ std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor ti
         const float valid = has_mask ? mp[row] : 1.0f;
         if (!known || tp[row] != last_time || valid != last_valid) {
           open.swap(before);
-          open.clear();
-          for (int64_t j = 0; j < H; ++j) {
-            k[j] = gate_at<P>(tp[row], gp.tau[j], gp.inv_tau[j], gp.shift[j], gp.r_on[j], 0.0f,
-                              valid).k;
-            if (k[j] > 0.0f) open.push_back(j);
-          }
+          open_at<P>(tp[row], gp, valid, H, k.data(), open);
           if (open != before) ++version;
           known = true;
           last_time = tp[row];
@@ -816,19 +855,10 @@ std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor ti
             std::memcpy(g.data(), packed_bias.data(), padded * sizeof(float));
             sum_columns(packed.data(), padded, hx.data(), HC, g.data());
           } else {
-            open_unit_sums(wu_p, bias_u.data(), open.data(), J, hx.data(), HC, sums.data());
-            for (int64_t m = 0; m < J; ++m)
-              for (int64_t q = 0; q < 4; ++q) g[q * J + m] = sums[m * 4 + q];
+            lone_sums(wu_p, bias_u.data(), open, hx.data(), HC, sums.data(), g.data());
           }
           previous = version;
-          activate_row(g.data(), J);
-          for (int64_t m = 0; m < J; ++m) {
-            const int64_t j = open[m];
-            const float ct = g[J + m] * cb[j] + g[m] * g[2 * J + m];
-            const float ht = g[3 * J + m] * tanh_v(ct);
-            cb[j] += k[j] * (ct - cb[j]);
-            hb[j] += k[j] * (ht - hb[j]);
-          }
+          update_open(g.data(), open, k.data(), hb, cb);
           updates += J;
         }
         std::memcpy(out_p + row * H, hb, H * sizeof(float));
@@ -892,11 +922,38 @@ void check_recurrence(const torch::Tensor& x, const torch::Tensor& times, const 
 std::vector<torch::Tensor> forward(torch::Tensor x, torch::Tensor times, torch::Tensor mask,
                                    torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
                                    torch::Tensor shift, torch::Tensor r_on, torch::Tensor h0,
-                                   torch::Tensor c0, double leak, bool reverse, bool save) {
+                                   torch::Tensor c0, double leak, bool reverse, bool save,
+                                   torch::Tensor w_blocked, torch::Tensor bias_blocked) {
   check_recurrence(x, times, mask, w, bias, tau, shift, r_on, h0, c0);
+  // w and bias in unit_order: given (kept by the caller while the weights stay the same:
+  // inference one event per call would otherwise copy the whole weight every call), or
+  // laid out here
+  BlockedWeights wb;
+  if (w_blocked.numel() == 0) {
+    wb = blocked(w, bias, h0.size(1));
+  } else {
+    TORCH_CHECK(w_blocked.sizes() == w.sizes() && bias_blocked.sizes() == bias.sizes() &&
+                    w_blocked.scalar_type() == torch::kFloat32 &&
+                    bias_blocked.scalar_type() == torch::kFloat32 && w_blocked.is_contiguous() &&
+                    bias_blocked.is_contiguous() && w_blocked.device().is_cpu() &&
+                    bias_blocked.device().is_cpu(),
+                "sk_plstm kernel: w_blocked and bias_blocked must be empty or w and bias laid "
+                "out by block_weights");
+    wb.w = w_blocked;
+    wb.bias = bias_blocked;
+  }
   if (times.scalar_type() == torch::kFloat64)
-    return forward_impl<double>(x, times, mask, w, bias, tau, shift, r_on, leak, h0, c0, reverse, save);
-  return forward_impl<float>(x, times, mask, w, bias, tau, shift, r_on, leak, h0, c0, reverse, save);
+    return forward_impl<double>(x, times, mask, wb, tau, shift, r_on, leak, h0, c0, reverse, save);
+  return forward_impl<float>(x, times, mask, wb, tau, shift, r_on, leak, h0, c0, reverse, save);
+}
+
+// w (4H, HC) and bias (4H) with their rows in unit_order, as forward lays them out.
+std::vector<torch::Tensor> block_weights(torch::Tensor w, torch::Tensor bias) {
+  TORCH_CHECK(w.dim() == 2 && w.size(0) % 4 == 0 && bias.dim() == 1 && bias.size(0) == w.size(0),
+              "sk_plstm kernel: block_weights takes w (4 * hidden, columns) and bias (4 * "
+              "hidden), got ", w.sizes(), " and ", bias.sizes());
+  const BlockedWeights wb = blocked(w, bias, w.size(0) / 4);
+  return {wb.w, wb.bias};
 }
 
 std::vector<torch::Tensor> backward(torch::Tensor d_out, torch::Tensor d_hn, torch::Tensor d_cn,
@@ -952,6 +1009,202 @@ std::vector<torch::Tensor> sparse_forward(torch::Tensor x, torch::Tensor times, 
   return sparse_forward_impl<float>(x, times, mask, w_units, bias, tau, shift, r_on, h0, c0,
                                     reverse);
 }
+
+// ------------------------------------------------------------------ streaming
+// The shortest text of v that reads back as v (as Python prints a float).
+inline std::string shortest(double v) {
+  char text[32];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof(text), "%.*g", digits, v);
+    if (std::strtod(text, nullptr) == v) break;
+  }
+  return text;
+}
+
+// A stack of Phased LSTM layers fed one series, event by event (sk_plstm.nn.LayerStream).
+// Each layer keeps its weights regrouped by unit (by_unit), its biases and gate
+// parameters, and the version counters of the parameters they were made from: once one
+// of them changes, update returns None and the caller lays that layer out again
+// (set_layer). The state (h, c) of every layer and the time of the last event stay
+// between calls. An event's arithmetic is a lone sample's in sparse_forward (open units
+// only, their sums in the order of the columns): the outputs are the same to the bit.
+// Events are checked as LayerStream checks them on its other path, with its messages.
+class Stream {
+ public:
+  Stream(int64_t input_size, int64_t hidden_size, int64_t num_layers)
+      : H_(hidden_size), layers_(static_cast<size_t>(num_layers)) {
+    TORCH_CHECK(input_size > 0 && hidden_size > 0 && num_layers > 0,
+                "sk_plstm kernel: a stream needs positive sizes");
+    for (int64_t i = 0; i < num_layers; ++i) {
+      Layer& l = layers_[static_cast<size_t>(i)];
+      l.C = i == 0 ? input_size : hidden_size;
+      l.h.assign(static_cast<size_t>(H_), 0.0f);
+      l.c.assign(static_cast<size_t>(H_), 0.0f);
+    }
+    const int64_t widest = H_ + std::max(input_size, hidden_size);
+    k_.resize(static_cast<size_t>(H_));
+    hx_.resize(static_cast<size_t>(widest));
+    sums_.resize(static_cast<size_t>(4 * H_));
+    g_.resize(static_cast<size_t>(4 * H_ + 8));
+    open_.reserve(static_cast<size_t>(H_));
+  }
+
+  // Layer i's weights (w_units: (H, H + C, 4)), summed bias (4H), effective tau, shift and
+  // r_on (H), and the tensors whose versions say when they are out of date.
+  void set_layer(int64_t i, torch::Tensor w_units, torch::Tensor bias, torch::Tensor tau,
+                 torch::Tensor shift, torch::Tensor r_on, std::vector<torch::Tensor> watched) {
+    TORCH_CHECK(i >= 0 && i < static_cast<int64_t>(layers_.size()),
+                "sk_plstm kernel: no layer ", i, " in this stream");
+    Layer& l = layers_[static_cast<size_t>(i)];
+    const std::pair<const char*, const torch::Tensor*> floats[] = {
+        {"w_units", &w_units}, {"bias", &bias}, {"tau", &tau}, {"shift", &shift},
+        {"r_on", &r_on}};
+    for (const auto& [name, t] : floats)
+      TORCH_CHECK(t->device().is_cpu() && t->scalar_type() == torch::kFloat32 &&
+                      t->is_contiguous(),
+                  "sk_plstm kernel: ", name, " must be a contiguous float32 CPU tensor");
+    TORCH_CHECK(w_units.dim() == 3 && w_units.size(0) == H_ && w_units.size(1) == H_ + l.C &&
+                    w_units.size(2) == 4,
+                "sk_plstm kernel: w_units must be (", H_, ", ", H_ + l.C, ", 4), got ",
+                w_units.sizes());
+    TORCH_CHECK(bias.dim() == 1 && bias.size(0) == 4 * H_, "sk_plstm kernel: bias must be (",
+                4 * H_, "), got ", bias.sizes());
+    for (const auto* t : {&tau, &shift, &r_on})
+      TORCH_CHECK(t->dim() == 1 && t->size(0) == H_,
+                  "sk_plstm kernel: tau, shift and r_on must be (", H_, "), got ", t->sizes());
+    l.w_u = w_units;
+    l.r_on = r_on;
+    l.bias_u = bias_by_unit(bias, H_);
+    l.gp.emplace(tau, shift, r_on, 0.0);
+    l.versions.clear();
+    for (const auto& w : watched) l.versions.push_back(w._version());
+    l.watched = std::move(watched);
+  }
+
+  // Feed x (events, C) or (C,) at times (events): the last layer's outputs (events, H), or
+  // None when a layer is out of date (nothing is changed then).
+  torch::Tensor update(torch::Tensor x, torch::Tensor times) {
+    if (stale()) return {};
+    x = inputs(x);
+    const int64_t T = x.size(0);
+    if (times.numel() != T)
+      throw pybind11::value_error("x has " + std::to_string(T) + " events but times has " +
+                                  std::to_string(times.numel()) + ".");
+    times = times.to(torch::kCPU, torch::kFloat64).contiguous();
+    return run(x, times.data_ptr<double>());
+  }
+
+  // update with one event at time t.
+  torch::Tensor update_at(torch::Tensor x, double t) {
+    if (stale()) return {};
+    x = inputs(x);
+    if (x.size(0) != 1)
+      throw pybind11::value_error("x has " + std::to_string(x.size(0)) +
+                                  " events but times has 1.");
+    return run(x, &t);
+  }
+
+  // h of every layer, then c of every layer, each (1, H).
+  std::vector<torch::Tensor> state() const {
+    std::vector<torch::Tensor> out;
+    for (const auto part : {&Layer::h, &Layer::c})
+      for (const Layer& l : layers_)
+        out.push_back(torch::from_blob(const_cast<float*>((l.*part).data()), {1, H_},
+                                       torch::kFloat32).clone());
+    return out;
+  }
+
+  // The state, h and c of every layer (each H values), and no last event.
+  void set_state(const std::vector<torch::Tensor>& h, const std::vector<torch::Tensor>& c) {
+    TORCH_CHECK(h.size() == layers_.size() && c.size() == layers_.size(),
+                "sk_plstm kernel: a stream's state has one h and one c per layer");
+    for (size_t i = 0; i < layers_.size(); ++i)
+      for (const auto& [part, given] : {std::pair{&Layer::h, &h[i]}, std::pair{&Layer::c, &c[i]}}) {
+        const auto v = given->to(torch::kCPU, torch::kFloat32).contiguous();
+        TORCH_CHECK(v.numel() == H_, "sk_plstm kernel: a state tensor must have ", H_,
+                    " values, got ", v.numel());
+        std::memcpy((layers_[i].*part).data(), v.data_ptr<float>(), H_ * sizeof(float));
+      }
+    last_time = std::nullopt;
+  }
+
+  std::optional<double> last_time;
+
+ private:
+  struct Layer {
+    int64_t C = 0;
+    torch::Tensor w_u, r_on;  // r_on: gp reads it in place
+    std::vector<float> bias_u, h, c;
+    std::optional<GateParams<double>> gp;
+    std::vector<torch::Tensor> watched;
+    std::vector<int64_t> versions;
+  };
+
+  bool stale() const {
+    for (const Layer& l : layers_) {
+      if (!l.gp) return true;
+      for (size_t n = 0; n < l.watched.size(); ++n)
+        if (l.watched[n]._version() != l.versions[n]) return true;
+    }
+    return false;
+  }
+
+  // x as (events, C) float32 on the CPU, or the error LayerStream gives.
+  torch::Tensor inputs(torch::Tensor x) const {
+    const int64_t C = layers_[0].C;
+    const auto given = x.sizes().vec();
+    if (x.dim() == 1) x = x.view({1, -1});
+    if (x.dim() != 2 || x.size(1) != C) {
+      std::string shape = "(";
+      for (size_t d = 0; d < given.size(); ++d)
+        shape += (d ? ", " : "") + std::to_string(given[d]);
+      shape += given.size() == 1 ? ",)" : ")";
+      throw pybind11::value_error("x must have shape (events, " + std::to_string(C) + ") or (" +
+                                  std::to_string(C) + ",), got " + shape + ".");
+    }
+    return x.to(torch::kCPU, torch::kFloat32).contiguous();
+  }
+
+  // Check the times (T of them at t) and run the events of x (T, C).
+  torch::Tensor run(const torch::Tensor& x, const double* t) {
+    const int64_t T = x.size(0);
+    for (int64_t n = 1; n < T; ++n)
+      if (!(t[n] > t[n - 1])) throw pybind11::value_error("times must be strictly increasing.");
+    const double first = t[0], last = t[T - 1];
+    if (!(std::isfinite(first) && std::isfinite(last)))
+      throw pybind11::value_error("times must be finite, got " + shortest(first) + " .. " +
+                                  shortest(last) + ".");
+    if (last_time && !(first > *last_time))
+      throw pybind11::value_error("The events must come after the last one fed (at " +
+                                  shortest(*last_time) + "), got one at " + shortest(first) +
+                                  ".");
+    auto out = torch::empty({T, H_}, x.options());
+    const float* const x_p = x.data_ptr<float>();
+    float* const out_p = out.data_ptr<float>();
+    for (int64_t n = 0; n < T; ++n) {
+      const float* in = x_p + n * layers_[0].C;
+      for (Layer& l : layers_) {
+        open_at<double>(t[n], *l.gp, 1.0f, H_, k_.data(), open_);
+        if (!open_.empty()) {  // every gate of the event before any state changes
+          std::memcpy(hx_.data(), l.h.data(), H_ * sizeof(float));
+          std::memcpy(hx_.data() + H_, in, l.C * sizeof(float));
+          lone_sums(l.w_u.data_ptr<float>(), l.bias_u.data(), open_, hx_.data(), H_ + l.C,
+                    sums_.data(), g_.data());
+          update_open(g_.data(), open_, k_.data(), l.h.data(), l.c.data());
+        }
+        in = l.h.data();
+      }
+      std::memcpy(out_p + n * H_, in, H_ * sizeof(float));
+    }
+    last_time = last;
+    return out;
+  }
+
+  int64_t H_;
+  std::vector<Layer> layers_;
+  std::vector<float> k_, hx_, sums_, g_;  // scratch of one event
+  std::vector<int64_t> open_;
+};
 
 // ------------------------------------------------------------------ Phased GRU
 // The GRU recurrence from precomputed inputs: xp (T, B, 3H) = x w_ih^T + b_ih (gate order
@@ -1197,7 +1450,10 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &forward, "Fused Phased LSTM recurrence (CPU, float32)", py::arg("x"),
         py::arg("times"), py::arg("mask"), py::arg("w"), py::arg("bias"), py::arg("tau"),
         py::arg("shift"), py::arg("r_on"), py::arg("h0"), py::arg("c0"), py::arg("leak"),
-        py::arg("reverse"), py::arg("save"));
+        py::arg("reverse"), py::arg("save"), py::arg("w_blocked") = torch::empty({0}),
+        py::arg("bias_blocked") = torch::empty({0}));
+  m.def("block_weights", &block_weights, "w and bias laid out as forward lays them out",
+        py::arg("w"), py::arg("bias"));
   m.def("backward", &backward, "Backward of the fused Phased LSTM recurrence (CPU, float32)",
         py::arg("d_out"), py::arg("d_hn"), py::arg("d_cn"), py::arg("x"), py::arg("times"),
         py::arg("mask"), py::arg("w"), py::arg("bias"), py::arg("tau"), py::arg("shift"),
@@ -1207,6 +1463,16 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("x"), py::arg("times"), py::arg("mask"), py::arg("w"), py::arg("bias"),
         py::arg("tau"), py::arg("shift"), py::arg("r_on"), py::arg("h0"), py::arg("c0"),
         py::arg("reverse"), py::arg("w_units") = torch::empty({0}));
+  py::class_<Stream>(m, "Stream", "Event-by-event inference through Phased LSTM layers (CPU)")
+      .def(py::init<int64_t, int64_t, int64_t>(), py::arg("input_size"), py::arg("hidden_size"),
+           py::arg("num_layers"))
+      .def("set_layer", &Stream::set_layer, py::arg("i"), py::arg("w_units"), py::arg("bias"),
+           py::arg("tau"), py::arg("shift"), py::arg("r_on"), py::arg("watched"))
+      .def("update", &Stream::update, py::arg("x"), py::arg("times"))
+      .def("update_at", &Stream::update_at, py::arg("x"), py::arg("t"))
+      .def("state", &Stream::state)
+      .def("set_state", &Stream::set_state, py::arg("h"), py::arg("c"))
+      .def_readonly("last_time", &Stream::last_time);
   m.def("gru_forward", &gru_forward, "Phased GRU recurrence (CPU, float32)", py::arg("xp"),
         py::arg("k"), py::arg("w_hh"), py::arg("b_hh"), py::arg("h0"), py::arg("reverse"),
         py::arg("save"));

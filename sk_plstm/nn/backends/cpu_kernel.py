@@ -44,7 +44,7 @@ from .._cell import PhasedGRUCell, PhasedLSTMCell
 from ._registry import Backend, register
 from .torch_ops import _previous, bias_or_zeros, gru_inputs, summed_bias
 
-__all__ = ["SPARSE_MAX_R_ON", "SparseStep", "kernel_available", "kernel_build"]
+__all__ = ["SPARSE_MAX_R_ON", "kernel_available", "kernel_build", "lay_out", "stream_of"]
 
 #: ``"auto"`` takes the event-driven path for inference while the mean open ratio is at most
 #: this; with more units open, the dense step is as fast or faster (``bench_sparse.py``).
@@ -230,14 +230,21 @@ KERNEL_INPUTS = ("x", "times", "mask", "w", "bias", "tau", "shift", "r_on", "h0"
 
 
 class _KernelRecurrence(torch.autograd.Function):
-    # the tensors of KERNEL_INPUTS (from _kernel_args), then the leak and the direction;
-    # the kernel takes them by name
+    # the tensors of KERNEL_INPUTS (from _kernel_args), the leak, the direction and the
+    # weights laid out in blocks (_blocked_weights); the kernel takes them by name
     @staticmethod
     def forward(ctx, *args):
-        *tensors, leak, reverse = args
+        *tensors, leak, reverse, w_blocked, bias_blocked = args
         inputs = dict(zip(KERNEL_INPUTS, tensors))
-        save = any(ctx.needs_input_grad)
-        result = _kernel.forward(**inputs, leak=leak, reverse=reverse, save=save)
+        save = any(ctx.needs_input_grad[: len(KERNEL_INPUTS)])
+        result = _kernel.forward(
+            **inputs,
+            leak=leak,
+            reverse=reverse,
+            save=save,
+            w_blocked=w_blocked,
+            bias_blocked=bias_blocked,
+        )
         out, h_n, c_n = result[:3]
         if save:
             ctx.save_for_backward(*tensors, out, *result[3:])  # cell states, activations
@@ -260,7 +267,7 @@ class _KernelRecurrence(torch.autograd.Function):
             leak=ctx.leak,
             reverse=ctx.reverse,
         )
-        return d_x, None, None, d_w, d_bias, d_tau, d_shift, d_r, d_h0, d_c0, None, None
+        return d_x, None, None, d_w, d_bias, d_tau, d_shift, d_r, d_h0, d_c0, None, None, None, None
 
 
 def _unavailable() -> str | None:
@@ -304,17 +311,49 @@ def _kernel_weights(cell: PhasedLSTMCell, x: torch.Tensor) -> tuple[torch.Tensor
     return weight, bias
 
 
-def _weight_by_unit(cell: PhasedLSTMCell, weight: torch.Tensor) -> torch.Tensor:
-    """``weight`` (from :func:`_kernel_weights`) with its rows regrouped by unit, kept.
+def _kept_layout(cell: PhasedLSTMCell, weight: torch.Tensor, name: str, make: Any) -> Any:
+    """``make()``, a layout of ``weight`` (from :func:`_kernel_weights`), kept with it.
 
-    Shape ``(hidden, hidden + inputs, 4)``: the event-driven path reads the four gate
-    rows of each open unit together.
+    While ``weight`` is the cell's kept weight (inference, no parameter changed) the
+    layout is made once; otherwise it is made for this call only.
     """
     cached = _weights.get(cell)
     kept = cached[2] if cached is not None and cached[1][0] is weight else {}
-    if "w_units" not in kept:
-        kept["w_units"] = weight.view(4, cell.hidden_size, -1).permute(1, 2, 0).contiguous()
-    return kept["w_units"]
+    if name not in kept:
+        kept[name] = make()
+    return kept[name]
+
+
+def _weight_by_unit(cell: PhasedLSTMCell, weight: torch.Tensor) -> torch.Tensor:
+    """``weight`` with its rows regrouped by unit, shape ``(hidden, hidden + inputs, 4)``.
+
+    The event-driven path reads the four gate rows of each open unit together.
+    """
+    return _kept_layout(
+        cell,
+        weight,
+        "w_units",
+        lambda: weight.view(4, cell.hidden_size, -1).permute(1, 2, 0).contiguous(),
+    )
+
+
+def _blocked_weights(
+    cell: PhasedLSTMCell, weight: torch.Tensor, bias: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``weight`` and ``bias`` with their rows in the dense kernel's blocks, when kept.
+
+    Only for a kept weight (inference): the kernel then does not copy the whole weight on
+    every call (one event per call). Under autograd, two empty tensors: the kernel lays
+    the weight out itself.
+    """
+    cached = _weights.get(cell)
+    if cached is None or cached[1][0] is not weight:
+        return _EMPTY, _EMPTY
+    return _kept_layout(cell, weight, "blocked", lambda: tuple(_kernel.block_weights(weight, bias)))
+
+
+#: an empty tensor: "not given" for the kernel's optional tensor arguments
+_EMPTY = torch.empty(0)
 
 
 def _cell_args(cell: PhasedLSTMCell, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -363,7 +402,8 @@ def run_kernel(cell, x, times, mask, state, reverse):
     """Train or evaluate a Phased LSTM cell with the kernel (shapes as in ``Backend.run``)."""
     leak = cell.gate.leak if cell.gate.training else 0.0
     args = _kernel_args(cell, x, times, mask, *state)
-    out, h_n, c_n = _KernelRecurrence.apply(*args, float(leak), bool(reverse))
+    blocked = _blocked_weights(cell, args[3], args[4])
+    out, h_n, c_n = _KernelRecurrence.apply(*args, float(leak), bool(reverse), *blocked)
     return out, (h_n, c_n)
 
 
@@ -376,61 +416,35 @@ def run_sparse(cell, x, times, mask, state, reverse):
     return out, (h_n, c_n)
 
 
-#: the kernel's "no mask" (an empty tensor)
-_NO_MASK = torch.empty(0)
+def stream_of(layer: Any) -> Any:
+    """The kernel's ``Stream`` for a unidirectional stack of float32 Phased LSTM cells.
 
-
-class SparseStep:
-    """A Phased LSTM cell's event-driven step with its kernel arguments kept (streaming).
-
-    The weights, biases and gate parameters are laid out for the kernel once and again
-    only when a parameter changes (its version counter moves), so that a call costs the
-    kernel's own work and little else. Inference semantics: no leak, no gradients.
+    The stream keeps each layer's weights (regrouped by unit), biases, gate parameters
+    and state between calls; its ``update`` returns None once a parameter has changed in
+    place (training, ``load_state_dict``), and :func:`lay_out` brings it up to date.
 
     Parameters
     ----------
-    cell : PhasedLSTMCell
-        A float32 cell on the CPU.
+    layer : PhasedLSTM
+        On the CPU, float32.
+
+    Returns
+    -------
+    Stream
+        Its events run as a lone sample's in ``sparse_forward``: the same bits.
     """
+    stream = _kernel.Stream(layer.input_size, layer.hidden_size, layer.num_layers)
+    lay_out(stream, layer)
+    return stream
 
-    def __init__(self, cell: PhasedLSTMCell) -> None:
-        self.cell = cell
-        # the parameters as they are now: in-place changes (training, load_state_dict)
-        # move their version counters and are followed
-        self._params = list(cell.parameters())
-        self._key: tuple | None = None
-        self._args: tuple = ()
 
-    def _kept(self) -> tuple:
-        key = tuple(p._version for p in self._params)
-        if key != self._key:
-            with torch.no_grad():
-                args = _cell_args(self.cell, self.cell.weight_hh)
-                self._args = (*args, _weight_by_unit(self.cell, args[0]))
-            self._key = key
-        return self._args
-
-    def __call__(
-        self, x: torch.Tensor, times: torch.Tensor, h: torch.Tensor, c: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Advance over ``T`` events of one series.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (T, 1, input_size), float32, contiguous
-        times : torch.Tensor of shape (T, 1), float64, contiguous
-        h, c : torch.Tensor of shape (1, hidden_size), float32, contiguous
-
-        Returns
-        -------
-        out : torch.Tensor of shape (T, 1, hidden_size)
-        h, c : torch.Tensor of shape (1, hidden_size)
-        """
-        weight, bias, tau, shift, r_on, w_units = self._kept()
-        out, h, c, _ = _kernel.sparse_forward(
-            x, times, _NO_MASK, weight, bias, tau, shift, r_on, h, c, False, w_units
-        )
-        return out, h, c
+def lay_out(stream: Any, layer: Any) -> None:
+    """Give ``stream`` (from :func:`stream_of`) the current parameters of ``layer``'s cells."""
+    with torch.no_grad():
+        for i, cell in enumerate(layer.cells):
+            weight, *args = _cell_args(cell, cell.weight_hh)
+            watched = [*cell.parameters(), *cell.buffers()]
+            stream.set_layer(i, _weight_by_unit(cell, weight), *args, watched)
 
 
 class _KernelGRURecurrence(torch.autograd.Function):
