@@ -411,7 +411,7 @@ def _channel_names(columns: Any, where: str) -> tuple[str, ...]:
     return names
 
 
-def _from_multiindex(X: pd.DataFrame) -> list[_Series]:
+def _from_multiindex(X: pd.DataFrame) -> list[_Series] | _Ragged:
     if X.shape[1] == 0:
         raise ValueError("X is a DataFrame with no columns (channels).")
     if X.shape[0] == 0:
@@ -424,17 +424,16 @@ def _from_multiindex(X: pd.DataFrame) -> list[_Series]:
     values = _as_float_values(X.to_numpy(), "X")
     time_level = X.index.get_level_values(-1)
     try:  # the time index read once; where it cannot be, per series, to name the one
-        whole = _index_times(time_level, "X")
+        kind, times, tz = _index_times(time_level, "X")
     except (TypeError, ValueError):
-        whole = None
-    series = []
-    for i, rows in enumerate(np.split(order, bounds)):
-        if whole is None:
+        series = []
+        for i, rows in enumerate(np.split(order, bounds)):
             kind, times, tz = _index_times(time_level[rows], f"X series {i}")
-        else:
-            kind, times, tz = whole[0], whole[1][rows], whole[2]
-        series.append(_Series(kind, times, values[rows], names, tz))
-    return series
+            series.append(_Series(kind, times, values[rows], names, tz))
+        return series
+    return _Ragged(
+        kind, times[order], values[order], np.diff(bounds, prepend=0, append=len(order)), names, tz
+    )
 
 
 def _union_of_channels(cells: list[pd.Series], names: tuple[str, ...], where: str) -> _Series:
@@ -744,10 +743,11 @@ def _minus_origin(raw: np.ndarray, origin: float | int) -> np.ndarray:
 
 def _parse(
     X: Any, estimator: Any, reset: bool, missing: str, n_channels: int | None
-) -> list[_Series] | _Block:
+) -> list[_Series] | _Block | _Ragged:
     """Every accepted container as a list of series with their raw times.
 
-    Numpy input comes as a block of equal-length series, converted whole where it can be.
+    Numpy input comes as a block of equal-length series, and a multi-index frame as its
+    series one after the other, converted whole where they can be.
     """
     if isinstance(X, pd.DataFrame) and isinstance(X.index, pd.MultiIndex):
         return _from_multiindex(X)
@@ -845,6 +845,15 @@ def to_panel(
                 _check_every_channel_observed(fast[0])
             return fast
         series = series.series()
+    if isinstance(series, _Ragged) and channel_names in (None, series.names):
+        _check_channels(series.values.shape[1], n_channels)
+        fast = _ragged_panel(series, in_steps, origin, unit_ns, dtype)
+        if fast is not None:
+            if reset:
+                _check_every_channel_observed(fast[0])
+            return fast
+    if isinstance(series, _Ragged):  # channels to match by name, or a series to name
+        series = series.series()
     if in_steps:  # time indexes ignored: positions 0, 1, 2, ...
         for s in series:
             s.kind, s.times, s.tz = "steps", np.arange(len(s.times), dtype=np.int64), None
@@ -907,6 +916,67 @@ class _Block:
         """The series one by one, for the general path."""
         steps = np.arange(self.values.shape[2], dtype=np.int64)
         return [_Series("numeric", steps, v.T) for v in self.values]
+
+
+@dataclass
+class _Ragged:
+    """Series of any lengths read at once (a multi-index frame), one after the other."""
+
+    kind: str
+    times: np.ndarray  # (total,) raw times of every series, series after series
+    values: np.ndarray  # (total, C) float64
+    lengths: np.ndarray  # (n,) int64, each at least 1
+    names: tuple[str, ...] | None = None
+    tz: str | None = None
+
+    def series(self) -> list[_Series]:
+        """The series one by one, for the general path."""
+        cuts = np.cumsum(self.lengths)[:-1]
+        return [
+            _Series(self.kind, t, v, self.names, self.tz)
+            for t, v in zip(np.split(self.times, cuts), np.split(self.values, cuts))
+        ]
+
+
+def _ragged_panel(
+    ragged: _Ragged,
+    in_steps: bool,
+    origin: TimeOrigin | None,
+    unit_ns: int,
+    dtype: type,
+) -> tuple[Panel, TimeOrigin] | None:
+    """The panel of series of any lengths in whole-array operations, as the general path.
+
+    None where a series needs the general path: a value that is not finite (an error to
+    name, or time points to drop), times that are not finite or do not increase within a
+    series (an error to name), integer times too far from the origin to subtract exactly
+    in one operation.
+    """
+    values, lengths = ragged.values, ragged.lengths
+    n, total = len(lengths), len(values)
+    starts = np.cumsum(lengths) - lengths
+    which = np.repeat(np.arange(n), lengths)  # the series of every row
+    position = np.arange(total) - starts[which]  # its position in the series
+    if in_steps:
+        kind, times, tz = "steps", position, None
+    else:
+        kind, times, tz = ragged.kind, ragged.times, ragged.tz
+        later = times[1:] > times[:-1]
+        later[starts[1:] - 1] = True  # a series' first time need not follow the one before
+        if not later.all() or (times.dtype.kind == "f" and not np.isfinite(times).all()):
+            return None
+    if not np.isfinite(values).all():
+        return None
+    (rel,), origin = _relative_times(kind, [times], origin, unit_ns, tz)
+    if times.dtype.kind == "i" and np.abs(rel).max() >= 2.0**62:
+        return None  # the general path subtracts exactly series by series where it can
+    _check_range(values, dtype)
+    length = int(lengths.max())
+    padded = np.zeros((n, length, values.shape[1]), dtype=dtype)
+    padded[which, position] = values
+    padded_times = np.repeat(rel[starts + lengths - 1][:, None], length, axis=1)
+    padded_times[which, position] = rel
+    return Panel(padded, padded_times, lengths.astype(np.int64), ragged.names), origin
 
 
 def _from_numpy3d(X: np.ndarray, n_channels: int | None) -> _Block:
@@ -1205,7 +1275,7 @@ def to_events(
     3         0     2   dim_0    3.0
     """
     series = _parse(X, None, True, "mask", None)
-    if isinstance(series, _Block):
+    if isinstance(series, (_Block, _Ragged)):
         series = series.series()
     ids = _instance_ids(X, len(series))
     names = _align_names(series, None)

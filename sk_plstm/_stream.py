@@ -67,7 +67,7 @@ class PhasedLSTMStream:
         -------
         self : PhasedLSTMStream
         """
-        self._state = None
+        self._network_stream = None  # made by the first update
         self._last_output = None
         self.n_events = 0
         self.last_time = None
@@ -193,16 +193,12 @@ pandas.DataFrame / Series indexed by time, or dict
         inputs = est._network_inputs(panel)
         module = est.module_
         device = module.device
-        values_t = torch.as_tensor(inputs["values"], device=device)
-        times_t = torch.as_tensor(inputs["times"], device=device)
-        was_training = module.training
-        module.eval()
-        try:
-            with torch.no_grad():
-                outputs, self._state = module.step_outputs(values_t, times_t, self._state)
-        finally:
-            module.train(was_training)
-        result = est._transform_outputs(outputs[0].cpu().numpy().astype(np.float64))
+        values_t = torch.as_tensor(inputs["values"][0], device=device)
+        times_t = torch.as_tensor(inputs["times"][0], device=device)
+        if self._network_stream is None:
+            self._network_stream = module.stream()
+        outputs = self._network_stream.update(values_t, times_t)  # in inference, mode kept
+        result = est._transform_outputs(outputs.cpu().numpy().astype(np.float64))
         self.n_events += len(frame) if est.time_origin_.kind == "steps" else len(times_rel)
         self.last_time = float(times_rel[-1])
         self._last_output = result[-1]

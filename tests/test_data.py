@@ -929,6 +929,7 @@ def _general_path(monkeypatch):
     import sk_plstm._data as data
 
     monkeypatch.setattr(data, "_block_panel", lambda *args, **kwargs: None)
+    monkeypatch.setattr(data, "_ragged_panel", lambda *args, **kwargs: None)
 
 
 @pytest.mark.parametrize(
@@ -1019,10 +1020,101 @@ def test_series_checked_together_as_they_are_one_by_one(fmt, index, monkeypatch)
         "_all_minus_origin",
         lambda raw, origin, scale: [data._minus_origin(r, origin) / scale for r in raw],
     )
+    _general_path(monkeypatch)
     slow, slow_origin = to_panel(X, time_unit="h")
     assert fast_origin == slow_origin
     for name in ("values", "times", "lengths", "mask"):
         np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
+
+
+def _interleaved(vals, idxs, instances):
+    """A multi-index frame whose series' rows are interleaved (and labels not sorted)."""
+    rows = [(instances[i], t) for i, idx in enumerate(idxs) for t in idx]
+    frame = pd.DataFrame(
+        np.concatenate(vals),
+        index=pd.MultiIndex.from_tuples(rows, names=["inst", "t"]),
+        columns=[f"c{j}" for j in range(vals[0].shape[1])],
+    )
+    return frame.iloc[np.random.default_rng(5).permutation(len(frame))].sort_index(
+        level=1, sort_remaining=False, kind="stable"
+    )
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["float", "int", "datetime-aware", "steps", "origin", "float32", "nan", "renamed", "huge"],
+)
+def test_multiindex_input_read_at_once_equals_the_per_series_path(case, monkeypatch):
+    """A multi-index frame's series are converted one after the other in whole-array
+    operations; the panel (and the origin) is exactly what the per-series path makes,
+    whatever the row order and where the fast path steps aside (NaN, renamed channels)."""
+    import sk_plstm._data as data
+
+    lengths = [5, 9, 1, 3, 7]
+    vals = make_values(lengths, 3, seed=6)
+    rng = np.random.default_rng(7)
+    idxs = [pd.Index(np.cumsum(rng.random(n)) + 5.0 * i) for i, n in enumerate(lengths)]
+    kw = {}
+    if case == "int":
+        idxs = [pd.Index(np.arange(n, dtype=np.int64) * 7 - 3 * i) for i, n in enumerate(lengths)]
+    if case == "datetime-aware":
+        idxs = [
+            pd.date_range("2026-01-01", periods=n, freq="37min", tz="Europe/Paris")
+            + pd.Timedelta(i, "h")
+            for i, n in enumerate(lengths)
+        ]
+        kw["time_unit"] = "h"
+    if case == "steps":
+        kw["time_unit"] = "steps"
+    if case == "origin":
+        kw["origin"] = TimeOrigin("numeric", -4.5, 1)
+    if case == "float32":
+        kw["dtype"] = np.float32
+    if case == "nan":
+        vals[1][2, 0] = np.nan
+    if case == "huge":  # integer times whose shift is not exact in one operation
+        idxs = [
+            pd.Index(np.arange(n, dtype=np.int64) * 1000 + i * 2**60 - 1)
+            for i, n in enumerate(lengths)
+        ]
+        kw["origin"] = TimeOrigin("numeric", 0, 1)
+    X = _interleaved(vals, idxs, [3, 0, 9, 1, 4])
+    if case == "renamed":  # channels matched to the fitted names by name
+        kw["channel_names"] = ("c2", "c0", "c1")
+    ran = []
+    whole = data._ragged_panel
+    monkeypatch.setattr(
+        data, "_ragged_panel", lambda *a, **k: ran.append(whole(*a, **k)) or ran[-1]
+    )
+    fast, fast_origin = to_panel(X.copy(), **kw)
+    # the path under test ran, and stepped aside only where it should
+    assert [r is None for r in ran] == {"renamed": [], "nan": [True], "huge": [True]}.get(
+        case, [False]
+    )
+    _general_path(monkeypatch)
+    slow, slow_origin = to_panel(X.copy(), **kw)
+    assert fast_origin == slow_origin
+    for name in ("values", "times", "lengths", "mask"):
+        a, b = getattr(fast, name), getattr(slow, name)
+        assert a.dtype == b.dtype and a.shape == b.shape, name
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert fast.channels == slow.channels
+
+
+@pytest.mark.parametrize(
+    "change, msg",
+    [
+        (lambda X: X.iloc.__setitem__((4, 1), np.inf), "X series 1 contains infinity"),
+        (lambda X: X.rename(index={2: 1}, level=1), "X series 0 has times that are not strictly"),
+        (lambda X: X[["c0"]], "X has 1 channels, but the estimator was fitted on 2"),
+    ],
+)
+def test_multiindex_errors_name_the_series(change, msg):
+    vals = make_values([4, 5, 3], 2, seed=1)
+    X = as_multiindex(vals, default_indexes(vals))
+    changed = change(X)
+    with pytest.raises(ValueError, match=msg):
+        to_panel(X if changed is None else changed, n_channels=2)
 
 
 def test_an_unsorted_series_is_named_among_finite_ones():

@@ -9,8 +9,9 @@ import pytest
 import torch
 from conftest import irregular_times as _times
 
-from sk_plstm.nn import PhasedGRU, PhasedGRUCell, PhasedLSTM, PhasedLSTMCell
+from sk_plstm.nn import PhasedGRU, PhasedGRUCell, PhasedLSTM, PhasedLSTMCell, kernel_available
 from sk_plstm.nn.backends import (
+    SPARSE_MAX_R_ON,
     Backend,
     _registry,
     backend_names,
@@ -122,6 +123,21 @@ def test_auto_picks_by_priority_where_a_backend_accepts():
     lstm = PhasedLSTMCell(2, 3).double()
     state = (torch.zeros(2, 3, dtype=torch.float64),) * 2
     assert select("auto", lstm, x.double(), state).name == "torch"  # float64: no kernel
+
+
+@pytest.mark.skipif(not kernel_available(), reason="no compiled kernel")
+@pytest.mark.parametrize("cell_class", [PhasedLSTMCell, PhasedGRUCell])
+def test_auto_runs_inference_event_driven_while_few_units_open(cell_class):
+    assert SPARSE_MAX_R_ON == 0.3  # the measured crossover (docs/performance.md)
+    x = torch.randn(4, 2, 2)
+    picked = {}
+    for r_on in (0.05, 0.28, 0.35, 0.9):
+        cell = cell_class(2, 3, r_on=r_on).eval()
+        state = tuple(torch.zeros(2, 3) for _ in cell.state_names)
+        with torch.no_grad():
+            picked[r_on] = select("auto", cell, x, state).name
+        assert select("auto", cell, x, state).name == "kernel"  # gradients: never sparse
+    assert picked == {0.05: "sparse", 0.28: "sparse", 0.35: "kernel", 0.9: "kernel"}
 
 
 def test_named_backend_that_cannot_run_says_why():

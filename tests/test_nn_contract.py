@@ -79,3 +79,52 @@ def test_a_network_outside_the_contract_is_refused_by_name():
     X, y = _data()
     with pytest.raises(TypeError, match="does not implement sk_plstm.nn.EstimatorNetwork"):
         NotANetwork(max_epochs=1).fit(X, y)
+
+
+class CumulativeNet(EstimatorNetwork):
+    """A network that streams by step_outputs only: a running sum of its inputs."""
+
+    output_size = 1
+
+    def forward(self, values, times, lengths=None):
+        return values.sum(dim=(1, 2))[:, None]
+
+    def step_outputs(self, values, times, state=None):
+        self.modes = [*getattr(self, "modes", []), (self.training, torch.is_grad_enabled())]
+        running = values.sum(dim=2).cumsum(dim=1) + (0.0 if state is None else state)
+        return running[..., None], running[:, -1:]
+
+
+def test_the_default_stream_carries_the_networks_own_state():
+    stream = CumulativeNet().stream()
+    values = torch.arange(12.0).view(6, 2)
+    times = torch.arange(6.0, dtype=torch.float64)
+    first, rest = stream.update(values[:2], times[:2]), stream.update(values[2:], times[2:])
+    whole = CumulativeNet()(values[None], times[None])
+    assert torch.equal(torch.cat([first, rest])[-1], whole[0])
+    assert rest.shape == (4, 1) and not rest.requires_grad
+    # each call ran in evaluation mode without gradients, and left the mode as it was
+    assert stream.network.modes == [(False, False)] * 2 and stream.network.training
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_the_phased_networks_stream_gives_what_step_outputs_gives(cell):
+    from sk_plstm.nn import NetworkStream
+
+    torch.manual_seed(0)
+    net = PhasedLSTMNet(3, 4, hidden_size=16, num_layers=2, cell=cell, r_on=0.2).eval()
+    values = torch.randn(30, 3)
+    times = torch.cumsum(torch.rand(30, dtype=torch.float64) + 0.1, 0)
+    fast, generic = net.stream(), NetworkStream(net)
+    assert type(fast) is not NetworkStream  # the layers' own stream
+    pieces = {}
+    for name, stream in (("fast", fast), ("generic", generic)):
+        pieces[name] = torch.cat(
+            [stream.update(values[a:b], times[a:b]) for a, b in [(0, 1), (1, 7), (7, 30)]]
+        )
+    torch.testing.assert_close(pieces["fast"], pieces["generic"], rtol=1e-5, atol=1e-6)
+    with torch.no_grad():
+        whole = net(values[None], times[None])
+    torch.testing.assert_close(pieces["fast"][-1], whole[0], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="unidirectional"):
+        PhasedLSTMNet(3, 4, hidden_size=4, bidirectional=True).stream()

@@ -6,7 +6,7 @@ This subpackage imports torch only.
 """
 
 from ._cell import PhasedCellBase, PhasedGRUCell, PhasedLSTMCell
-from ._contract import EstimatorNetwork
+from ._contract import EstimatorNetwork, NetworkStream
 from ._gate import TimeGate, time_gate
 from ._init import init_lstm_weights_, init_time_gate_
 from ._layer import IMPLEMENTATIONS, PhasedGRU, PhasedLSTM, PhasedRNNBase, lengths_to_mask
@@ -19,6 +19,7 @@ __all__ = [
     "IMPLEMENTATIONS",
     "kernel_available",
     "LayerStream",
+    "NetworkStream",
     "PhasedCellBase",
     "PhasedGRU",
     "PhasedGRUCell",

@@ -16,7 +16,7 @@ from torch import nn
 
 from ._gate import TimeGate
 
-__all__ = ["EstimatorNetwork"]
+__all__ = ["EstimatorNetwork", "NetworkStream"]
 
 
 class EstimatorNetwork(nn.Module, metaclass=ABCMeta):
@@ -26,8 +26,9 @@ class EstimatorNetwork(nn.Module, metaclass=ABCMeta):
     and implements :meth:`forward`. A network with time gates returns them from
     :meth:`time_gates`, and then also answers :meth:`update_counts` and
     :meth:`gate_openness`; a unidirectional one that can run step by step implements
-    :meth:`step_outputs` for streaming. Nothing else of a network is used outside
-    ``sk_plstm.nn``: its parameters and ``state_dict`` are torch's.
+    :meth:`step_outputs` for streaming (and may override :meth:`stream` with a faster
+    way). Nothing else of a network is used outside ``sk_plstm.nn``: its parameters and
+    ``state_dict`` are torch's.
 
     Attributes
     ----------
@@ -112,6 +113,17 @@ class EstimatorNetwork(nn.Module, metaclass=ABCMeta):
         """
         raise NotImplementedError(f"{type(self).__name__} cannot run step by step (stream).")
 
+    def stream(self) -> NetworkStream:
+        """A stream through the network: one series fed in pieces, its state kept.
+
+        Built on :meth:`step_outputs`; a network with a faster way overrides it.
+
+        Returns
+        -------
+        NetworkStream
+        """
+        return NetworkStream(self)
+
     def update_counts(self, times: torch.Tensor, lengths: torch.Tensor | None = None):
         """Updates of every unit (time points where its gate is open), per series mean.
 
@@ -141,3 +153,59 @@ class EstimatorNetwork(nn.Module, metaclass=ABCMeta):
             One block per time gate, in the order of :meth:`time_gates`.
         """
         raise NotImplementedError(f"{type(self).__name__} has no time gates.")
+
+
+class NetworkStream:
+    """One series fed to a network in pieces (:meth:`EstimatorNetwork.stream`).
+
+    Each :meth:`update` continues from the state the previous one left, in inference
+    (evaluation mode for the call, no gradients; the network's mode is left as it was).
+
+    Parameters
+    ----------
+    network : EstimatorNetwork
+        A unidirectional network that implements :meth:`EstimatorNetwork.step_outputs`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_plstm.nn import NetworkStream, PhasedLSTMNet
+    >>> net = PhasedLSTMNet(input_size=2, output_size=3, hidden_size=8)
+    >>> values, times = torch.randn(10, 2), torch.arange(10, dtype=torch.float64)
+    >>> stream = NetworkStream(net)  # the generic stream; net.stream() is the fast one
+    >>> first, rest = stream.update(values[:4], times[:4]), stream.update(values[4:], times[4:])
+    >>> pieces = torch.cat([first, rest])
+    >>> with torch.no_grad():
+    ...     whole = net.eval()(values[None], times[None])
+    >>> pieces.shape, bool(torch.allclose(pieces[-1], whole[0], atol=1e-6))
+    (torch.Size([10, 3]), True)
+    """
+
+    def __init__(self, network: EstimatorNetwork) -> None:
+        self.network = network
+        self._state: Any = None
+
+    def update(self, values: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
+        """The outputs after each new step.
+
+        Parameters
+        ----------
+        values : torch.Tensor of shape (steps, input_size)
+        times : torch.Tensor of shape (steps,)
+            After the last step fed.
+
+        Returns
+        -------
+        torch.Tensor of shape (steps, output_size)
+        """
+        network = self.network
+        was_training = network.training
+        if was_training:
+            network.eval()
+        try:
+            with torch.no_grad():
+                outputs, self._state = network.step_outputs(values[None], times[None], self._state)
+        finally:
+            if was_training:
+                network.train()
+        return outputs[0]

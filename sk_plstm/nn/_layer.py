@@ -418,8 +418,8 @@ class PhasedLSTM(PhasedRNNBase):
         (the reference; slowest). Backends registered later are accepted by name too.
         ``"auto"`` takes the registered backend of highest priority that runs the cell
         and the tensors: here the sparse path for inference while the mean ``r_on`` is at
-        most 0.1, the kernel where it can run and ``"torch"`` elsewhere. Can be changed
-        on a built layer.
+        most 0.3 (``SPARSE_MAX_R_ON``), the kernel where it can run and ``"torch"``
+        elsewhere. Can be changed on a built layer.
 
     Attributes
     ----------
@@ -508,7 +508,7 @@ class PhasedGRU(PhasedRNNBase):
         any device and dtype; ``"auto"`` elsewhere) or ``"autograd"`` (the reference
         loop); ``"sparse"``, the kernel's event-driven inference (only open units are
         computed; ``"auto"`` takes it in inference while the mean ``r_on`` is at most
-        0.1). The Triton kernels run Phased LSTM cells only.
+        0.3). The Triton kernels run Phased LSTM cells only.
 
     Attributes
     ----------

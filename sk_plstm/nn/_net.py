@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._contract import EstimatorNetwork
+from ._contract import EstimatorNetwork, NetworkStream
 from ._layer import PhasedGRU, PhasedLSTM, PhasedRNNBase
 
 __all__ = ["CELLS", "PhasedLSTMNet"]
@@ -122,6 +122,10 @@ class PhasedLSTMNet(EstimatorNetwork):
         """
         if self.training or torch.is_grad_enabled():
             return self.head(features)
+        return self._head_rows(features)
+
+    def _head_rows(self, features: torch.Tensor) -> torch.Tensor:
+        """The linear head as a sum of products per row (``features`` (..., in_features))."""
         outputs = (features.unsqueeze(-2) * self.head.weight).sum(-1)
         return outputs if self.head.bias is None else outputs + self.head.bias
 
@@ -153,6 +157,20 @@ class PhasedLSTMNet(EstimatorNetwork):
             raise ValueError("step_outputs needs a unidirectional network.")
         out, state = self.plstm._forward(values, times, None, state)
         return self._head(out), state
+
+    def stream(self) -> NetworkStream:
+        """A stream through the network: the layers' :class:`LayerStream`, then the head.
+
+        The layers run event by event in the compiled kernel where they can (a Phased
+        LSTM of float32 on the CPU), with the state kept there.
+
+        Returns
+        -------
+        NetworkStream
+        """
+        if self.plstm.bidirectional:
+            raise ValueError("stream needs a unidirectional network.")
+        return _LayersAndHead(self)
 
     def time_gates(self) -> list:
         """The time gate of every cell, layer by layer, forward before backward."""
@@ -189,3 +207,20 @@ class PhasedLSTMNet(EstimatorNetwork):
         torch.Tensor of shape (num_layers * num_directions, batch, steps, hidden_size)
         """
         return self.plstm.gate_openness(times, lengths)
+
+
+class _LayersAndHead(NetworkStream):
+    """:class:`PhasedLSTMNet` streamed: its layers' :class:`LayerStream`, then its head.
+
+    Neither depends on the network's mode (the layers' stream runs them as in evaluation
+    mode), so the network is left in its mode.
+    """
+
+    def __init__(self, network: PhasedLSTMNet) -> None:
+        super().__init__(network)
+        self._layers = network.plstm.stream()
+
+    def update(self, values: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
+        """The outputs after each new step (:meth:`NetworkStream.update`)."""
+        with torch.no_grad():
+            return self.network._head_rows(self._layers.update(values, times))

@@ -7,7 +7,7 @@ runs; the sequence layers ask :func:`select` for one per cell, layer and directi
 name          runs                           priority  where
 ============  =============================  ========  ===============================
 ``sparse``    LSTM and GRU, inference only   30        CPU, float32, compiled kernel;
-                                                       ``"auto"`` while mean r_on <= 0.1
+                                                       ``"auto"`` while mean r_on <= 0.3
 ``triton``    Phased LSTM                    25        CUDA (CPU under TRITON_INTERPRET=1),
                                                        with the triton package
 ``kernel``    Phased LSTM, Phased GRU        20        CPU, float32, compiled kernel

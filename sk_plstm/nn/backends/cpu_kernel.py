@@ -47,8 +47,10 @@ from .torch_ops import _previous, bias_or_zeros, gru_inputs, summed_bias
 __all__ = ["SPARSE_MAX_R_ON", "kernel_available", "kernel_build", "lay_out", "stream_of"]
 
 #: ``"auto"`` takes the event-driven path for inference while the mean open ratio is at most
-#: this; with more units open, the dense step is as fast or faster (``bench_sparse.py``).
-SPARSE_MAX_R_ON = 0.1
+#: this: measured at five sizes (estimator sizes to 32 x 200 x 256), the event-driven path
+#: was 1.10-2.9x faster than the dense one at r_on 0.3 (LSTM and GRU), and as fast or
+#: slower from 0.4-0.5 on (docs/performance.md).
+SPARSE_MAX_R_ON = 0.3
 
 _lock = threading.Lock()
 _kernel: Any = None
@@ -514,7 +516,7 @@ _pays: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _sparse_pays(cell: torch.nn.Module) -> bool:
-    """Whether ``"auto"`` takes the event-driven path: mean effective ``r_on`` <= 0.1.
+    """Whether ``"auto"`` takes the event-driven path: mean effective ``r_on`` <= 0.3.
 
     Asked at every call (streaming one event per call): the answer is kept until
     ``r_on`` changes, instead of reducing it on every call.
