@@ -925,6 +925,16 @@ def test_inputs_numpy_or_pandas_would_reject_obscurely(X, error, message):
         convert(X)
 
 
+def _assert_same_panel(fast, slow):
+    """Two ``to_panel`` results (panel, origin) are the same, to the dtype and the bit."""
+    assert fast[1] == slow[1]
+    for name in ("values", "times", "lengths", "mask"):
+        a, b = getattr(fast[0], name), getattr(slow[0], name)
+        assert a.dtype == b.dtype and a.shape == b.shape, name
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert fast[0].channels == slow[0].channels
+
+
 def _general_path(monkeypatch):
     import sk_plstm._data as data
 
@@ -961,16 +971,12 @@ def test_numpy_input_whole_array_path_equals_the_per_series_path(case, monkeypat
     monkeypatch.setattr(
         data, "_block_panel", lambda *a, **k: results.append(whole(*a, **k)) or results[-1]
     )
-    fast, fast_origin = to_panel(X.copy(), **kw)
+    fast = to_panel(X.copy(), **kw)
     assert (results[0] is None) == (case == "dropped-points")  # the path under test ran
     _general_path(monkeypatch)
-    slow, slow_origin = to_panel(X.copy(), **kw)
-    assert fast_origin == slow_origin
-    for name in ("values", "times", "lengths", "mask"):
-        a, b = getattr(fast, name), getattr(slow, name)
-        assert a.dtype == b.dtype and a.shape == b.shape, name
-        np.testing.assert_array_equal(a, b, err_msg=name)
-    assert fast.channels == slow.channels is None
+    _assert_same_panel(fast, to_panel(X.copy(), **kw))
+    assert fast[0].channels is None
+    fast = fast[0]
     if case == "dropped-points":
         assert fast.lengths[2] == 8
 
@@ -1021,10 +1027,7 @@ def test_series_checked_together_as_they_are_one_by_one(fmt, index, monkeypatch)
         lambda raw, origin, scale: [data._minus_origin(r, origin) / scale for r in raw],
     )
     _general_path(monkeypatch)
-    slow, slow_origin = to_panel(X, time_unit="h")
-    assert fast_origin == slow_origin
-    for name in ("values", "times", "lengths", "mask"):
-        np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
+    _assert_same_panel((fast, fast_origin), to_panel(X, time_unit="h"))
 
 
 def _interleaved(vals, idxs, instances):
@@ -1086,19 +1089,13 @@ def test_multiindex_input_read_at_once_equals_the_per_series_path(case, monkeypa
     monkeypatch.setattr(
         data, "_ragged_panel", lambda *a, **k: ran.append(whole(*a, **k)) or ran[-1]
     )
-    fast, fast_origin = to_panel(X.copy(), **kw)
+    fast = to_panel(X.copy(), **kw)
     # the path under test ran, and stepped aside only where it should
     assert [r is None for r in ran] == {"renamed": [], "nan": [True], "huge": [True]}.get(
         case, [False]
     )
     _general_path(monkeypatch)
-    slow, slow_origin = to_panel(X.copy(), **kw)
-    assert fast_origin == slow_origin
-    for name in ("values", "times", "lengths", "mask"):
-        a, b = getattr(fast, name), getattr(slow, name)
-        assert a.dtype == b.dtype and a.shape == b.shape, name
-        np.testing.assert_array_equal(a, b, err_msg=name)
-    assert fast.channels == slow.channels
+    _assert_same_panel(fast, to_panel(X.copy(), **kw))
 
 
 @pytest.mark.parametrize(
