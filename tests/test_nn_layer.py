@@ -4,7 +4,7 @@ import pytest
 import torch
 from conftest import CUDA
 
-from sk_plstm.nn import PhasedLSTM, lengths_to_mask
+from sk_plstm.nn import PhasedGRU, PhasedLSTM, lengths_to_mask
 
 
 def _irregular_times(batch, steps):
@@ -217,3 +217,23 @@ def test_gate_openness_is_the_eval_time_gate_of_every_cell_and_zero_on_padding()
     torch.testing.assert_close(layer.gate_openness(times.T, lengths), k)
     counts = layer.update_counts(times.T, lengths)
     torch.testing.assert_close(counts, (k > 0).sum(dim=2).float().mean(dim=1))
+
+
+@pytest.mark.parametrize("layer_class", [PhasedLSTM, PhasedGRU])
+def test_final_states_without_outputs_are_the_same_and_train_the_same(layer_class):
+    torch.manual_seed(0)
+    layer = layer_class(3, 8, num_layers=2, batch_first=True, tau_range=(1, 10), r_on=0.3)
+    x = torch.randn(4, 12, 3)
+    times = torch.cumsum(torch.rand(4, 12, dtype=torch.float64) + 0.1, 1)
+    lengths = torch.tensor([12, 5, 9, 1])
+    grads = []
+    for outputs in (True, False):
+        layer.zero_grad()
+        out, state = layer._forward(x, times, lengths, None, outputs=outputs)
+        assert (out is None) == (not outputs)
+        state[0][-1].sum().backward()
+        grads.append([p.grad.clone() for p in layer.parameters() if p.requires_grad])
+        if outputs:
+            expected = [s.detach() for s in state]
+    assert all(torch.equal(a, b.detach()) for a, b in zip(expected, state))
+    assert all(torch.equal(a, b) for a, b in zip(*grads))

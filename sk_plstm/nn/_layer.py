@@ -228,8 +228,13 @@ class PhasedRNNBase(nn.Module):
         times: torch.Tensor,
         lengths_or_mask: torch.Tensor | None,
         state: tuple[torch.Tensor, ...] | None,
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        """Outputs and final states (each stacked over layers and directions)."""
+        outputs: bool = True,
+    ) -> tuple[torch.Tensor | None, tuple[torch.Tensor, ...]]:
+        """Outputs and final states (each stacked over layers and directions).
+
+        With ``outputs=False`` the last layer's outputs are not made (None): a caller
+        that reads the final states only saves their masking and layout.
+        """
         batch, steps, times = self._check_inputs(x, times)
         mask = self._valid_mask(lengths_or_mask, batch, steps, x.device)
         state = self._initial_state(state, x, batch)
@@ -240,7 +245,7 @@ class PhasedRNNBase(nn.Module):
             mask = mask.transpose(0, 1)
         final = []
         for layer in range(self.num_layers):
-            outputs = []
+            found = []  # the outputs of this layer's directions
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
                 out, last = recurrence(
@@ -252,12 +257,15 @@ class PhasedRNNBase(nn.Module):
                     reverse=direction == 1,
                     implementation=self._implementation,
                 )
-                outputs.append(out)
+                found.append(out)
                 final.append(last)
-            layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)
+            top = layer == self.num_layers - 1
+            if top and not outputs:
+                return None, tuple(torch.stack(s) for s in zip(*final))
+            layer_input = found[0] if len(found) == 1 else torch.cat(found, dim=-1)
             if mask is not None:
                 layer_input = layer_input * mask.unsqueeze(-1).to(layer_input.dtype)
-            if self.dropout and self.training and layer < self.num_layers - 1:
+            if self.dropout and self.training and not top:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
         output = layer_input.transpose(0, 1) if self.batch_first else layer_input
         return output, tuple(torch.stack(s) for s in zip(*final))

@@ -107,7 +107,7 @@ class PhasedLSTMNet(EstimatorNetwork):
             # steps past the longest sequence of this batch are all padding: skip them
             steps = int(lengths.max())
             values, times = values[:, :steps], times[:, :steps]
-        _, (h_n, *_) = self.plstm._forward(values, times, lengths, None)
+        _, (h_n, *_) = self.plstm._forward(values, times, lengths, None, outputs=False)
         directions = self.plstm.num_directions
         summary = torch.cat(list(h_n[-directions:]), dim=-1)
         return self._head(self.dropout(summary))

@@ -817,6 +817,11 @@ std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor ti
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t row = t * B + b;
         const float valid = has_mask ? mp[row] : 1.0f;
+        float* const hb = h_p + b * H;
+        if (valid == 0.0f) {  // a padded step: every unit is closed; the openness known
+          std::memcpy(out_p + row * H, hb, H * sizeof(float));  // stays for the next sample
+          continue;
+        }
         if (!known || tp[row] != last_time || valid != last_valid) {
           open.swap(before);
           open_at<P>(tp[row], gp, valid, H, k.data(), open);
@@ -825,7 +830,6 @@ std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor ti
           last_time = tp[row];
           last_valid = valid;
         }
-        float* const hb = h_p + b * H;
         float* const cb = c_p + b * H;
         const int64_t J = static_cast<int64_t>(open.size());
         const int64_t padded = (4 * J + 7) / 8 * 8;
