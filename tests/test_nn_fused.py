@@ -365,6 +365,30 @@ def _inference(layer, implementation, *args, **kwargs):
 
 
 @needs_kernel
+@pytest.mark.parametrize("batch, hidden", [(3, 40), (36, 40)])
+def test_backward_recomputes_the_activations_it_was_not_given(batch, hidden):
+    # long sequences of large batches: the forward pass keeps no activations and the
+    # backward pass recomputes them (both modes: units shared by threads, groups of the
+    # batch), to the same gradients
+    from sk_plstm.nn.backends import cpu_kernel as _fused
+
+    _fused._load_kernel()
+    torch.manual_seed(4)
+    inputs = _kernel_inputs(batch=batch, steps=7, inputs=3, hidden=hidden)
+    inputs["w"] = inputs["w"] * 0.3
+    out, h_n, c_n, cs, acts = _fused._kernel.forward(**inputs, leak=0.01, reverse=True, save=True)
+    upstream = dict(d_out=out.cos(), d_hn=h_n.sin(), d_cn=c_n.sin())
+    kept, recomputed = (
+        _fused._kernel.backward(
+            **upstream, **inputs, out=out, cs=cs, acts=a, leak=0.01, reverse=True
+        )
+        for a in (acts, torch.empty(0))
+    )
+    for g, r in zip(kept, recomputed):
+        torch.testing.assert_close(g, r, rtol=1e-5, atol=1e-6)
+
+
+@needs_kernel
 @pytest.mark.parametrize("batch", [1, 3, 16])
 @pytest.mark.parametrize("r_on", [0.05, 0.3, 1.0])
 @pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, True)])
@@ -606,13 +630,22 @@ def test_gru_sparse_inference_is_per_sample_and_counts_its_updates():
 @needs_kernel
 @pytest.mark.parametrize(
     "batch, steps, hidden, inputs, reverse",
-    [(1, 6, 256, 3, False), (5, 7, 100, 4, True), (40, 30, 72, 2, False), (2, 9, 24, 5, True)],
+    [
+        (1, 6, 256, 3, False),
+        (5, 7, 100, 4, True),
+        (16, 10, 160, 2, False),
+        (2, 9, 24, 5, True),
+        (40, 30, 72, 2, False),
+        (36, 140, 40, 3, True),
+    ],
 )
 def test_kernel_threads_share_the_units_of_a_sequence(batch, steps, hidden, inputs, reverse):
     # the kernel runs a sequence on a team of threads that each own whole blocks of 32
-    # hidden units (100 and 72 leave a short last block; a small step runs on one thread;
-    # 40 x 30 spans two chunks of the weight gradient) and meet once per step: every team
-    # gives the reference's result, and the same bits whatever the number of threads
+    # hidden units (100 and 160 leave a short last block; a small step runs on one
+    # thread) and meet once per step; at small hidden sizes (72, 40) with two groups of 16
+    # samples or more, threads take groups of the batch instead (40 and 36: a short last
+    # group; 140 steps: three chunks of the weight gradient). Every team gives the reference's
+    # result, and the same bits whatever the number of threads
     layer = PhasedLSTM(inputs, hidden, batch_first=True, bidirectional=reverse)
     x = torch.randn(batch, steps, inputs, requires_grad=True)
     times = _times(batch, steps)
@@ -639,17 +672,18 @@ _NO_BLAS = (
     "torch.manual_seed(0)\n"
     "torch.set_num_threads(2)\n"
     "layer = PhasedLSTM(3, 40, batch_first=True)\n"
-    "x, t = torch.randn(6, 5, 3), torch.rand(6, 5).cumsum(1)\n"
-    "result = []\n"
-    "for implementation in ('autograd', 'kernel'):\n"
-    "    layer.implementation = implementation\n"
-    "    layer.zero_grad()\n"
-    "    out, _ = layer(x, t)\n"
-    "    out.pow(2).sum().backward()\n"
-    "    grads = [p.grad.clone() for p in layer.parameters() if p.grad is not None]\n"
-    "    result.append([out.detach(), *grads])\n"
-    "for a, b in zip(*result):\n"
-    "    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)\n"
+    "for batch in (6, 36):  # threads owning units, then groups of the batch\n"
+    "    x, t = torch.randn(batch, 5, 3), torch.rand(batch, 5).cumsum(1)\n"
+    "    result = []\n"
+    "    for implementation in ('autograd', 'kernel'):\n"
+    "        layer.implementation = implementation\n"
+    "        layer.zero_grad()\n"
+    "        out, _ = layer(x, t)\n"
+    "        out.pow(2).sum().backward()\n"
+    "        grads = [p.grad.clone() for p in layer.parameters() if p.grad is not None]\n"
+    "        result.append([out.detach(), *grads])\n"
+    "    for a, b in zip(*result):\n"
+    "        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)\n"
     "print('ok')\n"
 )
 

@@ -470,6 +470,54 @@ inline void backward_row(const float* __restrict__ a, int64_t as, const float* _
 //: input gradients are computed from them in a few large products instead of one per step
 constexpr int64_t kChunkRows = 1024;
 
+// The data of a backward pass, as pointers (both modes): times, mask (null when every
+// step is valid), x, the blocked weights and bias, out, cs, d_out, h0, c0; the gradients
+// d_x, dh and dc it writes.
+template <typename P>
+struct BackwardData {
+  const P* tp;
+  const float *mp, *x_p, *w_p, *b_p, *out_p, *cs_p, *dout_p, *h0_p, *c0_p;
+  float *dx_p, *dh_p, *dc_p;
+  BackwardData(const torch::Tensor& times, const torch::Tensor& mask, const torch::Tensor& x,
+               const BlockedWeights& wb, const torch::Tensor& out, const torch::Tensor& cs,
+               const torch::Tensor& d_out, const torch::Tensor& h0, const torch::Tensor& c0,
+               torch::Tensor& d_x, torch::Tensor& dh, torch::Tensor& dc)
+      : tp(times.data_ptr<P>()),
+        mp(mask.numel() > 0 ? mask.data_ptr<float>() : nullptr),
+        x_p(x.data_ptr<float>()),
+        w_p(wb.w.data_ptr<float>()),
+        b_p(wb.bias.data_ptr<float>()),
+        out_p(out.data_ptr<float>()),
+        cs_p(cs.data_ptr<float>()),
+        dout_p(d_out.data_ptr<float>()),
+        h0_p(h0.data_ptr<float>()),
+        c0_p(c0.data_ptr<float>()),
+        dx_p(d_x.data_ptr<float>()),
+        dh_p(dh.data_ptr<float>()),
+        dc_p(dc.data_ptr<float>()) {}
+};
+
+// The gradients as backward returns them (x, w, bias, tau, shift, r_on, h0, c0), from
+// the weight gradient d_w_o (rows in unit_order) and the double sums acc (7H: tau,
+// shift, r_on, then the bias in unit_order).
+inline std::vector<torch::Tensor> gradients_out(const BlockedWeights& wb, torch::Tensor d_x,
+                                                const torch::Tensor& d_w_o,
+                                                std::vector<double>& acc, torch::Tensor dh,
+                                                torch::Tensor dc, int64_t H) {
+  auto sums = torch::from_blob(acc.data(), {7 * H}, torch::kFloat64).to(torch::kFloat32);
+  auto d_w = torch::empty_like(d_w_o).index_copy_(0, wb.order, d_w_o);
+  auto d_bias = torch::empty({4 * H}, d_w_o.options())
+                    .index_copy_(0, wb.order, sums.narrow(0, 3 * H, 4 * H));
+  return {d_x,
+          d_w,
+          d_bias,
+          sums.narrow(0, 0, H).clone(),
+          sums.narrow(0, H, H).clone(),
+          sums.narrow(0, 2 * H, H).clone(),
+          dh,
+          dc};
+}
+
 // Backward pass: returns the gradients of x, w, bias, tau, shift, r_on, h0 and c0. As in
 // the forward pass, each thread owns blocks of units; per step it takes their gate
 // activations (kept by the forward pass, or recomputed with one product per block), runs
@@ -481,7 +529,7 @@ constexpr int64_t kChunkRows = 1024;
 template <typename P>
 std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn, torch::Tensor d_cn,
                                          torch::Tensor x, torch::Tensor times, torch::Tensor mask,
-                                         torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
+                                         const BlockedWeights& wb, torch::Tensor tau,
                                          torch::Tensor shift, torch::Tensor r_on, double leak,
                                          torch::Tensor h0, torch::Tensor c0, torch::Tensor out,
                                          torch::Tensor cs, torch::Tensor acts, bool reverse) {
@@ -490,7 +538,6 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
   const float* const acts_p = kept ? acts.data_ptr<float>() : nullptr;
   const GateParams<P> gp(tau, shift, r_on, leak);
   const int n_threads = threads_for(B, H, HC);
-  const BlockedWeights wb = blocked(w, bias, H);
   const int64_t L = std::max<int64_t>(1, std::min<int64_t>(T, (kChunkRows + B - 1) / B));
   auto opts = x.options();
   auto d_x = torch::empty({T, B, C}, opts);
@@ -499,22 +546,10 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
   auto dh = d_hn.clone();  // the gradient of h_t of every unit (each thread its own)
   auto dc = d_cn.clone();
   std::vector<double> acc(static_cast<size_t>(7 * H), 0.0);  // tau, shift, r_on, bias (4H)
-  const bool has_mask = mask.numel() > 0;
-  const P* tp = times.data_ptr<P>();
-  const float* mp = has_mask ? mask.data_ptr<float>() : nullptr;
-  const float* const x_p = x.data_ptr<float>();
-  const float* const w_p = wb.w.data_ptr<float>();
-  const float* const b_p = wb.bias.data_ptr<float>();
-  const float* const out_p = out.data_ptr<float>();
-  const float* const cs_p = cs.data_ptr<float>();
-  const float* const dout_p = d_out.data_ptr<float>();
-  const float* const h0_p = h0.data_ptr<float>();
-  const float* const c0_p = c0.data_ptr<float>();
-  float* const dx_p = d_x.data_ptr<float>();
+  const BackwardData<P> d(times, mask, x, wb, out, cs, d_out, h0, c0, d_x, dh, dc);
+  const bool has_mask = d.mp != nullptr;
   float* const dw_p = d_w_o.data_ptr<float>();
   float* const ring_p = ring.data_ptr<float>();
-  float* const dh_p = dh.data_ptr<float>();
-  float* const dc_p = dc.data_ptr<float>();
   double* const acc_p = acc.data();
   auto body = [&](const int p, const int team) {
     const Slice s = p < team ? slice_of(H, p, team) : Slice{0, 0};
@@ -533,20 +568,20 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
       float* const dg_chunk = ring_p + (chunk & 1) * L * B * 4 * H;
       float* const dg_step = dg_chunk + (t - t_lo) * B * 4 * H;
       if (J > 0) {
-        const float* hp = first ? h0_p : out_p + t_prev * B * H;
+        const float* hp = first ? d.h0_p : d.out_p + t_prev * B * H;
         if (!kept) {
           for (int64_t b = 0; b < B; ++b) {
             std::memcpy(hx.data() + b * HC, hp + b * H, H * sizeof(float));
-            std::memcpy(hx.data() + b * HC + H, x_p + (t * B + b) * C, C * sizeof(float));
+            std::memcpy(hx.data() + b * HC + H, d.x_p + (t * B + b) * C, C * sizeof(float));
           }
           for_blocks(j0, j1, [&](int64_t jb, int64_t Jb) {
-            gemm(false, true, B, 4 * Jb, HC, hx.data(), HC, w_p + 4 * jb * HC, HC, 0.0f,
+            gemm(false, true, B, 4 * Jb, HC, hx.data(), HC, d.w_p + 4 * jb * HC, HC, 0.0f,
                  gates.data() + 4 * (jb - j0), 4 * J);
           });
         }
         for (int64_t b = 0; b < B; ++b) {
           const int64_t row = t * B + b;
-          const float valid = has_mask ? mp[row] : 1.0f;
+          const float valid = has_mask ? d.mp[row] : 1.0f;
           for_blocks(j0, j1, [&](int64_t jb, int64_t Jb) {
             const float* a;
             int64_t as;
@@ -555,23 +590,23 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
               as = H;
             } else {
               float* g = gates.data() + b * 4 * J + 4 * (jb - j0);
-              activate_units(g, b_p + 4 * jb, Jb);
+              activate_units(g, d.b_p + 4 * jb, Jb);
               a = g;
               as = Jb;
             }
             const float* hprev = (kept ? hp + b * H : hx.data() + b * HC) + jb;
-            const float* cprev = (first ? c0_p + b * H : cs_p + (t_prev * B + b) * H) + jb;
-            backward_row<P>(a, as, hprev, cprev, dout_p + row * H + jb, dh_p + b * H + jb,
-                            dc_p + b * H + jb, dg_step + b * 4 * H + 4 * jb, scratch.data(),
+            const float* cprev = (first ? d.c0_p + b * H : d.cs_p + (t_prev * B + b) * H) + jb;
+            backward_row<P>(a, as, hprev, cprev, d.dout_p + row * H + jb, d.dh_p + b * H + jb,
+                            d.dc_p + b * H + jb, dg_step + b * 4 * H + 4 * jb, scratch.data(),
                             scratch.data() + Jb, acc_p + jb, acc_p + H + jb, acc_p + 2 * H + jb,
-                            units_from(gp, jb), tp[row], valid, Jb);
+                            units_from(gp, jb), d.tp[row], valid, Jb);
           });
         }
       }
 #pragma omp barrier
       // every unit's dg of this step is written: dh_{t-1} = dh (1 - k) + dg @ w_hh
       for_blocks(j0, j1, [&](int64_t jb, int64_t Jb) {
-        gemm(false, false, B, Jb, 4 * H, dg_step, 4 * H, w_p + jb, HC, 1.0f, dh_p + jb, H);
+        gemm(false, false, B, Jb, 4 * H, dg_step, 4 * H, d.w_p + jb, HC, 1.0f, d.dh_p + jb, H);
       });
       if (n == n_lo) {  // the chunk is done
         const int64_t rows = len * B;
@@ -585,12 +620,12 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
           float* dw = dw_p + 4 * jb * HC;
           const float* dg = dg_chunk + 4 * jb;
           gemm(true, false, 4 * Jb, H, from_out * B, dg + skip * B * 4 * H, 4 * H,
-               out_p + first_prev * B * H, H, 1.0f, dw, HC);
+               d.out_p + first_prev * B * H, H, 1.0f, dw, HC);
           if (has_first) {
             const int64_t slot = reverse ? len - 1 : 0;
-            gemm(true, false, 4 * Jb, H, B, dg + slot * B * 4 * H, 4 * H, h0_p, H, 1.0f, dw, HC);
+            gemm(true, false, 4 * Jb, H, B, dg + slot * B * 4 * H, 4 * H, d.h0_p, H, 1.0f, dw, HC);
           }
-          gemm(true, false, 4 * Jb, C, rows, dg, 4 * H, x_p + t_lo * B * C, C, 1.0f, dw + H, HC);
+          gemm(true, false, 4 * Jb, C, rows, dg, 4 * H, d.x_p + t_lo * B * C, C, 1.0f, dw + H, HC);
           double* acc_b = acc_p + 3 * H + 4 * jb;
           for (int64_t r = 0; r < rows; ++r) {
             const float* dgr = dg + r * 4 * H;
@@ -600,26 +635,239 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
         // the input gradient of the chunk, in blocks of rows taken in turn
         for (int64_t r0 = p * kRowBlock; p < team && r0 < rows; r0 += team * kRowBlock) {
           const int64_t r1 = std::min(rows, r0 + kRowBlock);
-          gemm(false, false, r1 - r0, C, 4 * H, dg_chunk + r0 * 4 * H, 4 * H, w_p + H, HC, 0.0f,
-               dx_p + t_lo * B * C + r0 * C, C);
+          gemm(false, false, r1 - r0, C, 4 * H, dg_chunk + r0 * 4 * H, 4 * H, d.w_p + H, HC, 0.0f,
+               d.dx_p + t_lo * B * C + r0 * C, C);
         }
       }
     }
   };
   run_team(n_threads, body);
-  auto sums = torch::from_blob(acc.data(), {7 * H}, torch::kFloat64).to(torch::kFloat32);
-  auto d_w = torch::empty_like(w).index_copy_(0, wb.order, d_w_o);
-  auto d_bias = torch::empty({4 * H}, opts).index_copy_(0, wb.order, sums.narrow(0, 3 * H, 4 * H));
-  return {d_x,
-          d_w,
-          d_bias,
-          sums.narrow(0, 0, H).clone(),
-          sums.narrow(0, H, H).clone(),
-          sums.narrow(0, 2 * H, H).clone(),
-          dh,
-          dc};
+  return gradients_out(wb, d_x, d_w_o, acc, dh, dc, H);
 }
 
+
+// ------------------------------------------ the batch-sliced mode (small hidden sizes)
+// Where the hidden size is small, a step's product is too small to share between
+// threads owning blocks of units: they would spend the step at its barrier. There the
+// batch is cut into groups of kGroup samples instead, and each group runs the whole
+// sequence, forward or backward, with all units and no barrier: threads take groups in
+// turn. Which mode runs depends on the sizes alone, and the groups on the batch size
+// alone, and the weight gradient is summed group by group in their order: the results
+// are the same to the bit for any number of threads.
+
+//: samples per group (measured on 2 cores: groups of 8 made products too small to gain
+//: from the second thread; 16 ran batches of 32 at 0.63-0.89x the time of threads
+//: owning units, and as fast on one thread)
+constexpr int64_t kGroup = 16;
+
+//: the batch-sliced mode runs while the hidden size is at most this (and the batch has
+//: at least two groups)
+constexpr int64_t kGroupedMaxHidden = 128;
+
+inline int64_t groups_of(int64_t B) { return (B + kGroup - 1) / kGroup; }
+
+// Whether a recurrence of batch B, hidden H and H + C = HC columns runs batch-sliced:
+// small hidden sizes, two groups or more, and the groups' weight gradients (one each)
+// within kSaveBytes / 4.
+inline bool batch_sliced(int64_t B, int64_t H, int64_t HC) {
+  return H <= kGroupedMaxHidden && B >= 2 * kGroup &&
+         groups_of(B) * 4 * H * HC * int64_t(sizeof(float)) <= kSaveBytes / 4;
+}
+
+// Runs f(g) for every group g, threads taking groups in turn; on one thread outside any
+// parallel region with MKL kept on that thread (as run_team).
+template <typename F>
+void for_groups(int64_t n_groups, const F& f) {
+  const int team = static_cast<int>(std::min<int64_t>(at::get_num_threads(), n_groups));
+  if (team <= 1) {
+    const int previous = mkl_threads_local != nullptr ? mkl_threads_local(1) : 0;
+    for (int64_t g = 0; g < n_groups; ++g) f(g);
+    if (mkl_threads_local != nullptr) mkl_threads_local(previous);
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(team)
+  for (int64_t g = 0; g < n_groups; ++g) f(g);
+}
+
+// The forward pass of forward_impl, batch-sliced: one product [h | x_t] @ w^T per group
+// and step (all 4H rows, in unit_order), then the fused pass of every block of units.
+template <typename P>
+std::vector<torch::Tensor> forward_grouped(torch::Tensor x, torch::Tensor times, torch::Tensor mask,
+                                           const BlockedWeights& wb, torch::Tensor tau,
+                                           torch::Tensor shift, torch::Tensor r_on, double leak,
+                                           torch::Tensor h0, torch::Tensor c0, bool reverse,
+                                           bool save) {
+  const int64_t T = x.size(0), B = x.size(1), C = x.size(2), H = h0.size(1), HC = H + C;
+  const GateParams<P> gp(tau, shift, r_on, leak);
+  auto opts = x.options();
+  auto out = torch::empty({T, B, H}, opts);
+  auto cs = save ? torch::empty({T, B, H}, opts) : torch::Tensor();
+  const bool keep = save && T * B * 4 * H * int64_t(sizeof(float)) <= kSaveBytes;
+  auto acts = keep ? torch::empty({T, B, 4 * H}, opts) : torch::empty({0}, opts);
+  auto h = h0.clone();
+  auto c = c0.clone();
+  const bool has_mask = mask.numel() > 0;
+  const P* const tp = times.data_ptr<P>();
+  const float* const mp = has_mask ? mask.data_ptr<float>() : nullptr;
+  const float* const x_p = x.data_ptr<float>();
+  const float* const w_p = wb.w.data_ptr<float>();
+  const float* const b_p = wb.bias.data_ptr<float>();
+  float* const acts_p = acts.data_ptr<float>();
+  float* const out_p = out.data_ptr<float>();
+  float* const cs_p = save ? cs.data_ptr<float>() : nullptr;
+  float* const h_p = h.data_ptr<float>();
+  float* const c_p = c.data_ptr<float>();
+  for_groups(groups_of(B), [&](const int64_t g) {
+    const int64_t b0 = g * kGroup, Gb = std::min(B, b0 + kGroup) - b0;
+    std::vector<float> hx(static_cast<size_t>(Gb * HC)), gates(static_cast<size_t>(Gb * 4 * H));
+    for (int64_t i = 0; i < Gb; ++i)
+      std::memcpy(hx.data() + i * HC, h_p + (b0 + i) * H, H * sizeof(float));
+    for (int64_t n = 0; n < T; ++n) {
+      const int64_t t = reverse ? T - 1 - n : n;
+      for (int64_t i = 0; i < Gb; ++i)
+        std::memcpy(hx.data() + i * HC + H, x_p + (t * B + b0 + i) * C, C * sizeof(float));
+      gemm(false, true, Gb, 4 * H, HC, hx.data(), HC, w_p, HC, 0.0f, gates.data(), 4 * H);
+      for (int64_t i = 0; i < Gb; ++i) {
+        const int64_t row = t * B + b0 + i;
+        const float valid = has_mask ? mp[row] : 1.0f;
+        float* const hr = hx.data() + i * HC;  // h of the sample, updated in place
+        for_blocks(0, H, [&](int64_t jb, int64_t Jb) {
+          float* a = gates.data() + i * 4 * H + 4 * jb;
+          activate_units(a, b_p + 4 * jb, Jb);
+          if (keep)
+            for (int64_t q = 0; q < 4; ++q)
+              std::memcpy(acts_p + row * 4 * H + q * H + jb, a + q * Jb, Jb * sizeof(float));
+          const Units<P> u = units_from(gp, jb);
+          float* const cr = c_p + (b0 + i) * H + jb;
+          if (save) {
+            forward_row<P, true>(a, hr + jb, hr + jb, cr, out_p + row * H + jb,
+                                 cs_p + row * H + jb, u, tp[row], valid, Jb);
+          } else {
+            forward_row<P, false>(a, hr + jb, hr + jb, cr, out_p + row * H + jb, nullptr, u,
+                                  tp[row], valid, Jb);
+          }
+        });
+      }
+    }
+    for (int64_t i = 0; i < Gb; ++i)
+      std::memcpy(h_p + (b0 + i) * H, hx.data() + i * HC, H * sizeof(float));
+  });
+  if (save) return {out, h, c, cs, acts};
+  return {out, h, c};
+}
+
+// The backward pass of backward_impl, batch-sliced: each group runs its steps backwards
+// with all units, adds dg @ w_hh into its own dh, and at the end of every chunk of steps
+// adds its part of the weight gradient (one product each for w_hh's and w_ih's columns,
+// from the chunk's h_{t-1} and x_t gathered by rows) and writes its rows of the input
+// gradient. The groups' weight and gate-parameter gradients are summed in group order.
+template <typename P>
+std::vector<torch::Tensor> backward_grouped(torch::Tensor d_out, torch::Tensor d_hn,
+                                            torch::Tensor d_cn, torch::Tensor x,
+                                            torch::Tensor times, torch::Tensor mask,
+                                            const BlockedWeights& wb, torch::Tensor tau,
+                                            torch::Tensor shift, torch::Tensor r_on, double leak,
+                                            torch::Tensor h0, torch::Tensor c0, torch::Tensor out,
+                                            torch::Tensor cs, torch::Tensor acts, bool reverse) {
+  const int64_t T = x.size(0), B = x.size(1), C = x.size(2), H = h0.size(1), HC = H + C;
+  const bool kept = acts.numel() > 0;
+  const float* const acts_p = kept ? acts.data_ptr<float>() : nullptr;
+  const GateParams<P> gp(tau, shift, r_on, leak);
+  const int64_t n_groups = groups_of(B);
+  const int64_t L = std::max<int64_t>(1, std::min<int64_t>(T, (kChunkRows + kGroup - 1) / kGroup));
+  auto opts = x.options();
+  auto d_x = torch::empty({T, B, C}, opts);
+  std::vector<float> dw_parts(static_cast<size_t>(n_groups * 4 * H * HC), 0.0f);
+  std::vector<double> acc_parts(static_cast<size_t>(n_groups * 7 * H), 0.0);
+  auto dh = d_hn.clone();
+  auto dc = d_cn.clone();
+  const BackwardData<P> d(times, mask, x, wb, out, cs, d_out, h0, c0, d_x, dh, dc);
+  const bool has_mask = d.mp != nullptr;
+  for_groups(n_groups, [&](const int64_t g) {
+    const int64_t b0 = g * kGroup, Gb = std::min(B, b0 + kGroup) - b0;
+    // per chunk: the gate gradients, h_{t-1} and x_t of its (step, sample) rows, in the
+    // order of n; the input gradient before it is written out
+    std::vector<float> dg(static_cast<size_t>(L * Gb * 4 * H)), hs(static_cast<size_t>(L * Gb * H)),
+        xs(static_cast<size_t>(L * Gb * C)), dxs(static_cast<size_t>(L * Gb * C));
+    std::vector<float> hx(static_cast<size_t>(kept ? 0 : Gb * HC));
+    std::vector<float> gates(static_cast<size_t>(kept ? 0 : Gb * 4 * H));
+    std::vector<float> scratch(static_cast<size_t>(2 * kBlock));
+    float* const dwg = dw_parts.data() + g * 4 * H * HC;
+    double* const accg = acc_parts.data() + g * 7 * H;
+    float* const dhg = d.dh_p + b0 * H;
+    float* const dcg = d.dc_p + b0 * H;
+    for (int64_t n = T - 1; n >= 0; --n) {
+      const int64_t t = reverse ? T - 1 - n : n;
+      const int64_t t_prev = reverse ? t + 1 : t - 1;
+      const bool first = n == 0;
+      const int64_t n_lo = n / L * L, len = std::min(L, T - n_lo), slot = n - n_lo;
+      float* const dg_step = dg.data() + slot * Gb * 4 * H;
+      for (int64_t i = 0; i < Gb; ++i) {
+        const float* hp = first ? d.h0_p + (b0 + i) * H : d.out_p + (t_prev * B + b0 + i) * H;
+        std::memcpy(hs.data() + (slot * Gb + i) * H, hp, H * sizeof(float));
+        std::memcpy(xs.data() + (slot * Gb + i) * C, d.x_p + (t * B + b0 + i) * C, C * sizeof(float));
+        if (!kept) {
+          std::memcpy(hx.data() + i * HC, hp, H * sizeof(float));
+          std::memcpy(hx.data() + i * HC + H, d.x_p + (t * B + b0 + i) * C, C * sizeof(float));
+        }
+      }
+      if (!kept)
+        gemm(false, true, Gb, 4 * H, HC, hx.data(), HC, d.w_p, HC, 0.0f, gates.data(), 4 * H);
+      for (int64_t i = 0; i < Gb; ++i) {
+        const int64_t b = b0 + i, row = t * B + b;
+        const float valid = has_mask ? d.mp[row] : 1.0f;
+        for_blocks(0, H, [&](int64_t jb, int64_t Jb) {
+          const float* a;
+          int64_t as;
+          if (kept) {
+            a = acts_p + row * 4 * H + jb;
+            as = H;
+          } else {
+            float* gr = gates.data() + i * 4 * H + 4 * jb;
+            activate_units(gr, d.b_p + 4 * jb, Jb);
+            a = gr;
+            as = Jb;
+          }
+          const float* hprev = hs.data() + (slot * Gb + i) * H + jb;
+          const float* cprev = (first ? d.c0_p + b * H : d.cs_p + (t_prev * B + b) * H) + jb;
+          backward_row<P>(a, as, hprev, cprev, d.dout_p + row * H + jb, dhg + i * H + jb,
+                          dcg + i * H + jb, dg_step + i * 4 * H + 4 * jb, scratch.data(),
+                          scratch.data() + Jb, accg + jb, accg + H + jb, accg + 2 * H + jb,
+                          units_from(gp, jb), d.tp[row], valid, Jb);
+        });
+      }
+      // dh_{t-1} = dh (1 - k) + dg @ w_hh
+      gemm(false, false, Gb, H, 4 * H, dg_step, 4 * H, d.w_p, HC, 1.0f, dhg, H);
+      if (slot == 0) {  // the chunk is done: its rows are slots 0 .. len - 1
+        const int64_t rows = len * Gb;
+        gemm(true, false, 4 * H, H, rows, dg.data(), 4 * H, hs.data(), H, 1.0f, dwg, HC);
+        gemm(true, false, 4 * H, C, rows, dg.data(), 4 * H, xs.data(), C, 1.0f, dwg + H, HC);
+        double* const acc_b = accg + 3 * H;
+        for (int64_t r = 0; r < rows; ++r) {
+          const float* dgr = dg.data() + r * 4 * H;
+          for (int64_t j = 0; j < 4 * H; ++j) acc_b[j] += static_cast<double>(dgr[j]);
+        }
+        gemm(false, false, rows, C, 4 * H, dg.data(), 4 * H, d.w_p + H, HC, 0.0f, dxs.data(), C);
+        for (int64_t q = 0; q < len; ++q) {
+          const int64_t tq = reverse ? T - 1 - (n_lo + q) : n_lo + q;
+          for (int64_t i = 0; i < Gb; ++i)
+            std::memcpy(d.dx_p + (tq * B + b0 + i) * C, dxs.data() + (q * Gb + i) * C,
+                        C * sizeof(float));
+        }
+      }
+    }
+  });
+  auto d_w_o = torch::zeros({4 * H, HC}, opts);
+  float* const dw_p = d_w_o.data_ptr<float>();
+  std::vector<double> acc(static_cast<size_t>(7 * H), 0.0);
+  for (int64_t g = 0; g < n_groups; ++g) {  // in group order: the same sums on any team
+    const float* part = dw_parts.data() + g * 4 * H * HC;
+    for (int64_t e = 0; e < 4 * H * HC; ++e) dw_p[e] += part[e];
+    const double* a = acc_parts.data() + g * 7 * H;
+    for (int64_t e = 0; e < 7 * H; ++e) acc[static_cast<size_t>(e)] += a[e];
+  }
+  return gradients_out(wb, d_x, d_w_o, acc, dh, dc, H);
+}
 
 // four floats, one vector register (GCC and Clang vector extension)
 typedef float float4 __attribute__((vector_size(16)));
@@ -946,9 +1194,16 @@ std::vector<torch::Tensor> forward(torch::Tensor x, torch::Tensor times, torch::
     wb.w = w_blocked;
     wb.bias = bias_blocked;
   }
+  const bool sliced = batch_sliced(x.size(1), h0.size(1), w.size(1));
   if (times.scalar_type() == torch::kFloat64)
-    return forward_impl<double>(x, times, mask, wb, tau, shift, r_on, leak, h0, c0, reverse, save);
-  return forward_impl<float>(x, times, mask, wb, tau, shift, r_on, leak, h0, c0, reverse, save);
+    return sliced ? forward_grouped<double>(x, times, mask, wb, tau, shift, r_on, leak, h0, c0,
+                                            reverse, save)
+                  : forward_impl<double>(x, times, mask, wb, tau, shift, r_on, leak, h0, c0,
+                                         reverse, save);
+  return sliced ? forward_grouped<float>(x, times, mask, wb, tau, shift, r_on, leak, h0, c0,
+                                         reverse, save)
+                : forward_impl<float>(x, times, mask, wb, tau, shift, r_on, leak, h0, c0, reverse,
+                                      save);
 }
 
 // w (4H, HC) and bias (4H) with their rows in unit_order, as forward lays them out.
@@ -983,10 +1238,18 @@ std::vector<torch::Tensor> backward(torch::Tensor d_out, torch::Tensor d_hn, tor
                   d_cn.is_contiguous() && d_hn.scalar_type() == torch::kFloat32 &&
                   d_cn.scalar_type() == torch::kFloat32,
               "sk_plstm kernel: d_hn and d_cn must be contiguous float32 (batch, hidden) tensors");
+  const BlockedWeights wb = blocked(w, bias, H);
+  if (batch_sliced(B, H, w.size(1))) {
+    if (times.scalar_type() == torch::kFloat64)
+      return backward_grouped<double>(d_out, d_hn, d_cn, x, times, mask, wb, tau, shift, r_on,
+                                      leak, h0, c0, out, cs, acts, reverse);
+    return backward_grouped<float>(d_out, d_hn, d_cn, x, times, mask, wb, tau, shift, r_on, leak,
+                                   h0, c0, out, cs, acts, reverse);
+  }
   if (times.scalar_type() == torch::kFloat64)
-    return backward_impl<double>(d_out, d_hn, d_cn, x, times, mask, w, bias, tau, shift, r_on, leak,
+    return backward_impl<double>(d_out, d_hn, d_cn, x, times, mask, wb, tau, shift, r_on, leak,
                                  h0, c0, out, cs, acts, reverse);
-  return backward_impl<float>(d_out, d_hn, d_cn, x, times, mask, w, bias, tau, shift, r_on, leak, h0,
+  return backward_impl<float>(d_out, d_hn, d_cn, x, times, mask, wb, tau, shift, r_on, leak, h0,
                               c0, out, cs, acts, reverse);
 }
 
