@@ -146,3 +146,19 @@ def test_a_bidirectional_layer_or_a_bad_state_cannot_stream():
         PhasedLSTM(3, 8, bidirectional=True).stream()
     with pytest.raises(ValueError, match="the state must be"):
         LayerStream(PhasedLSTM(3, 8), (torch.zeros(1, 2, 8), torch.zeros(1, 2, 8)))
+
+
+@needs_kernel
+def test_a_layer_cast_after_its_stream_was_made_goes_on_from_the_same_state():
+    torch.manual_seed(0)
+    layer = PhasedLSTM(3, 16, tau_range=(1, 20), r_on=0.3).eval()
+    x, times = _series(12)
+    stream = layer.stream()
+    first = stream.update(x[:6], times[:6])
+    layer.double()  # the kernel cannot run float64: the layer's forward takes over
+    rest = stream.update(x[6:], times[6:])
+    assert stream._kernel is None and rest.dtype == torch.float64
+    with torch.no_grad():
+        whole, _ = layer(x[None].double(), times[None])
+    torch.testing.assert_close(torch.cat([first.double(), rest]), whole[0], rtol=1e-5, atol=1e-6)
+    assert stream.last_time == times[-1].item()

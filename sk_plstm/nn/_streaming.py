@@ -55,17 +55,28 @@ class LayerStream:
             )
         self.layer = layer
         #: the kernel's stream (state, weights and checks in C++), or None: the layer's forward
-        self._kernel: Any = None
-        if (
+        self._kernel: Any = cpu_kernel.stream_of(layer) if self._kernel_runs() else None
+        self.reset(state)
+
+    def _kernel_runs(self) -> bool:
+        """Whether the kernel can stream the layer: float32 Phased LSTM cells on the CPU."""
+        layer = self.layer
+        return (
             layer.cell_class is PhasedLSTMCell
             and cpu_kernel.kernel_available()
             and all(
                 c.weight_hh.device.type == "cpu" and c.weight_hh.dtype == torch.float32
                 for c in layer.cells
             )
-        ):
-            self._kernel = cpu_kernel.stream_of(layer)
-        self.reset(state)
+        )
+
+    def _leave_kernel(self) -> None:
+        """Go on through the layer's forward (it moved or changed dtype), state kept."""
+        kernel, self._kernel = self._kernel, None
+        parts = kernel.state()  # h of every layer, then c of every layer
+        n, weight = self.layer.num_layers, self.layer.cells[0].weight_hh
+        self._state = [(parts[i].to(weight), parts[n + i].to(weight)) for i in range(n)]
+        self._last_time = kernel.last_time
 
     def reset(self, state: tuple[torch.Tensor, ...] | None = None) -> LayerStream:
         """Back to the initial state (zeros, or ``state``), forgetting every event.
@@ -134,7 +145,10 @@ class LayerStream:
             else:
                 run, times = kernel.update, torch.as_tensor(times, dtype=torch.float64)
             out = run(x, times)
-            if out is None:  # a parameter changed since the weights were laid out
+            if out is None:  # a parameter changed, moved or was cast since it was laid out
+                if not self._kernel_runs():
+                    self._leave_kernel()
+                    return self.update(x, times)
                 cpu_kernel.lay_out(kernel, self.layer)
                 out = run(x, times)
             return out

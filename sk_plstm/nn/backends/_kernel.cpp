@@ -1317,7 +1317,7 @@ class Stream {
   }
 
   // Layer i's weights (w_units: (H, H + C, 4)), summed bias (4H), effective tau, shift and
-  // r_on (H), and the tensors whose versions say when they are out of date.
+  // r_on (H), and the tensors whose versions (and places) say when they are out of date.
   void set_layer(int64_t i, torch::Tensor w_units, torch::Tensor bias, torch::Tensor tau,
                  torch::Tensor shift, torch::Tensor r_on, std::vector<torch::Tensor> watched) {
     TORCH_CHECK(i >= 0 && i < static_cast<int64_t>(layers_.size()),
@@ -1344,7 +1344,11 @@ class Stream {
     l.bias_u = bias_by_unit(bias, H_);
     l.gp.emplace(tau, shift, r_on, 0.0);
     l.versions.clear();
-    for (const auto& w : watched) l.versions.push_back(w._version());
+    l.data.clear();
+    for (const auto& w : watched) {
+      l.versions.push_back(w._version());
+      l.data.push_back(w.data_ptr());
+    }
     l.watched = std::move(watched);
   }
 
@@ -1405,13 +1409,15 @@ class Stream {
     std::optional<GateParams<double>> gp;
     std::vector<torch::Tensor> watched;
     std::vector<int64_t> versions;
+    std::vector<const void*> data;  // where they lie: moved or cast, they are out of date
   };
 
   bool stale() const {
     for (const Layer& l : layers_) {
       if (!l.gp) return true;
       for (size_t n = 0; n < l.watched.size(); ++n)
-        if (l.watched[n]._version() != l.versions[n]) return true;
+        if (l.watched[n]._version() != l.versions[n] || l.watched[n].data_ptr() != l.data[n])
+          return true;
     }
     return false;
   }
