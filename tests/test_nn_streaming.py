@@ -162,3 +162,22 @@ def test_a_layer_cast_after_its_stream_was_made_goes_on_from_the_same_state():
         whole, _ = layer(x[None].double(), times[None])
     torch.testing.assert_close(torch.cat([first.double(), rest]), whole[0], rtol=1e-5, atol=1e-6)
     assert stream.last_time == times[-1].item()
+
+
+@pytest.mark.parametrize("layer_class", [PhasedLSTM, PhasedGRU])
+def test_a_copied_or_pickled_stream_goes_on_where_it_was(layer_class):
+    import copy
+    import pickle
+
+    torch.manual_seed(0)
+    layer = layer_class(3, 8, tau_range=(1, 20), r_on=0.3).eval()
+    x, times = _series(10)
+    stream = layer.stream()
+    stream.update(x[:4], times[:4])
+    copied, pickled = copy.deepcopy(stream), pickle.loads(pickle.dumps(stream))
+    expected = stream.update(x[4:], times[4:])
+    for other in (copied, pickled):
+        assert other.last_time == times[3].item()
+        torch.testing.assert_close(other.update(x[4:], times[4:]), expected)
+        with pytest.raises(ValueError, match="after the last one fed"):
+            other.update(x[0], times[0])

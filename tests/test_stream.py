@@ -149,3 +149,16 @@ def test_width_errors_on_a_model_with_named_channels():
         named.stream().update(pd.Series([1.0], index=[0]), times=[0])
     rows = named.stream().update(X[0].to_numpy(), times=X[0].index)  # arrays: by position
     np.testing.assert_allclose(rows[-1], named.predict_proba(X[:1])[0], atol=1e-6)
+
+
+def test_a_pickled_stream_goes_on_where_it_was(clf):
+    import pickle
+
+    stream = clf.stream()
+    stream.update(X[2, :, :10].T, times=np.arange(10))
+    again = pickle.loads(pickle.dumps(stream))
+    assert (again.n_events, again.last_time) == (10, stream.last_time)
+    np.testing.assert_allclose(
+        again.update(X[2, :, 10:].T, times=np.arange(10, 25)),
+        stream.update(X[2, :, 10:].T, times=np.arange(10, 25)),
+    )

@@ -121,6 +121,18 @@ class LayerStream:
         """The time of the last event fed (None before the first)."""
         return self._kernel.last_time if self._kernel is not None else self._last_time
 
+    def __getstate__(self) -> dict:
+        """What a copy or a pickle keeps: the layer, the state and the last event's time."""
+        return {"layer": self.layer, "state": self.state, "last_time": self.last_time}
+
+    def __setstate__(self, saved: dict) -> None:
+        """Rebuild the stream (the kernel's, where it runs) where the saved one was."""
+        self.__init__(saved["layer"], saved["state"])
+        if self._kernel is not None:
+            self._kernel.last_time = saved["last_time"]
+        else:
+            self._last_time = saved["last_time"]
+
     def update(self, x: Any, times: Any) -> torch.Tensor:
         """Feed new events of the series; return the outputs after each of them.
 

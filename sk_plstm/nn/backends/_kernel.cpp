@@ -1745,7 +1745,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
       .def("update_at", &Stream::update_at, py::arg("x"), py::arg("t"))
       .def("state", &Stream::state)
       .def("set_state", &Stream::set_state, py::arg("h"), py::arg("c"))
-      .def_readonly("last_time", &Stream::last_time);
+      .def_readwrite("last_time", &Stream::last_time);
   m.def("gru_forward", &gru_forward, "Phased GRU recurrence (CPU, float32)", py::arg("xp"),
         py::arg("k"), py::arg("w_hh"), py::arg("b_hh"), py::arg("h0"), py::arg("reverse"),
         py::arg("save"));
