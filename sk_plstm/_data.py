@@ -620,13 +620,20 @@ def _clean_all(series: list[_Series], missing: str) -> list[_Series]:
     if len(series) > 1 and all(len(s.times) for s in series):
         values = np.concatenate([s.values for s in series])
         times = np.concatenate([s.times for s in series])
-        later = times[1:] > times[:-1]
         starts = np.cumsum([len(s.times) for s in series])[:-1]
-        later[starts - 1] = True  # a series' first time need not follow the one before
-        finite = times.dtype.kind != "f" or np.isfinite(times).all()
-        if finite and later.all() and np.isfinite(values).all():
+        if _times_increase(times, starts) and np.isfinite(values).all():
             return series
     return [_clean_series(s, i, missing) for i, s in enumerate(series)]
+
+
+def _times_increase(times: np.ndarray, starts: np.ndarray) -> bool:
+    """Whether the series laid one after the other in ``times`` have finite, increasing times.
+
+    ``starts``: where each series but the first begins (strictly increasing within each).
+    """
+    later = times[1:] > times[:-1]
+    later[starts - 1] = True  # a series' first time need not follow the one before
+    return bool(later.all()) and (times.dtype.kind != "f" or bool(np.isfinite(times).all()))
 
 
 def _align_names(series: list[_Series], expected: tuple[str, ...] | None) -> tuple | None:
@@ -836,23 +843,19 @@ def to_panel(
     unit_ns = check_time_unit(time_unit) if origin is None else origin.unit_ns
     in_steps = origin.kind == "steps" if origin is not None else time_unit == "steps"
     series = _parse(X, estimator, reset, missing, n_channels)
+    fast = None  # the panel made in whole-array operations, where it can be
     if isinstance(series, _Block):
         _check_channels(series.values.shape[1], n_channels)
         kind = "steps" if in_steps else "numeric"
         fast = _block_panel(series, kind, missing, origin, unit_ns, dtype)
-        if fast is not None:
-            if reset:
-                _check_every_channel_observed(fast[0])
-            return fast
-        series = series.series()
-    if isinstance(series, _Ragged) and channel_names in (None, series.names):
+    elif isinstance(series, _Ragged) and channel_names in (None, series.names):
         _check_channels(series.values.shape[1], n_channels)
         fast = _ragged_panel(series, in_steps, origin, unit_ns, dtype)
-        if fast is not None:
-            if reset:
-                _check_every_channel_observed(fast[0])
-            return fast
-    if isinstance(series, _Ragged):  # channels to match by name, or a series to name
+    if fast is not None:
+        if reset:
+            _check_every_channel_observed(fast[0])
+        return fast
+    if isinstance(series, (_Block, _Ragged)):  # a series to name, channels to match by name
         series = series.series()
     if in_steps:  # time indexes ignored: positions 0, 1, 2, ...
         for s in series:
@@ -961,9 +964,7 @@ def _ragged_panel(
         kind, times, tz = "steps", position, None
     else:
         kind, times, tz = ragged.kind, ragged.times, ragged.tz
-        later = times[1:] > times[:-1]
-        later[starts[1:] - 1] = True  # a series' first time need not follow the one before
-        if not later.all() or (times.dtype.kind == "f" and not np.isfinite(times).all()):
+        if not _times_increase(times, starts[1:]):
             return None
     if not np.isfinite(values).all():
         return None

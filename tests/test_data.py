@@ -935,6 +935,24 @@ def _assert_same_panel(fast, slow):
     assert fast[0].channels == slow[0].channels
 
 
+def _recorded(monkeypatch, name):
+    """What ``sk_plstm._data.<name>`` returns, call by call, from now on."""
+    import sk_plstm._data as data
+
+    results, whole = [], getattr(data, name)
+    monkeypatch.setattr(data, name, lambda *a, **k: results.append(whole(*a, **k)) or results[-1])
+    return results
+
+
+def _shared_case(case, origin):
+    """``to_panel``'s keywords for the cases the whole-array tests share."""
+    return {
+        "steps": {"time_unit": "steps"},
+        "origin": {"origin": TimeOrigin("numeric", origin, 1)},
+        "float32": {"dtype": np.float32},
+    }.get(case, {})
+
+
 def _general_path(monkeypatch):
     import sk_plstm._data as data
 
@@ -951,34 +969,21 @@ def test_numpy_input_whole_array_path_equals_the_per_series_path(case, monkeypat
     the origin) is exactly what checking and padding every series on its own gives."""
     rng = np.random.default_rng(3)
     X = rng.normal(size=(6, 2, 9))
-    kw = {}
     if case == "some-nan":
         X[1, 0, 2] = X[4, 1, 5] = np.nan
     if case == "dropped-points":
         X[2, :, 3] = np.nan  # no channel observed at step 3 of series 2: dropped
     if case == "2d":
         X = X[:, 0, :]
-    if case == "steps":
-        kw["time_unit"] = "steps"
-    if case == "origin":
-        kw["origin"] = TimeOrigin("numeric", -4, 1)
-    if case == "float32":
-        kw["dtype"] = np.float32
-    import sk_plstm._data as data
-
-    results = []
-    whole = data._block_panel
-    monkeypatch.setattr(
-        data, "_block_panel", lambda *a, **k: results.append(whole(*a, **k)) or results[-1]
-    )
+    kw = _shared_case(case, origin=-4)
+    results = _recorded(monkeypatch, "_block_panel")
     fast = to_panel(X.copy(), **kw)
     assert (results[0] is None) == (case == "dropped-points")  # the path under test ran
     _general_path(monkeypatch)
     _assert_same_panel(fast, to_panel(X.copy(), **kw))
     assert fast[0].channels is None
-    fast = fast[0]
     if case == "dropped-points":
-        assert fast.lengths[2] == 8
+        assert fast[0].lengths[2] == 8
 
 
 @pytest.mark.parametrize(
@@ -1051,13 +1056,11 @@ def test_multiindex_input_read_at_once_equals_the_per_series_path(case, monkeypa
     """A multi-index frame's series are converted one after the other in whole-array
     operations; the panel (and the origin) is exactly what the per-series path makes,
     whatever the row order and where the fast path steps aside (NaN, renamed channels)."""
-    import sk_plstm._data as data
-
     lengths = [5, 9, 1, 3, 7]
     vals = make_values(lengths, 3, seed=6)
     rng = np.random.default_rng(7)
     idxs = [pd.Index(np.cumsum(rng.random(n)) + 5.0 * i) for i, n in enumerate(lengths)]
-    kw = {}
+    kw = _shared_case(case, origin=-4.5)
     if case == "int":
         idxs = [pd.Index(np.arange(n, dtype=np.int64) * 7 - 3 * i) for i, n in enumerate(lengths)]
     if case == "datetime-aware":
@@ -1067,12 +1070,6 @@ def test_multiindex_input_read_at_once_equals_the_per_series_path(case, monkeypa
             for i, n in enumerate(lengths)
         ]
         kw["time_unit"] = "h"
-    if case == "steps":
-        kw["time_unit"] = "steps"
-    if case == "origin":
-        kw["origin"] = TimeOrigin("numeric", -4.5, 1)
-    if case == "float32":
-        kw["dtype"] = np.float32
     if case == "nan":
         vals[1][2, 0] = np.nan
     if case == "huge":  # integer times whose shift is not exact in one operation
@@ -1084,11 +1081,7 @@ def test_multiindex_input_read_at_once_equals_the_per_series_path(case, monkeypa
     X = _interleaved(vals, idxs, [3, 0, 9, 1, 4])
     if case == "renamed":  # channels matched to the fitted names by name
         kw["channel_names"] = ("c2", "c0", "c1")
-    ran = []
-    whole = data._ragged_panel
-    monkeypatch.setattr(
-        data, "_ragged_panel", lambda *a, **k: ran.append(whole(*a, **k)) or ran[-1]
-    )
+    ran = _recorded(monkeypatch, "_ragged_panel")
     fast = to_panel(X.copy(), **kw)
     # the path under test ran, and stepped aside only where it should
     assert [r is None for r in ran] == {"renamed": [], "nan": [True], "huge": [True]}.get(

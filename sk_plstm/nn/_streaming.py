@@ -72,11 +72,17 @@ class LayerStream:
 
     def _leave_kernel(self) -> None:
         """Go on through the layer's forward (it moved or changed dtype), state kept."""
-        kernel, self._kernel = self._kernel, None
-        parts = kernel.state()  # h of every layer, then c of every layer
-        n, weight = self.layer.num_layers, self.layer.cells[0].weight_hh
-        self._state = [(parts[i].to(weight), parts[n + i].to(weight)) for i in range(n)]
-        self._last_time = kernel.last_time
+        state, last_time = self.state, self.last_time
+        self._kernel = None
+        self._resume(state, last_time)
+
+    def _resume(self, state: tuple[torch.Tensor, ...], last_time: float | None) -> None:
+        """Carry on from ``state``, with the last event fed at ``last_time``."""
+        self.reset(state)
+        if self._kernel is not None:
+            self._kernel.last_time = last_time
+        else:
+            self._last_time = last_time
 
     def reset(self, state: tuple[torch.Tensor, ...] | None = None) -> LayerStream:
         """Back to the initial state (zeros, or ``state``), forgetting every event.
@@ -127,11 +133,8 @@ class LayerStream:
 
     def __setstate__(self, saved: dict) -> None:
         """Rebuild the stream (the kernel's, where it runs) where the saved one was."""
-        self.__init__(saved["layer"], saved["state"])
-        if self._kernel is not None:
-            self._kernel.last_time = saved["last_time"]
-        else:
-            self._last_time = saved["last_time"]
+        self.__init__(saved["layer"])
+        self._resume(saved["state"], saved["last_time"])
 
     def update(self, x: Any, times: Any) -> torch.Tensor:
         """Feed new events of the series; return the outputs after each of them.

@@ -338,6 +338,41 @@ inline void forward_row(const float* __restrict__ a, const float* hprev, float* 
   }
 }
 
+// One block of Jb units of one sample in one step, both modes: its pre-activations a
+// (four blocks of Jb) made the activations in place with their biases, and kept in
+// acts_row (the sample's row of the activations, gate-major over H, at the block's
+// first unit) where given; then forward_row, which also stores the new c in csr where
+// given.
+template <typename P>
+inline void forward_block(float* a, const float* bias, float* acts_row, int64_t H,
+                          const float* hprev, float* hnew, float* cr, float* orow, float* csr,
+                          const Units<P>& u, P tb, float valid, int64_t Jb) {
+  activate_units(a, bias, Jb);
+  if (acts_row != nullptr)
+    for (int64_t q = 0; q < 4; ++q)
+      std::memcpy(acts_row + q * H, a + q * Jb, Jb * sizeof(float));
+  if (csr != nullptr) {
+    forward_row<P, true>(a, hprev, hnew, cr, orow, csr, u, tb, valid, Jb);
+  } else {
+    forward_row<P, false>(a, hprev, hnew, cr, orow, nullptr, u, tb, valid, Jb);
+  }
+}
+
+// The outputs of a forward pass of T steps of B samples: out (T, B, H) and, with `save`,
+// the cell states (T, B, H) and the gate activations (T, B, 4H) while they take at most
+// kSaveBytes (an empty tensor otherwise; `keep` says which).
+struct ForwardOutputs {
+  torch::Tensor out, cs, acts;
+  bool keep;
+  ForwardOutputs(const torch::TensorOptions& opts, int64_t T, int64_t B, int64_t H, bool save)
+      : out(torch::empty({T, B, H}, opts)),
+        cs(save ? torch::empty({T, B, H}, opts) : torch::Tensor()),
+        acts(),
+        keep(save && T * B * 4 * H * int64_t(sizeof(float)) <= kSaveBytes) {
+    acts = keep ? torch::empty({T, B, 4 * H}, opts) : torch::empty({0}, opts);
+  }
+};
+
 // Forward pass. x (T, B, C); w (4H, H + C) = [w_hh | w_ih]; bias (4H). One parallel
 // region runs the whole sequence: each thread owns whole blocks of hidden units (their
 // rows of w, their cell state), computes their gates with one product [h | x_t] @ w^T
@@ -356,10 +391,9 @@ std::vector<torch::Tensor> forward_impl(torch::Tensor x, torch::Tensor times, to
   const GateParams<P> gp(tau, shift, r_on, leak);
   const int n_threads = threads_for(B, H, HC);
   auto opts = x.options();
-  auto out = torch::empty({T, B, H}, opts);
-  auto cs = save ? torch::empty({T, B, H}, opts) : torch::Tensor();
-  const bool keep = save && T * B * 4 * H * int64_t(sizeof(float)) <= kSaveBytes;
-  auto acts = keep ? torch::empty({T, B, 4 * H}, opts) : torch::empty({0}, opts);
+  ForwardOutputs fo(opts, T, B, H, save);
+  auto &out = fo.out, &cs = fo.cs, &acts = fo.acts;
+  const bool keep = fo.keep;
   float* const acts_p = acts.data_ptr<float>();
   auto hx = torch::empty({2, B, HC}, opts);  // [h | x_t], double-buffered
   hx[0].narrow(1, 0, H).copy_(h0);
@@ -391,19 +425,11 @@ std::vector<torch::Tensor> forward_impl(torch::Tensor x, torch::Tensor times, to
         const int64_t row = t * B + b;
         const float valid = has_mask ? mp[row] : 1.0f;
         for_blocks(j0, s.j1, [&](int64_t jb, int64_t Jb) {
-          float* a = g_p + b * 4 * H + 4 * jb;
-          activate_units(a, b_p + 4 * jb, Jb);
-          if (keep)
-            for (int64_t q = 0; q < 4; ++q)
-              std::memcpy(acts_p + row * 4 * H + q * H + jb, a + q * Jb, Jb * sizeof(float));
-          const Units<P> u = units_from(gp, jb);
-          if (save) {
-            forward_row<P, true>(a, cur + b * HC + jb, next + b * HC + jb, c_p + b * H + jb,
-                                 out_p + row * H + jb, cs_p + row * H + jb, u, tp[row], valid, Jb);
-          } else {
-            forward_row<P, false>(a, cur + b * HC + jb, next + b * HC + jb, c_p + b * H + jb,
-                                  out_p + row * H + jb, nullptr, u, tp[row], valid, Jb);
-          }
+          forward_block<P>(g_p + b * 4 * H + 4 * jb, b_p + 4 * jb,
+                           keep ? acts_p + row * 4 * H + jb : nullptr, H, cur + b * HC + jb,
+                           next + b * HC + jb, c_p + b * H + jb, out_p + row * H + jb,
+                           save ? cs_p + row * H + jb : nullptr, units_from(gp, jb), tp[row],
+                           valid, Jb);
         });
       }
       if (p == 0 && n + 1 < T) {  // the next step's inputs
@@ -469,6 +495,22 @@ inline void backward_row(const float* __restrict__ a, int64_t as, const float* _
 //: the gate gradients of about this many (step, batch) rows are kept, and the weight and
 //: input gradients are computed from them in a few large products instead of one per step
 constexpr int64_t kChunkRows = 1024;
+
+// The gate activations of a block of Jb units of one sample for the backward pass: kept
+// by the forward pass (kept_row: the sample's row of the activations at the block's first
+// unit, the gates H apart), or, where that is null, recomputed in place over the block's
+// pre-activations g (four blocks of Jb) with their biases.
+struct BlockActs {
+  const float* a;
+  int64_t stride;
+};
+
+inline BlockActs block_activations(const float* kept_row, float* g, const float* bias, int64_t H,
+                                   int64_t Jb) {
+  if (kept_row != nullptr) return {kept_row, H};
+  activate_units(g, bias, Jb);
+  return {g, Jb};
+}
 
 // The data of a backward pass, as pointers (both modes): times, mask (null when every
 // step is valid), x, the blocked weights and bias, out, cs, d_out, h0, c0; the gradients
@@ -583,20 +625,12 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
           const int64_t row = t * B + b;
           const float valid = has_mask ? d.mp[row] : 1.0f;
           for_blocks(j0, j1, [&](int64_t jb, int64_t Jb) {
-            const float* a;
-            int64_t as;
-            if (kept) {
-              a = acts_p + row * 4 * H + jb;
-              as = H;
-            } else {
-              float* g = gates.data() + b * 4 * J + 4 * (jb - j0);
-              activate_units(g, d.b_p + 4 * jb, Jb);
-              a = g;
-              as = Jb;
-            }
+            const BlockActs ba = block_activations(
+                kept ? acts_p + row * 4 * H + jb : nullptr,
+                kept ? nullptr : gates.data() + b * 4 * J + 4 * (jb - j0), d.b_p + 4 * jb, H, Jb);
             const float* hprev = (kept ? hp + b * H : hx.data() + b * HC) + jb;
             const float* cprev = (first ? d.c0_p + b * H : d.cs_p + (t_prev * B + b) * H) + jb;
-            backward_row<P>(a, as, hprev, cprev, d.dout_p + row * H + jb, d.dh_p + b * H + jb,
+            backward_row<P>(ba.a, ba.stride, hprev, cprev, d.dout_p + row * H + jb, d.dh_p + b * H + jb,
                             d.dc_p + b * H + jb, dg_step + b * 4 * H + 4 * jb, scratch.data(),
                             scratch.data() + Jb, acc_p + jb, acc_p + H + jb, acc_p + 2 * H + jb,
                             units_from(gp, jb), d.tp[row], valid, Jb);
@@ -699,11 +733,9 @@ std::vector<torch::Tensor> forward_grouped(torch::Tensor x, torch::Tensor times,
                                            bool save) {
   const int64_t T = x.size(0), B = x.size(1), C = x.size(2), H = h0.size(1), HC = H + C;
   const GateParams<P> gp(tau, shift, r_on, leak);
-  auto opts = x.options();
-  auto out = torch::empty({T, B, H}, opts);
-  auto cs = save ? torch::empty({T, B, H}, opts) : torch::Tensor();
-  const bool keep = save && T * B * 4 * H * int64_t(sizeof(float)) <= kSaveBytes;
-  auto acts = keep ? torch::empty({T, B, 4 * H}, opts) : torch::empty({0}, opts);
+  ForwardOutputs fo(x.options(), T, B, H, save);
+  auto &out = fo.out, &cs = fo.cs, &acts = fo.acts;
+  const bool keep = fo.keep;
   auto h = h0.clone();
   auto c = c0.clone();
   const bool has_mask = mask.numel() > 0;
@@ -732,20 +764,11 @@ std::vector<torch::Tensor> forward_grouped(torch::Tensor x, torch::Tensor times,
         const float valid = has_mask ? mp[row] : 1.0f;
         float* const hr = hx.data() + i * HC;  // h of the sample, updated in place
         for_blocks(0, H, [&](int64_t jb, int64_t Jb) {
-          float* a = gates.data() + i * 4 * H + 4 * jb;
-          activate_units(a, b_p + 4 * jb, Jb);
-          if (keep)
-            for (int64_t q = 0; q < 4; ++q)
-              std::memcpy(acts_p + row * 4 * H + q * H + jb, a + q * Jb, Jb * sizeof(float));
-          const Units<P> u = units_from(gp, jb);
-          float* const cr = c_p + (b0 + i) * H + jb;
-          if (save) {
-            forward_row<P, true>(a, hr + jb, hr + jb, cr, out_p + row * H + jb,
-                                 cs_p + row * H + jb, u, tp[row], valid, Jb);
-          } else {
-            forward_row<P, false>(a, hr + jb, hr + jb, cr, out_p + row * H + jb, nullptr, u,
-                                  tp[row], valid, Jb);
-          }
+          forward_block<P>(gates.data() + i * 4 * H + 4 * jb, b_p + 4 * jb,
+                           keep ? acts_p + row * 4 * H + jb : nullptr, H, hr + jb, hr + jb,
+                           c_p + (b0 + i) * H + jb, out_p + row * H + jb,
+                           save ? cs_p + row * H + jb : nullptr, units_from(gp, jb), tp[row],
+                           valid, Jb);
         });
       }
     }
@@ -817,20 +840,12 @@ std::vector<torch::Tensor> backward_grouped(torch::Tensor d_out, torch::Tensor d
         const int64_t b = b0 + i, row = t * B + b;
         const float valid = has_mask ? d.mp[row] : 1.0f;
         for_blocks(0, H, [&](int64_t jb, int64_t Jb) {
-          const float* a;
-          int64_t as;
-          if (kept) {
-            a = acts_p + row * 4 * H + jb;
-            as = H;
-          } else {
-            float* gr = gates.data() + i * 4 * H + 4 * jb;
-            activate_units(gr, d.b_p + 4 * jb, Jb);
-            a = gr;
-            as = Jb;
-          }
+          const BlockActs ba = block_activations(
+              kept ? acts_p + row * 4 * H + jb : nullptr,
+              kept ? nullptr : gates.data() + i * 4 * H + 4 * jb, d.b_p + 4 * jb, H, Jb);
           const float* hprev = hs.data() + (slot * Gb + i) * H + jb;
           const float* cprev = (first ? d.c0_p + b * H : d.cs_p + (t_prev * B + b) * H) + jb;
-          backward_row<P>(a, as, hprev, cprev, d.dout_p + row * H + jb, dhg + i * H + jb,
+          backward_row<P>(ba.a, ba.stride, hprev, cprev, d.dout_p + row * H + jb, dhg + i * H + jb,
                           dcg + i * H + jb, dg_step + i * 4 * H + 4 * jb, scratch.data(),
                           scratch.data() + Jb, accg + jb, accg + H + jb, accg + 2 * H + jb,
                           units_from(gp, jb), d.tp[row], valid, Jb);

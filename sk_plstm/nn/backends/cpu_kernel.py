@@ -313,14 +313,20 @@ def _kernel_weights(cell: PhasedLSTMCell, x: torch.Tensor) -> tuple[torch.Tensor
     return weight, bias
 
 
-def _kept_layout(cell: PhasedLSTMCell, weight: torch.Tensor, name: str, make: Any) -> Any:
-    """``make()``, a layout of ``weight`` (from :func:`_kernel_weights`), kept with it.
+def _layouts(cell: PhasedLSTMCell, weight: torch.Tensor) -> dict | None:
+    """The layouts kept with ``weight`` while it is the cell's kept weight, else None.
 
-    While ``weight`` is the cell's kept weight (inference, no parameter changed) the
-    layout is made once; otherwise it is made for this call only.
+    ``weight`` from :func:`_kernel_weights`: kept in inference, while no parameter changes.
     """
     cached = _weights.get(cell)
-    kept = cached[2] if cached is not None and cached[1][0] is weight else {}
+    return cached[2] if cached is not None and cached[1][0] is weight else None
+
+
+def _kept_layout(cell: PhasedLSTMCell, weight: torch.Tensor, name: str, make: Any) -> Any:
+    """``make()``, a layout of ``weight``: made once while ``weight`` is kept, else per call."""
+    kept = _layouts(cell, weight)
+    if kept is None:
+        return make()
     if name not in kept:
         kept[name] = make()
     return kept[name]
@@ -348,8 +354,7 @@ def _blocked_weights(
     every call (one event per call). Under autograd, two empty tensors: the kernel lays
     the weight out itself.
     """
-    cached = _weights.get(cell)
-    if cached is None or cached[1][0] is not weight:
+    if _layouts(cell, weight) is None:
         return _EMPTY, _EMPTY
     return _kept_layout(cell, weight, "blocked", lambda: tuple(_kernel.block_weights(weight, bias)))
 
@@ -516,7 +521,7 @@ _pays: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _sparse_pays(cell: torch.nn.Module) -> bool:
-    """Whether ``"auto"`` takes the event-driven path: mean effective ``r_on`` <= 0.3.
+    """Whether ``"auto"`` takes the event-driven path: mean ``r_on`` <= :data:`SPARSE_MAX_R_ON`.
 
     Asked at every call (streaming one event per call): the answer is kept until
     ``r_on`` changes, instead of reducing it on every call.
