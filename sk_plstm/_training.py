@@ -364,7 +364,8 @@ class GateNarrowing(Callback):
     The largest open ratio falls linearly from ``start`` (the initial ``r_on``) in the
     first epoch to ``end`` after :func:`narrowing_epochs` epochs and stays at ``end``,
     so the last epochs train the sparse model that prediction runs. Fixed open ratios
-    follow it; learned ones stay free below it (:meth:`sk_plstm.nn.TimeGate.narrow_`).
+    follow it; the range of learned ones falls from 1 to ``end`` over the same epochs,
+    each unit keeping its place in the range (:meth:`sk_plstm.nn.TimeGate.narrow_`).
     The width depends only on the epoch number, so ``partial_fit`` calls and a fit
     resumed from a checkpoint narrow exactly as one uninterrupted fit.
     """
@@ -372,21 +373,26 @@ class GateNarrowing(Callback):
     def __init__(self, start: float, end: float, max_epochs: int) -> None:
         self.start, self.end, self.max_epochs = start, end, max_epochs
 
-    def width(self, epoch: int) -> float:
-        """The largest open ratio during ``epoch`` (counted from 1)."""
+    def width(self, epoch: int, learned: bool = False) -> float:
+        """The largest open ratio during ``epoch`` (counted from 1).
+
+        Fixed ratios narrow from ``start``; the range of learned ones from 1 (where it
+        starts), so that every learned ratio falls with it from where it was.
+        """
         progress = min(1.0, (epoch - 1) / narrowing_epochs(self.max_epochs))
-        return self.start + (self.end - self.start) * progress
+        start = 1.0 if learned else self.start
+        return start + (self.end - start) * progress
 
     def on_epoch_begin(self, net, **kwargs):
         self._narrow(net)
 
     def on_epoch_end(self, net, **kwargs):
-        self._narrow(net)  # learned ratios may have grown during the epoch
+        self._narrow(net)
 
     def _narrow(self, net) -> None:
-        width = self.width(len(net.history))  # this epoch's row exists already
+        epoch = len(net.history)  # this epoch's row exists already
         for gate in net.module_.time_gates():
-            gate.narrow_(width)
+            gate.narrow_(self.width(epoch, learned=getattr(gate, "learn_r_on", False)))
 
 
 class ResumableEarlyStopping(EarlyStopping):

@@ -78,7 +78,8 @@ def test_time_parameters_reach_the_module(cls):
     assert len(gates) == 2
     for gate in gates:
         assert torch.all(gate.r_on == 0.2) or gate.r_on.requires_grad
-        assert not gate.tau.requires_grad and gate.shift.requires_grad and gate.r_on.requires_grad
+        assert not gate.log_tau.requires_grad and gate.shift.requires_grad
+        assert gate.r_on_logit.requires_grad and gate.learn_r_on
         assert gate.leak == 0.0
         assert (gate.tau >= 1.0).all() and (gate.tau <= 7.0).all()
 

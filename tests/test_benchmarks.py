@@ -139,9 +139,9 @@ def test_speed_benchmark_quick_mode(tmp_path):
     with torch.no_grad():
         for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
             getattr(cell, name).copy_(getattr(ref.cell, name))
-        cell.gate.tau.copy_(ref.tau)
-        cell.gate.shift.copy_(ref.shift)
-        cell.gate.r_on.copy_(ref.r_on)
+        cell.gate.set_(tau=ref.tau)
+        cell.gate.set_(shift=ref.shift)
+        cell.gate.set_(r_on=ref.r_on)
     x, times = torch.randn(3, 7, 2), torch.cumsum(torch.rand(3, 7), 1)
     torch.testing.assert_close(layer(x, times)[0], ref(x, times), rtol=1e-5, atol=1e-6)
 
@@ -162,16 +162,24 @@ def test_layer_matches_the_reference_loop_in_training_with_gradients():
         (cell.weight_hh, ref.cell.weight_hh),
         (cell.bias_ih, ref.cell.bias_ih),
         (cell.bias_hh, ref.cell.bias_hh),
-        (cell.gate.tau, ref.tau),
-        (cell.gate.shift, ref.shift),
-        (cell.gate.r_on, ref.r_on),
     ]
     with torch.no_grad():
         for mine, theirs in pairs:
             mine.copy_(theirs)
+        cell.gate.set_(tau=ref.tau, shift=ref.shift, r_on=ref.r_on)
     x, times = torch.randn(3, 40, 2), torch.cumsum(torch.rand(3, 40), 1)
     weights = torch.randn(3, 40, 6)
     (ref(x, times) * weights).sum().backward()
+    # the gate stores log(tau - TAU_MIN) and the open ratio's logit: their gradients are
+    # the reference's times the derivative of the parametrisation
+    gate = cell.gate
+    share = torch.sigmoid(gate.r_on_logit.detach())
+    span = gate.r_on_bound - gate.r_on_floor
+    pairs += [
+        (gate.log_tau, ref.tau.grad * (gate.tau.detach() - 1e-6)),
+        (gate.shift, ref.shift.grad),
+        (gate.r_on_logit, ref.r_on.grad * span * share * (1 - share)),
+    ]
     implementations = ["torch", "autograd"] + (["kernel"] if kernel_available() else [])
     for implementation in implementations:
         layer.implementation = implementation
@@ -180,7 +188,8 @@ def test_layer_matches_the_reference_loop_in_training_with_gradients():
         torch.testing.assert_close(out, ref(x, times), rtol=1e-5, atol=1e-6)
         (out * weights).sum().backward()
         for mine, theirs in pairs:
-            torch.testing.assert_close(mine.grad, theirs.grad, rtol=1e-4, atol=1e-5)
+            expected = theirs.grad if isinstance(theirs, torch.nn.Parameter) else theirs
+            torch.testing.assert_close(mine.grad, expected, rtol=1e-4, atol=1e-5)
 
 
 def test_sparse_benchmark_quick_mode(tmp_path):

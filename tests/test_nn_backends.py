@@ -101,7 +101,7 @@ def test_backend_matches_the_autograd_reference(
             result[2][name], expected, rtol=1e-4, atol=1e-5, msg=lambda m, n=name: f"{n}: {m}"
         )
     if grad:
-        assert result[2]["cells.0.gate.r_on"].abs().sum() > 0
+        assert result[2]["cells.0.gate.r_on_logit"].abs().sum() > 0
 
 
 def test_every_builtin_backend_is_registered_and_named():

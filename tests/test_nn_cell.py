@@ -34,9 +34,9 @@ def test_partial_openness_blends_candidate_with_previous_state():
 def test_closed_unit_keeps_its_state_exactly_in_eval():
     cell = PhasedLSTMCell(2, 4).eval()
     with torch.no_grad():
-        cell.gate.tau.fill_(10.0)
-        cell.gate.shift.fill_(0.0)
-        cell.gate.r_on.fill_(0.05)
+        cell.gate.set_(tau=10.0)
+        cell.gate.set_(shift=0.0)
+        cell.gate.set_(r_on=0.05)
     h, c = torch.randn(2, 4), torch.randn(2, 4)
     h1, c1 = cell(torch.randn(2, 2), torch.tensor([5.0, 7.0]), (h, c))  # phi = 0.5, 0.7
     assert torch.equal(h1, h) and torch.equal(c1, c)

@@ -35,9 +35,9 @@ def test_fully_open_step_is_an_ordinary_gru_step_and_partial_openness_blends():
 def test_cell_keeps_a_closed_unit_and_a_masked_step_exactly():
     cell = PhasedGRUCell(2, 4).eval()
     with torch.no_grad():
-        cell.gate.tau.fill_(10.0)
-        cell.gate.shift.fill_(0.0)
-        cell.gate.r_on.fill_(0.05)
+        cell.gate.set_(tau=10.0)
+        cell.gate.set_(shift=0.0)
+        cell.gate.set_(r_on=0.05)
     h = torch.randn(2, 4)
     assert torch.equal(cell(torch.randn(2, 2), torch.tensor([5.0, 7.0]), h), h)
     cell.train()
@@ -73,9 +73,9 @@ def test_eval_keeps_closed_units_exactly_and_every_layer_gets_the_times():
     layer = _layer(num_layers=2).eval()
     with torch.no_grad():
         for cell in layer.cells:
-            cell.gate.tau.fill_(100.0)
-            cell.gate.shift.fill_(0.0)
-            cell.gate.r_on.fill_(0.05)
+            cell.gate.set_(tau=100.0)
+            cell.gate.set_(shift=0.0)
+            cell.gate.set_(r_on=0.05)
     h0 = torch.randn(2, 2, 5)
     t = torch.linspace(10.0, 90.0, 20, dtype=torch.float64).expand(2, 20)  # phi in [0.1, 0.9]
     out, h = layer(torch.randn(2, 20, 3), t, h0=h0)
@@ -91,7 +91,7 @@ def test_backward_direction_and_gradients_of_every_layer():
     assert out.shape == (2, 10, 10) and h.shape == (4, 2, 5)
     (out.sum() + h.sum()).backward()
     for cell in layer.cells:
-        for p in (cell.gate.tau, cell.gate.shift, cell.gate.r_on, cell.weight_hh):
+        for p in (cell.gate.log_tau, cell.gate.shift, cell.gate.r_on_logit, cell.weight_hh):
             assert p.grad is not None and p.grad.abs().sum() > 0
 
 

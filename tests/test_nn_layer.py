@@ -74,9 +74,9 @@ def test_every_layer_receives_the_timestamps():
     x = torch.randn(2, 8, 3)
     t = torch.arange(8, dtype=torch.float64).expand(2, 8) * 10.0
     with torch.no_grad():  # second layer: period 10, open on phi < 0.1, phase 0.5 at every step
-        layer.cells[1].gate.tau.fill_(10.0)
-        layer.cells[1].gate.shift.fill_(5.0)
-        layer.cells[1].gate.r_on.fill_(0.1)
+        layer.cells[1].gate.set_(tau=10.0)
+        layer.cells[1].gate.set_(shift=5.0)
+        layer.cells[1].gate.set_(r_on=0.1)
     out, (h, _) = layer(x, t)
     assert torch.all(out == 0) and torch.all(h[1] == 0)  # layer 2 closed at every step
     assert not torch.all(h[0] == 0)  # layer 1 still computed
@@ -112,9 +112,9 @@ def test_backward_direction_reads_the_sequence_reversed():
 def test_eval_keeps_closed_units_exactly_over_a_sequence():
     layer = _layer().eval()
     with torch.no_grad():
-        layer.cells[0].gate.tau.fill_(100.0)
-        layer.cells[0].gate.shift.fill_(0.0)
-        layer.cells[0].gate.r_on.fill_(0.05)
+        layer.cells[0].gate.set_(tau=100.0)
+        layer.cells[0].gate.set_(shift=0.0)
+        layer.cells[0].gate.set_(r_on=0.05)
     h0, c0 = torch.randn(1, 2, 5), torch.randn(1, 2, 5)
     t = torch.linspace(10.0, 90.0, 20, dtype=torch.float64).expand(2, 20)  # phi in [0.1, 0.9]
     out, (h, c) = layer(torch.randn(2, 20, 3), t, state=(h0, c0))
@@ -138,7 +138,7 @@ def test_gradients_reach_time_parameters_of_every_layer():
     out, _ = layer(torch.randn(2, 10, 3), _irregular_times(2, 10), torch.tensor([10, 6]))
     out.sum().backward()
     for cell in layer.cells:
-        for p in (cell.gate.tau, cell.gate.shift, cell.gate.r_on, cell.weight_ih):
+        for p in (cell.gate.log_tau, cell.gate.shift, cell.gate.r_on_logit, cell.weight_ih):
             assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0
 
 

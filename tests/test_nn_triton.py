@@ -78,7 +78,7 @@ def test_bfloat16_under_autocast_is_close_to_float32(interpreter):
     assert out.dtype == torch.bfloat16
     torch.testing.assert_close(out.float(), expected, rtol=0.05, atol=0.03)
     out.float().sum().backward()
-    assert layer.cells[0].gate.tau.grad is not None
+    assert layer.cells[0].gate.log_tau.grad is not None
 
 
 def test_what_it_refuses_and_when_auto_takes_it(interpreter):

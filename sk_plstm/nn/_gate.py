@@ -9,9 +9,15 @@ from ._init import init_time_gate_
 
 __all__ = ["TimeGate", "time_gate"]
 
-#: Smallest period and open ratio used in the forward pass; keeps both positive while learning.
+#: Smallest period used in the forward pass (``tau = TAU_MIN + exp(log_tau)``).
 TAU_MIN = 1e-6
+#: Smallest fixed open ratio; fixed ratios are checked to lie in ``(0, 1]``.
 R_ON_MIN = 1e-6
+#: Lowest value a learned open ratio can take (lower where the initial or narrowed ratio is
+#: below twice this): a unit can always open on a hundredth of its period, never on none.
+R_ON_FLOOR = 1e-2
+#: How close to 0 or 1 a learned ratio's share of its range may be set (logit kept finite).
+_SHARE_EPS = 1e-7
 
 
 def time_gate(
@@ -75,6 +81,22 @@ class TimeGate(nn.Module):
     phase leaks with slope ``leak``; in evaluation mode the leak is 0, so a closed
     unit keeps its state exactly.
 
+    The parameters are stored so that no value a unit needs is out of reach of its
+    gradient (a clamp would pass none once crossed, and a unit whose open ratio fell to
+    its clamp would never open again):
+
+    * ``tau = TAU_MIN + exp(log_tau)``: every period is positive, and an optimiser's
+      step changes it by a share of itself;
+    * a learned open ratio is ``floor + (bound - floor) * sigmoid(r_on_logit)``: it stays
+      between ``floor`` (:data:`R_ON_FLOOR`, 0.01, or half the initial or narrowed ratio
+      where that is lower) and ``bound`` (1, or the width :meth:`narrow_` set), with a
+      gradient everywhere; narrowing moves ``bound``, so every unit keeps its place in
+      the range instead of being clamped;
+    * a fixed open ratio is ``bound`` itself (``r_on_logit`` is not used).
+
+    ``tau`` and ``r_on`` are read as properties (the effective values, with their
+    gradients); :meth:`set_` writes them.
+
     Parameters
     ----------
     hidden_size : int
@@ -88,6 +110,17 @@ class TimeGate(nn.Module):
         Slope of the closed phase in training mode.
     learn_tau, learn_shift, learn_r_on : bool
         Whether each parameter receives gradients. Defaults: True, True, False.
+
+    Attributes
+    ----------
+    log_tau : torch.nn.Parameter of shape (hidden_size,)
+        ``log(tau - TAU_MIN)``.
+    shift : torch.nn.Parameter of shape (hidden_size,)
+        The phase shifts.
+    r_on_logit : torch.nn.Parameter of shape (hidden_size,)
+        A learned open ratio's place in its range, before the sigmoid.
+    r_on_bound, r_on_floor : torch.Tensor of shape (hidden_size,)
+        Buffers: the largest and smallest open ratio (the fixed ratio is the bound).
 
     Examples
     --------
@@ -113,44 +146,136 @@ class TimeGate(nn.Module):
             raise ValueError(f"leak must be >= 0, got {leak!r}.")
         self.hidden_size = hidden_size
         self.leak = float(leak)
-        self.tau = nn.Parameter(torch.empty(hidden_size), requires_grad=learn_tau)
+        self.learn_r_on = bool(learn_r_on)
+        self.log_tau = nn.Parameter(torch.empty(hidden_size), requires_grad=learn_tau)
         self.shift = nn.Parameter(torch.empty(hidden_size), requires_grad=learn_shift)
-        self.r_on = nn.Parameter(torch.empty(hidden_size), requires_grad=learn_r_on)
+        self.r_on_logit = nn.Parameter(torch.zeros(hidden_size), requires_grad=learn_r_on)
+        self.register_buffer("r_on_bound", torch.ones(hidden_size))
+        self.register_buffer("r_on_floor", torch.full((hidden_size,), R_ON_FLOOR))
         self.tau_range, self.initial_r_on = tau_range, r_on
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Draw ``tau`` and ``shift`` afresh and set ``r_on``, as at construction."""
-        init_time_gate_(self.tau, self.shift, self.r_on, self.tau_range, self.initial_r_on)
+        tau, shift, r_on = (torch.empty(self.hidden_size, dtype=torch.float64) for _ in range(3))
+        init_time_gate_(tau, shift, r_on, self.tau_range, self.initial_r_on)
+        with torch.no_grad():
+            self.r_on_bound.fill_(1.0 if self.learn_r_on else self.initial_r_on)
+            self.r_on_floor.fill_(min(R_ON_FLOOR, 0.5 * self.initial_r_on))
+        self.set_(tau=tau, shift=shift, r_on=r_on)
+
+    @property
+    def tau(self) -> torch.Tensor:
+        """The periods, shape (hidden_size,): ``TAU_MIN + exp(log_tau)``."""
+        return TAU_MIN + torch.exp(self.log_tau)
+
+    @property
+    def r_on(self) -> torch.Tensor:
+        """The open ratios, shape (hidden_size,), each in ``[r_on_floor, r_on_bound]``."""
+        if not self.learn_r_on:
+            return self.r_on_bound
+        span = self.r_on_bound - self.r_on_floor
+        return self.r_on_floor + span * torch.sigmoid(self.r_on_logit)
+
+    @torch.no_grad()
+    def set_(
+        self,
+        tau: torch.Tensor | float | None = None,
+        shift: torch.Tensor | float | None = None,
+        r_on: torch.Tensor | float | None = None,
+    ) -> TimeGate:
+        """Set periods, shifts or open ratios (the effective values), in place.
+
+        A learned open ratio below the floor lowers the floor to half of it; one at or
+        above the bound is set just below the bound.
+
+        Parameters
+        ----------
+        tau : torch.Tensor of shape (hidden_size,) or float, optional
+            Periods, each above ``TAU_MIN``.
+        shift : torch.Tensor of shape (hidden_size,) or float, optional
+        r_on : torch.Tensor of shape (hidden_size,) or float, optional
+            Open ratios in ``(0, 1]``.
+
+        Returns
+        -------
+        TimeGate
+            ``self``.
+        """
+
+        def full(value):
+            value = torch.as_tensor(value, dtype=torch.float64)
+            return value.expand(self.hidden_size).to(self.log_tau.device)
+
+        if tau is not None:
+            tau = full(tau)
+            if not bool((tau > TAU_MIN).all()):
+                raise ValueError(f"tau must be above {TAU_MIN}, got {tau.min().item()!r}.")
+            self.log_tau.copy_(torch.log(tau - TAU_MIN))
+        if shift is not None:
+            self.shift.copy_(full(shift))
+        if r_on is not None:
+            r_on = full(r_on)
+            if not bool(((r_on > 0) & (r_on <= 1)).all()):
+                raise ValueError(f"r_on must be in (0, 1], got {r_on.tolist()!r}.")
+            if not self.learn_r_on:
+                self.r_on_bound.copy_(r_on)
+                self.r_on_floor.copy_(torch.minimum(self.r_on_floor.double(), 0.5 * r_on))
+            else:
+                floor = torch.minimum(self.r_on_floor.double(), 0.5 * r_on)
+                self.r_on_floor.copy_(floor)
+                bound = self.r_on_bound.double()
+                share = ((r_on - floor) / (bound - floor)).clamp(_SHARE_EPS, 1 - _SHARE_EPS)
+                self.r_on_logit.copy_(torch.logit(share))
+        return self
 
     def effective_params(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Period and open ratio as used in the forward pass (kept positive).
+        """Period and open ratio as used in the forward pass.
 
         Returns
         -------
         tau : torch.Tensor of shape (hidden_size,)
-            ``tau`` clamped to at least ``TAU_MIN``.
+            :attr:`tau`, above ``TAU_MIN``.
         r_on : torch.Tensor of shape (hidden_size,)
-            ``r_on`` clamped to ``[R_ON_MIN, 1]``.
+            :attr:`r_on`, in ``[r_on_floor, r_on_bound]``.
         """
-        return self.tau.clamp(min=TAU_MIN), self.r_on.clamp(R_ON_MIN, 1.0)
+        return self.tau, self.r_on
 
     @torch.no_grad()
     def narrow_(self, r_on: float) -> None:
         """Open every unit at most ``r_on`` of its period, in place.
 
-        Fixed open ratios become ``r_on``; learned ones stay free below it (those above
-        are clamped to it).
+        Fixed open ratios become ``r_on``; the range of learned ones ends at ``r_on``
+        (each unit keeps its place in the range, and its gradient).
 
         Parameters
         ----------
         r_on : float
             The largest open ratio, in ``(0, 1]``.
         """
-        if self.r_on.requires_grad:
-            self.r_on.clamp_(max=r_on)
-        else:
-            self.r_on.fill_(r_on)
+        if not 0 < r_on <= 1:
+            raise ValueError(f"r_on must be in (0, 1], got {r_on!r}.")
+        self.r_on_bound.fill_(r_on)
+        self.r_on_floor.clamp_(max=0.5 * r_on)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Read the periods and open ratios of model files written before the
+        parametrisation (``tau`` and ``r_on`` stored as such, clamped in use)."""
+        if prefix + "tau" in state_dict and prefix + "log_tau" not in state_dict:
+            tau = state_dict.pop(prefix + "tau").double().clamp(min=2 * TAU_MIN)
+            r_on = state_dict.pop(prefix + "r_on").double().clamp(R_ON_MIN, 1.0)
+            dtype = self.log_tau.dtype
+            state_dict[prefix + "log_tau"] = torch.log(tau - TAU_MIN).to(dtype)
+            floor = torch.minimum(torch.full_like(r_on, R_ON_FLOOR), 0.5 * r_on)
+            if self.learn_r_on:
+                share = ((r_on - floor) / (1.0 - floor)).clamp(_SHARE_EPS, 1 - _SHARE_EPS)
+                logit, bound = torch.logit(share), torch.ones_like(r_on)
+            else:
+                logit, bound = torch.zeros_like(r_on), r_on
+            state_dict[prefix + "r_on_logit"] = logit.to(dtype)
+            state_dict[prefix + "r_on_bound"] = bound.to(self.r_on_bound.dtype)
+            state_dict[prefix + "r_on_floor"] = floor.to(self.r_on_floor.dtype)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, times: torch.Tensor) -> torch.Tensor:
         """Openness of every unit at ``times``.
