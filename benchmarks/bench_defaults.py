@@ -236,6 +236,25 @@ CANDIDATES: dict[str, dict] = {
     "narrow 0.5->0.1+learn": {"r_on": 0.5, "learn_r_on": True, "narrow_to": 0.1},
     # the Phased GRU with the package's defaults (= "narrow 0.5->0.1+learn" on the LSTM cell)
     "gru": {"r_on": 0.5, "learn_r_on": True, "narrow_to": 0.1, "cell": "gru"},
+    # third round (parametrised gates that cannot die; defaults then: r_on=0.5 learned,
+    # narrowed to 0.1): wide gates kept, and what the network sees
+    "wide": {"final_r_on": None},
+    "wide+time": {"final_r_on": None, "time_inputs": True},
+    "wide+level": {"final_r_on": None, "level_inputs": True},
+    "wide+summary": {"final_r_on": None, "readout": "summary"},
+    "wide+all": {
+        "final_r_on": None,
+        "time_inputs": True,
+        "level_inputs": True,
+        "readout": "summary",
+    },
+    "wide+all+cosine": {
+        "final_r_on": None,
+        "time_inputs": True,
+        "level_inputs": True,
+        "readout": "summary",
+        "lr_schedule": "cosine",
+    },
 }
 #: what the rows of the report call the baselines
 BASELINES = ("LSTM", "MiniRocket")

@@ -28,7 +28,14 @@ from skorch.history import History
 
 from . import _distributed
 from ._data import Panel, TimeOrigin, TimeRange, to_panel
-from ._inspect import ModelDescription, describe, gate_openness, gate_table, update_counts
+from ._inspect import (
+    ModelDescription,
+    describe,
+    gate_openness,
+    gate_table,
+    training_updates,
+    update_counts,
+)
 from ._network import build_net, early_stopper
 from ._params import (
     EARLY_STOPPING_FRACTION,
@@ -204,6 +211,10 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         """
         return PhasedLSTMNet, {
             **self._network_size(output_size),
+            "n_channels": self.n_channels_,
+            "time_inputs": self.time_inputs,
+            "level_inputs": self.level_inputs,
+            "readout": self.readout,
             "cell": self.cell,
             "tau_range": (
                 self.tau_range_[0] / self.time_scale_,
@@ -361,6 +372,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         panel = self._panel(X, reset=False)
         targets = self._partial_targets(y, len(panel))
         inputs = self._network_inputs(panel)
+        self._training_inputs = inputs
         # a draw of its own for every epoch, continuing the fit's sequence
         with self._seeded(self.seed_ + len(self.net_.history)):
             self.net_.partial_fit(inputs, targets, epochs=epochs)
@@ -374,6 +386,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         self.tau_range_ = TimeRange(self._resolve_tau_range(panel))
         self._set_time_scale()
         inputs = self._network_inputs(panel)
+        self._training_inputs = inputs
         self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         if self.distributed:  # every rank must shuffle alike: rank 0's seed for all
             self.seed_ = _distributed.broadcast_seed(self.seed_)
@@ -412,12 +425,24 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         Returns whether early stopping ended the training.
         """
         self.n_iter_ = len(self.net_.history)
+        self._record_training_updates()
         stopped = self._stopped_early()
         self._note_interruption(epochs, stopped)
         if self.early_stopping and not incremental:
             best = int(early_stopper(self.net_).best_epoch_)
             self.best_epoch_ = best or self.n_iter_  # 0: no epoch was watched (final_r_on)
         return stopped
+
+    def _record_training_updates(self) -> None:
+        """``training_updates_``: every unit's updates on the training data (the last call's).
+
+        The training call keeps its network inputs in ``_training_inputs`` for this.
+        """
+        inputs = self.__dict__.pop("_training_inputs", None)
+        module = self.net_.module_
+        if inputs is None or not module.time_gates():
+            return
+        self.training_updates_ = training_updates(module, inputs["times"], inputs["lengths"])
 
     def _stopped_early(self) -> bool:
         """Whether early stopping ended the last fit of ``net_``."""

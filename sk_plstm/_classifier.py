@@ -99,6 +99,19 @@ class PhasedLSTMClassifier(ClassifierMixin, PhasedLSTMBase):
     standardize : bool, default=True
         Standardise each channel with the mean and standard deviation of its
         observed training values (stored in ``channel_mean_`` and ``channel_std_``).
+    time_inputs : bool, default=False
+        Feed the network, beside the values, the log of the time since the previous
+        observation and, for data with missing values, of the time since each channel's
+        last observation (GRU-D's ``delta``), in units of the typical sampling interval:
+        how old the evidence of every channel is.
+    level_inputs : bool, default=False
+        Feed the network, beside the values, each channel's value relative to its first
+        observation in the series, so that a change of level reads the same in series
+        that start at different levels.
+    readout : {"last", "summary"}, default="last"
+        What the output layer reads: the final hidden state (``"last"``), or the final
+        hidden state and, per channel, statistics of the series' observations (log
+        count, mean, standard deviation, minimum, maximum, last value; ``"summary"``).
     max_epochs : int, default=100
         Training epochs.
     batch_size : int, default=32
@@ -213,6 +226,10 @@ default="adam"
         The periods ``"tau"``, shifts ``"shift"`` (both in the time index's units)
         and open ratios ``"r_on"`` of every unit before training; compare with
         :meth:`time_gates`.
+    training_updates_ : ndarray of shape (num_layers * num_directions, hidden_size)
+        Time points of the training data at which each unit updated (its gate open, in
+        inference), averaged over the series, for the data of the last training call; 0
+        for a unit that never opened (``describe`` counts them).
     seed_ : int
         The torch seed drawn from ``random_state`` for this fit.
 

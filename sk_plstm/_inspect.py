@@ -11,7 +11,17 @@ import torch
 
 from ._data import absolute_times
 
-__all__ = ["ModelDescription", "describe", "gate_openness", "gate_table", "update_counts"]
+__all__ = [
+    "ModelDescription",
+    "describe",
+    "gate_openness",
+    "gate_table",
+    "training_updates",
+    "update_counts",
+]
+
+#: series per chunk when counting updates on the training data
+_CHUNK = 256
 
 
 def _gate_labels(estimator: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -65,6 +75,33 @@ def update_counts(estimator: Any, X: Any) -> np.ndarray:
     return counts.cpu().numpy().astype(np.float64)
 
 
+def training_updates(module: Any, times: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Updates of every unit on a network's training inputs, averaged over the series.
+
+    Parameters
+    ----------
+    module : EstimatorNetwork
+        A network with time gates (in its training mode or not: counted as in inference).
+    times : numpy.ndarray of shape (n_series, max_length)
+        The internal times the network trained on.
+    lengths : numpy.ndarray of shape (n_series,)
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_gate_layers, hidden_size)
+        0 for a unit that never opened at a training time point.
+    """
+    device = next(module.parameters()).device
+    total = None
+    with torch.no_grad():
+        for start in range(0, len(lengths), _CHUNK):
+            t = torch.as_tensor(times[start : start + _CHUNK], device=device)
+            n = torch.as_tensor(lengths[start : start + _CHUNK], device=device)
+            counts = module.update_counts(t, n).double().cpu().numpy() * len(n)
+            total = counts if total is None else total + counts
+    return total / max(len(lengths), 1)
+
+
 def gate_openness(estimator: Any, X: Any) -> tuple[np.ndarray, np.ndarray]:
     """Openness of every unit at every time point of ``X`` (see the estimators' method)."""
     panel, times, lengths = _gate_inputs(estimator, X)
@@ -91,7 +128,9 @@ class ModelDescription:
         One row per layer and direction: ``units``, the learned ``tau_min``,
         ``tau_median``, ``tau_max`` (in ``summary["time_unit"]``), ``r_on_mean``,
         ``open_fraction`` (the fraction of time a unit's gate is open, the mean
-        ``r_on``) and, when series were given, ``updates_fraction`` (the fraction of
+        ``r_on``), ``never_opened`` (units that were closed at every time point of the
+        training data: they learned nothing and change no prediction) and, when series
+        were given, ``updates_fraction`` (the fraction of
         their time points at which a unit updates, against 1 for an LSTM).
 
     Examples
@@ -117,9 +156,16 @@ class ModelDescription:
             f"{s['n_outputs']} output(s); {s['n_parameters']:,} parameters",
             f"trained {s['n_iter']} epoch(s)"
             + (f", weights of epoch {s['best_epoch']} kept" if s.get("best_epoch") else ""),
-            f"times in {s['time_unit']}; tau initialised in {s['tau_range']}",
+            f"times in {s['time_unit']}; tau initialised in "
+            f"({s['tau_range'][0]:.4g}, {s['tau_range'][1]:.4g})",
             self.layers.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
         ]
+        never = int(self.layers["never_opened"].sum()) if "never_opened" in self.layers else 0
+        if never:
+            lines.append(
+                f"never_opened: {never} unit(s) closed at every training time point; they "
+                "take no part in any prediction (see docs/inspecting.md)"
+            )
         if "updates_fraction" in self.layers:
             lines.append(
                 f"updates_fraction: on {s['n_series']} series, of their time points "
@@ -148,6 +194,8 @@ def describe(estimator: Any, X: Any = None) -> ModelDescription:
         }
     )
     table["open_fraction"] = table["r_on_mean"]
+    if getattr(estimator, "training_updates_", None) is not None:
+        table["never_opened"] = (estimator.training_updates_ == 0).sum(axis=1)
     module = estimator.module_
     summary = {
         "estimator": type(estimator).__name__,

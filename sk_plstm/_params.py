@@ -19,7 +19,7 @@ from skorch.callbacks import Callback
 from . import _distributed
 from ._compat import Interval, StrOptions
 from ._data import MISSING, check_time_unit
-from .nn._net import CELLS
+from .nn._net import CELLS, READOUTS
 
 __all__ = [
     "EARLY_STOPPING_FRACTION",
@@ -80,6 +80,9 @@ class PhasedLSTMParams:
         time_unit: str = "s",
         missing: str = "mask",
         standardize: bool = True,
+        time_inputs: bool = False,
+        level_inputs: bool = False,
+        readout: str = "last",
         max_epochs: int = 100,
         batch_size: int = 32,
         lr: float = 1e-2,
@@ -114,6 +117,9 @@ class PhasedLSTMParams:
         self.time_unit = time_unit
         self.missing = missing
         self.standardize = standardize
+        self.time_inputs = time_inputs
+        self.level_inputs = level_inputs
+        self.readout = readout
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -152,6 +158,9 @@ PARAMETER_CONSTRAINTS: dict = {
     "time_unit": [str, pd.Timedelta],
     "missing": [StrOptions(set(MISSING))],
     "standardize": ["boolean"],
+    "time_inputs": ["boolean"],
+    "level_inputs": ["boolean"],
+    "readout": [StrOptions(set(READOUTS))],
     "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
     "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
     "lr": [Interval(numbers.Real, 0, None, closed="neither")],

@@ -445,11 +445,15 @@ ATTRIBUTES = {
     "n_iter_": lambda v: _is_int(v),
     "best_epoch_": lambda v: _is_int(v, 1),
     "initial_gates_": _check_gates,
+    "training_updates_": lambda v: _finite_array(v) and v.ndim == 2 and bool((v >= 0).all()),
 }
 REQUIRED = {
     "PhasedLSTMClassifier": {"classes_"},
     "PhasedLSTMRegressor": {"y_mean_", "y_std_", "y_ndim_"},
 }
+#: parameters added since the first format version, with the value that builds the model
+#: a file without them describes (their defaults may differ)
+ADDED_PARAMS = {"time_inputs": False, "level_inputs": False, "readout": "last"}
 #: fitted attributes renamed since an earlier version: {old name: new name}
 RENAMED = {"_y_ndim": "y_ndim_"}
 # n_iter_ is absent from the best model written during a fit (it is the history's length)
@@ -604,6 +608,8 @@ def _load(path: Path | str, content: tuple[dict, bytes, bytes | None], device: s
                 params[name] = optimizer
             else:
                 params[name] = _decode(value)
+        for name, earlier in ADDED_PARAMS.items():  # files written before they existed
+            params.setdefault(name, earlier)
         estimator = classes[meta["estimator"]](**params)
         if device is None:
             device = params.get("device", "cpu")

@@ -195,3 +195,21 @@ def test_any_parameter_value_fits_or_gets_a_clear_error(name, tmp_path):
             PhasedLSTMClassifier(**params).fit(X3, y3).predict(X3)
         except (ValueError, TypeError):
             pass  # a clear error (the message is checked by the specific tests)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_what_the_network_sees_reaches_it(cls):
+    X_missing = np.stack([X, X[:, ::-1]], axis=1)  # (20, 2, 8)
+    X_missing[::3, 0, 2] = np.nan
+    est = _fit(cls, time_inputs=True, level_inputs=True, readout="summary")
+    module = est.module_
+    assert module.encoding is not None and module.readout == "summary"
+    assert module.plstm.input_size == 1 + 1 + 1  # value, gap, level (complete data)
+    est = cls(hidden_size=4, max_epochs=1, random_state=0, time_inputs=True)
+    est.fit(X_missing, Y[cls])
+    # values and masks of 2 channels, the row gap and the channels' deltas
+    assert est.module_.plstm.input_size == 2 + 2 + 1 + 2 and est.module_.head.in_features == 4
+    plain = _fit(cls)
+    assert plain.module_.encoding is None and plain.module_.plstm.input_size == 1
+    with pytest.raises(InvalidParameterError, match="readout"):
+        _fit(cls, readout="attention")

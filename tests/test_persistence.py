@@ -67,6 +67,24 @@ def test_round_trip_of_a_phased_gru(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(DATA), gru.predict_proba(DATA))
 
 
+def test_round_trip_with_input_encoding_summary_readout_and_training_updates(tmp_path):
+    missing = DATA.copy()
+    missing[::4, 1, ::3] = np.nan
+    clf = PhasedLSTMClassifier(
+        hidden_size=5,
+        max_epochs=2,
+        time_inputs=True,
+        level_inputs=True,
+        readout="summary",
+        random_state=0,
+    ).fit(missing, LABELS)
+    clf.save(tmp_path / "m.plstm")
+    loaded = sk_plstm.load(tmp_path / "m.plstm")
+    assert (loaded.time_inputs, loaded.level_inputs, loaded.readout) == (True, True, "summary")
+    np.testing.assert_array_equal(loaded.training_updates_, clf.training_updates_)
+    np.testing.assert_array_equal(loaded.predict_proba(missing), clf.predict_proba(missing))
+
+
 def test_round_trip_regressor_multi_output_datetime_and_optimizer_class(tmp_path):
     frames = []
     for i, series in enumerate(DATA):

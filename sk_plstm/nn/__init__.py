@@ -7,6 +7,7 @@ This subpackage imports torch only.
 
 from ._cell import PhasedCellBase, PhasedGRUCell, PhasedLSTMCell
 from ._contract import EstimatorNetwork, NetworkStream
+from ._features import InputEncoding, channel_summary
 from ._gate import TimeGate, time_gate
 from ._init import init_lstm_weights_, init_time_gate_
 from ._layer import IMPLEMENTATIONS, PhasedGRU, PhasedLSTM, PhasedRNNBase, lengths_to_mask
@@ -17,6 +18,7 @@ from .backends import kernel_available
 __all__ = [
     "EstimatorNetwork",
     "IMPLEMENTATIONS",
+    "InputEncoding",
     "kernel_available",
     "LayerStream",
     "NetworkStream",
@@ -28,6 +30,7 @@ __all__ = [
     "PhasedLSTMNet",
     "PhasedRNNBase",
     "TimeGate",
+    "channel_summary",
     "init_lstm_weights_",
     "init_time_gate_",
     "lengths_to_mask",

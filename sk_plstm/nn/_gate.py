@@ -259,8 +259,10 @@ class TimeGate(nn.Module):
         self.r_on_floor.clamp_(max=0.5 * r_on)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        """Read the periods and open ratios of model files written before the
-        parametrisation (``tau`` and ``r_on`` stored as such, clamped in use)."""
+        """Read the gates of model files written before the parametrisation.
+
+        Those stored ``tau`` and ``r_on`` as such (clamped in use).
+        """
         if prefix + "tau" in state_dict and prefix + "log_tau" not in state_dict:
             tau = state_dict.pop(prefix + "tau").double().clamp(min=2 * TAU_MIN)
             r_on = state_dict.pop(prefix + "r_on").double().clamp(R_ON_MIN, 1.0)

@@ -6,12 +6,15 @@ import torch
 from torch import nn
 
 from ._contract import EstimatorNetwork, NetworkStream
+from ._features import SUMMARY_STATS, InputEncoding, channel_summary
 from ._layer import PhasedGRU, PhasedLSTM, PhasedRNNBase
 
-__all__ = ["CELLS", "PhasedLSTMNet"]
+__all__ = ["CELLS", "READOUTS", "PhasedLSTMNet"]
 
 #: the estimators' ``cell`` values and the sequence layers they build
 CELLS: dict[str, type[PhasedRNNBase]] = {"lstm": PhasedLSTM, "gru": PhasedGRU}
+#: what the head reads: the final state, or the final state and per-channel statistics
+READOUTS = ("last", "summary")
 
 
 class PhasedLSTMNet(EstimatorNetwork):
@@ -39,6 +42,16 @@ class PhasedLSTMNet(EstimatorNetwork):
         Whether to add a backward direction.
     dropout : float, default=0.0
         Dropout between layers and before the head, in training mode.
+    n_channels : int, optional
+        Channels of the data when ``values`` holds masks after them (``input_size`` is
+        then ``2 * n_channels``); ``input_size`` by default (no masks).
+    time_inputs : bool, default=False
+        Feed the recurrent layers the log time gaps (:class:`InputEncoding`).
+    level_inputs : bool, default=False
+        Feed them each channel's value relative to its first observation too.
+    readout : {"last", "summary"}, default="last"
+        What the head reads: the final hidden state, or the final hidden state and
+        per-channel statistics of the observations (:func:`channel_summary`).
     **gate_kwargs
         Time-gate settings passed to :class:`PhasedLSTM` (``tau_range``,
         ``r_on``, ``leak``, ``learn_tau``, ``learn_shift``, ``learn_r_on``).
@@ -63,15 +76,32 @@ class PhasedLSTMNet(EstimatorNetwork):
         bidirectional: bool = False,
         dropout: float = 0.0,
         cell: str = "lstm",
+        n_channels: int | None = None,
+        time_inputs: bool = False,
+        level_inputs: bool = False,
+        readout: str = "last",
         **gate_kwargs,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {tuple(CELLS)}, got {cell!r}.")
-        self.cell = cell
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}.")
+        n_channels = input_size if n_channels is None else n_channels
+        if input_size not in (n_channels, 2 * n_channels):
+            raise ValueError(
+                f"input_size {input_size} must be n_channels ({n_channels}) or twice it "
+                "(values, then masks)."
+            )
+        self.cell, self.n_channels, self.readout = cell, n_channels, readout
+        self.encoding = None
+        if time_inputs or level_inputs:
+            masked = input_size == 2 * n_channels
+            self.encoding = InputEncoding(n_channels, masked, time_inputs, level_inputs)
+        layer_input = input_size if self.encoding is None else self.encoding.out_size
         # the attribute keeps its name for either cell: model files store its parameters
         self.plstm = CELLS[cell](
-            input_size,
+            layer_input,
             hidden_size,
             num_layers=num_layers,
             batch_first=True,
@@ -80,7 +110,10 @@ class PhasedLSTMNet(EstimatorNetwork):
             **gate_kwargs,
         )
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(hidden_size * self.plstm.num_directions, output_size)
+        features = hidden_size * self.plstm.num_directions
+        if readout == "summary":
+            features += len(SUMMARY_STATS) * n_channels
+        self.head = nn.Linear(features, output_size)
         self.output_size = output_size
         self.bidirectional = bidirectional
 
@@ -107,10 +140,19 @@ class PhasedLSTMNet(EstimatorNetwork):
             # steps past the longest sequence of this batch are all padding: skip them
             steps = int(lengths.max())
             values, times = values[:, :steps], times[:, :steps]
-        _, (h_n, *_) = self.plstm._forward(values, times, lengths, None, outputs=False)
+        inputs = values if self.encoding is None else self.encoding(values, times)[0]
+        _, (h_n, *_) = self.plstm._forward(inputs, times, lengths, None, outputs=False)
         directions = self.plstm.num_directions
-        summary = torch.cat(list(h_n[-directions:]), dim=-1)
-        return self._head(self.dropout(summary))
+        features = self.dropout(torch.cat(list(h_n[-directions:]), dim=-1))
+        if self.readout == "summary":
+            stats, _ = channel_summary(values, self.n_channels, lengths)
+            if lengths is None:
+                final = stats[:, -1]
+            else:
+                last = (lengths.to(stats.device) - 1).clamp(min=0)
+                final = stats[torch.arange(stats.shape[0], device=stats.device), last]
+            features = torch.cat([features, final.to(features.dtype)], dim=-1)
+        return self._head(features)
 
     def _head(self, features: torch.Tensor) -> torch.Tensor:
         """The linear head; in inference, each row's outputs from its own products only.
@@ -141,9 +183,11 @@ class PhasedLSTMNet(EstimatorNetwork):
         ----------
         values : torch.Tensor of shape (batch, steps, input_size)
         times : torch.Tensor of shape (batch, steps)
-        state : tuple of torch.Tensor of shape (num_layers, batch, hidden_size), optional
-            The state returned by the previous call (``(h, c)`` for the LSTM cell,
-            ``(h,)`` for the GRU cell); zeros when omitted.
+        state : tuple, optional
+            The state returned by the previous call: the layers' state (``(h, c)`` for
+            the LSTM cell, ``(h,)`` for the GRU cell, each of shape (num_layers, batch,
+            hidden_size)), with the input encoding's and the summary's where the
+            network has them; zeros when omitted.
 
         Returns
         -------
@@ -155,8 +199,17 @@ class PhasedLSTMNet(EstimatorNetwork):
         """
         if self.plstm.bidirectional:
             raise ValueError("step_outputs needs a unidirectional network.")
-        out, state = self.plstm._forward(values, times, None, state)
-        return self._head(out), state
+        layers, encoding, summary = _NetState.of(state)
+        inputs = values
+        if self.encoding is not None:
+            inputs, encoding = self.encoding(values, times, encoding)
+        out, layers = self.plstm._forward(inputs, times, None, layers)
+        if self.readout == "summary":
+            stats, summary = channel_summary(values, self.n_channels, None, summary)
+            out = torch.cat([out, stats.to(out.dtype)], dim=-1)
+        if self.encoding is None and self.readout == "last":
+            return self._head(out), layers
+        return self._head(out), _NetState(layers, encoding, summary)
 
     def stream(self) -> NetworkStream:
         """A stream through the network: the layers' :class:`LayerStream`, then the head.
@@ -209,6 +262,23 @@ class PhasedLSTMNet(EstimatorNetwork):
         return self.plstm.gate_openness(times, lengths)
 
 
+class _NetState(tuple):
+    """The state of :meth:`PhasedLSTMNet.step_outputs` with encoding or summaries.
+
+    ``(layers, encoding, summary)``.
+    """
+
+    def __new__(cls, layers, encoding, summary):
+        return super().__new__(cls, (layers, encoding, summary))
+
+    @classmethod
+    def of(cls, state):
+        """``(layers, encoding, summary)`` of a state (the layers' state alone, or None)."""
+        if isinstance(state, _NetState):
+            return tuple(state)
+        return state, None, None
+
+
 class _LayersAndHead(NetworkStream):
     """:class:`PhasedLSTMNet` streamed: its layers' :class:`LayerStream`, then its head.
 
@@ -219,8 +289,22 @@ class _LayersAndHead(NetworkStream):
     def __init__(self, network: PhasedLSTMNet) -> None:
         super().__init__(network)
         self._layers = network.plstm.stream()
+        self._encoding = self._summary = None
 
     def update(self, values: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
         """The outputs after each new step (:meth:`NetworkStream.update`)."""
+        network = self.network
         with torch.no_grad():
-            return self.network._head_rows(self._layers.update(values, times))
+            inputs = values
+            if network.encoding is not None:
+                encoded, self._encoding = network.encoding(
+                    values[None], times[None], self._encoding
+                )
+                inputs = encoded[0]
+            out = self._layers.update(inputs, times)
+            if network.readout == "summary":
+                stats, self._summary = channel_summary(
+                    values[None], network.n_channels, None, self._summary
+                )
+                out = torch.cat([out, stats[0].to(out.dtype)], dim=-1)
+            return network._head_rows(out)

@@ -527,7 +527,9 @@ def _sparse_pays(cell: torch.nn.Module) -> bool:
     ``r_on`` changes, instead of reducing it on every call.
     """
     gate = cell.gate
-    key = tuple((t.data_ptr(), t._version) for t in (gate.r_on_logit, gate.r_on_bound, gate.r_on_floor))
+    key = tuple(
+        (t.data_ptr(), t._version) for t in (gate.r_on_logit, gate.r_on_bound, gate.r_on_floor)
+    )
     cached = _pays.get(cell)
     if cached is None or cached[0] != key:
         cached = (key, float(cell.gate.effective_params()[1].mean()) <= SPARSE_MAX_R_ON)
