@@ -20,8 +20,12 @@ models):
   (300 + 300 event streams of 128 channels): smaller than in the reproduction
   scripts, so that every candidate can be fitted 3 times on each;
 * asynchronous channels: BasicMotions and JapaneseVowels with 60% of every channel's
-  observations removed (``make_missing``), and SensorFusion (``make_sensor_fusion``,
-  400 + 400).
+  observations removed (``make_missing``), SensorFusion (``make_sensor_fusion``,
+  400 + 400), and a building's sensors as an event table (``make_building_occupancy``,
+  300 + 100 room-days read with ``from_events``): ``Building`` (occupied or not: the
+  label needs both the temperature's rise above the room's own level and the door
+  events' count) and ``BuildingHours`` (the occupied hours, a non-negative regression
+  target).
 
 OSULeaf, PLAID and ACSF1 also ship with sktime but are left out: one fit of each takes
 minutes on a 2-core CPU, and the study fits every candidate 3 times on every task.
@@ -130,6 +134,15 @@ def _generated(name: str, n_train: int, n_test: int, **kwargs):
         train = datasets.make_sensor_fusion(n_train, random_state=0)
         test = datasets.make_sensor_fusion(n_test, random_state=1)
         return [train, test]
+    if name in ("Building", "BuildingHours"):  # an event table, read with from_events
+        from sk_plstm import from_events
+
+        target = "occupied" if name == "Building" else "hours"
+        parts = []
+        for n, seed in ((n_train, 0), (n_test, 1)):
+            events, y = datasets.make_building_occupancy(n, target=target, random_state=seed)
+            parts.append((from_events(events), y))
+        return parts
     if name == "FrequencyAsync":
         X, y = datasets.make_frequency_discrimination(
             n_train + n_test, sampling="asynchronous", return_type="df-list", random_state=0
@@ -172,6 +185,8 @@ def _tasks() -> dict[str, Task]:
         ("Adding", "regression", "regular", 500, 250, (("length", 100),)),
         ("EventDigits", "classification", "irregular", 300, 300, ()),
         ("SensorFusion", "classification", "asynchronous", 400, 400, ()),
+        ("Building", "classification", "asynchronous", 300, 100, ()),
+        ("BuildingHours", "regression", "asynchronous", 300, 100, ()),
     ]
     for name, kind, group, n_train, n_test, extra in generated:
         args = (("name", name), ("n_train", n_train), ("n_test", n_test), *extra)
@@ -256,8 +271,41 @@ CANDIDATES: dict[str, dict] = {
         "lr_schedule": "cosine",
     },
 }
-#: what the rows of the report call the baselines
-BASELINES = ("LSTM", "MiniRocket")
+#: what the rows of the report call the baselines of the project's own making
+OWN_BASELINES = ("LSTM", "MiniRocket")
+#: the peer libraries' models (``benchmarks/_peers.py``, the ``peers`` extra): PyPOTS'
+#: classifiers take classification tasks only
+PEERS = ("HGB-summary", "CfC", "GRU-D", "BRITS", "Raindrop")
+PYPOTS = {"GRU-D": "GRUD", "BRITS": "BRITS", "Raindrop": "Raindrop"}
+BASELINES = OWN_BASELINES + PEERS
+
+
+def _peer(model: str, kind: str, seed: int, epochs: int):
+    """A peer library's estimator, at the Phased LSTM's epoch budget."""
+    import _peers
+
+    classification = kind == "classification"
+    if model == "HGB-summary":
+        # leaves of 5 series: scikit-learn's 20 lets a tree split once on 40 series
+        cls = _peers.SummaryHGBClassifier if classification else _peers.SummaryHGBRegressor
+        return cls(min_samples_leaf=5, random_state=seed)
+    if model == "CfC":
+        # lr 1e-3: at the Phased LSTM's 1e-2 the CfC did not learn BasicMotions
+        cls = _peers.CfCClassifier if classification else _peers.CfCRegressor
+        return cls(max_epochs=epochs, lr=1e-3, random_state=seed)
+    if not classification:
+        raise ValueError(f"{model} (PyPOTS) has no regressor")
+    return _peers.PyPOTSClassifier(model=PYPOTS[model], epochs=epochs, random_state=seed)
+
+
+def n_parameters(estimator) -> int | None:
+    """Trainable parameters (tree nodes for boosted trees) of a fitted estimator."""
+    if hasattr(estimator, "n_parameters_"):
+        return int(estimator.n_parameters_)
+    module = getattr(estimator, "module_", None)
+    if module is not None:
+        return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
+    return None
 
 
 def _estimator(model: str, kind: str, params: dict, seed: int, Xtr):
@@ -272,7 +320,7 @@ def _estimator(model: str, kind: str, params: dict, seed: int, Xtr):
         cls = LSTMBaselineClassifier if classification else LSTMBaselineRegressor
         return cls(random_state=seed, **params)
     rule = params.pop("tau_rule", None)
-    readout = params.pop("readout", None)
+    readout = params.pop("readout") if params.get("readout") == "mean" else None
     if "narrow_to" in params:  # the package's final_r_on (a callback of the study before)
         params["final_r_on"] = params.pop("narrow_to")
     if readout == "mean":
@@ -348,6 +396,8 @@ def _run_one(model: str, params: dict, task: str, seed: int, threads: int) -> di
     Xtr, ytr, Xte, yte = task_data(task)
     if model == "MiniRocket":
         estimator, Xtr, Xte = _minirocket(kind, Xtr, Xte, seed)
+    elif model in PEERS:
+        estimator = _peer(model, kind, seed, params.get("max_epochs", 100))
     else:
         estimator = _estimator(model, kind, params, seed, Xtr)
     start = time.perf_counter()
@@ -355,6 +405,7 @@ def _run_one(model: str, params: dict, task: str, seed: int, threads: int) -> di
     fit_s = time.perf_counter() - start
     prediction = np.asarray(estimator.predict(Xte))
     row = {"model": model, "params": params, "task": task, "seed": seed, "fit_s": fit_s}
+    row["n_parameters"] = n_parameters(estimator)
     if kind == "classification":
         row["score"] = float(np.mean(prediction == yte))
     else:
@@ -431,7 +482,11 @@ def _mean_ranks(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def report(
-    rows: list[dict], params: dict[str, dict], tasks: list[str], baseline: dict
+    rows: list[dict],
+    params: dict[str, dict],
+    tasks: list[str],
+    baseline: dict,
+    peer_params: dict | None = None,
 ) -> list[str]:
     """Markdown tables: candidates (name: parameters fitted) by mean rank, every task's scores."""
     candidates = list(params)
@@ -444,7 +499,11 @@ def report(
         blocks.append(part)
     base_key = json.dumps(baseline, sort_keys=True)
     for model in BASELINES:
-        key = base_key if model == "LSTM" else json.dumps({}, sort_keys=True)
+        key = json.dumps({}, sort_keys=True)
+        if model == "LSTM":
+            key = base_key
+        elif model in PEERS:
+            key = json.dumps(peer_params, sort_keys=True)
         blocks.append(df[(df.model == model) & (df.params_key == key)].assign(name=model))
     df = pd.concat(blocks)
     df = df[df.task.isin(tasks)]
@@ -499,6 +558,66 @@ def report(
             spread = "" if runs.at[task, name] < 2 else f" +- {sd.at[task, name]:.3f}"
             cells.append(f"{mean.at[task, name]:.3f}{spread}")
         lines.append(f"| {task} | {groups[task]} | " + " | ".join(cells) + " |")
+    others = [b for b in BASELINES if b in mean]
+    if others and len(order):
+        lines += _versus_baselines(order[0], df, mean, tasks, groups, others, updates, fit)
+    return lines
+
+
+def _better_or_equal(task: str, a: float, b: float) -> bool:
+    return a <= b if _lower_is_better(task) else a >= b
+
+
+def _versus_baselines(name, df, mean, tasks, groups, others, updates, fit) -> list[str]:
+    """The first candidate against every baseline and peer: sizes, times, the targets."""
+    n_params = df.groupby("name")["n_parameters"].median() if "n_parameters" in df else {}
+    lines = [
+        "",
+        f"`{name}` (the first candidate) beside the baselines and peers: parameters (median "
+        "over tasks; tree nodes for the boosted trees), mean fit time, and the tasks where "
+        f"`{name}` scores at least as well (at most, for RMSE):",
+        "",
+        "| model | parameters | fit time (s) | tasks fitted | "
+        f"`{name}` at or above | irregular and asynchronous: `{name}` at or above |",
+        "|---|---|---|---|---|---|",
+    ]
+    for model in [name, *others]:
+        fitted = [t for t in tasks if not pd.isna(mean.at[t, model])]
+        wins = [t for t in fitted if _better_or_equal(t, mean.at[t, name], mean.at[t, model])]
+        hard = [t for t in fitted if groups[t] != "regular"]
+        hard_wins = [t for t in hard if t in wins]
+        count = n_params.get(model, float("nan")) if hasattr(n_params, "get") else float("nan")
+        shown = "" if pd.isna(count) else f"{int(count):,}"
+        lines.append(
+            f"| {model} | {shown} | {fit.get(model, float('nan')):.1f} | {len(fitted)} | "
+            f"{len(wins)}/{len(fitted)} | {len(hard_wins)}/{len(hard)} |"
+        )
+    best_of = [b for b in ("MiniRocket", "HGB-summary") if b in mean]
+    if best_of:
+        lines += [
+            "",
+            f"Classification tasks: `{name}` against the best of {' and '.join(best_of)} "
+            "(accuracy points; negative: behind):",
+            "",
+            "| task | group | best | its score | " + f"`{name}` | difference |",
+            "|---|---|---|---|---|---|",
+        ]
+        within = total = 0
+        for task in tasks:
+            if TASKS[task].kind != "classification":
+                continue
+            scores = mean.loc[task, best_of].dropna()
+            if scores.empty:
+                continue
+            best = scores.idxmax()
+            gap = 100 * (mean.at[task, name] - scores[best])
+            within += gap >= -2.0
+            total += 1
+            lines.append(
+                f"| {task} | {groups[task]} | {best} | {scores[best]:.3f} | "
+                f"{mean.at[task, name]:.3f} | {gap:+.1f} |"
+            )
+        lines += ["", f"Within 2 points of the best of them or ahead: {within} of {total} tasks."]
     return lines
 
 
@@ -517,6 +636,13 @@ def main(argv=None) -> list[str]:
     parser.add_argument("--tasks", nargs="+", choices=sorted(TASKS))
     parser.add_argument("--seeds", type=int, default=None, help="override the setting's seeds")
     parser.add_argument("--no-baselines", action="store_true", help="candidates only")
+    parser.add_argument(
+        "--peers",
+        nargs="*",
+        choices=PEERS,
+        default=[],
+        help="peer libraries' models to fit too (the peers extra: pypots, ncps)",
+    )
     parser.add_argument(
         "--baseline-params", type=json.loads, default={}, help="JSON: the LSTM's settings"
     )
@@ -543,6 +669,10 @@ def main(argv=None) -> list[str]:
             if not args.no_baselines:
                 jobs.append(("LSTM", {**common, **args.baseline_params}, task, seed))
                 jobs.append(("MiniRocket", {}, task, seed))
+            for peer in args.peers:
+                if peer in PYPOTS and TASKS[task].kind != "classification":
+                    continue  # PyPOTS has classifiers only
+                jobs.append((peer, common, task, seed))
     if not args.report:
         run(jobs, path, args.workers, args.threads)
     rows = [r for r in read_results(path) if r["seed"] < cfg["seeds"]]
@@ -558,7 +688,7 @@ def main(argv=None) -> list[str]:
         "",
         f"Command: `{command}`; results: `{shown}`.",
         "",
-        *report(rows, params, tasks, {**common, **args.baseline_params}),
+        *report(rows, params, tasks, {**common, **args.baseline_params}, common),
     ]
     emit_table(lines, args.out)
     return lines

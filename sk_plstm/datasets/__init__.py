@@ -3,10 +3,13 @@
 The paper's synthetic tasks (frequency discrimination with one or two frequencies, the
 adding problem, event-based digits), a sensor-fusion task whose channels are sampled
 asynchronously (each at its own rate and times, NaN where a channel was not observed),
+room-days of a building's sensors as a database holds them (an event table with
+time-zone aware timestamps; occupancy needs two of the sensors together),
 a helper that subsamples any dataset irregularly, and one that makes any multichannel
 dataset asynchronous by removing a fraction of each channel's observations.
 """
 
+from ._building import make_building_occupancy
 from ._fusion import make_sensor_fusion
 from ._irregular import make_irregular
 from ._missing import make_missing
@@ -19,6 +22,7 @@ from ._tasks import (
 
 __all__ = [
     "make_adding_task",
+    "make_building_occupancy",
     "make_event_digits",
     "make_frequency_discrimination",
     "make_irregular",
