@@ -263,6 +263,8 @@ CANDIDATES: dict[str, dict] = {
         "level_inputs": True,
         "readout": "summary",
     },
+    # the same inputs and readout, gates narrowed to 0.1 (sparse inference)
+    "all+narrow": {"time_inputs": True, "level_inputs": True, "readout": "summary"},
     "wide+all+cosine": {
         "final_r_on": None,
         "time_inputs": True,

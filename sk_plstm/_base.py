@@ -708,7 +708,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         >>> clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=1, random_state=0)
         >>> info = clf.fit(X, [0, 1] * 4).describe(X)
         >>> info.summary["n_parameters"], list(info.layers["units"])
-        (134, [4])
+        (178, [4])
         >>> print(info)  # doctest: +ELLIPSIS
         PhasedLSTMClassifier: 1 channel(s) -> 1 layer(s) x 4 units -> 2 output(s); 134 parameters
         ...

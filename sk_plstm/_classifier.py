@@ -69,18 +69,22 @@ class PhasedLSTMClassifier(ClassifierMixin, PhasedLSTMBase):
         Slope of the closed phase during training, in [0, 1) (0 in prediction, so closed
         units keep their state exactly).
     learn_tau, learn_shift, learn_r_on : bool, default=True, True, True
-        Whether the periods, phase shifts and open ratios are learned.
-    final_r_on : float or None, default=0.1
-        Narrow the gates while training: the largest open ratio falls linearly from
-        ``r_on`` to ``final_r_on`` over the first 80% of ``max_epochs``, and the last
-        epochs train at that width (learned ratios stay free below it); a value at or
-        above ``r_on`` leaves the gates as they are. Prediction then
-        updates about ``final_r_on`` of the units at each time point: the trade-off
-        between wide gates, which learn more easily, and sparse inference (the defaults
-        were chosen by a study over 25 tasks: docs/defaults.md). ``None`` keeps ``r_on``
-        throughout (with ``r_on=0.5``: the most accurate there, updating half the units).
-        With early stopping, only epochs at the final width are candidates for the kept
-        model.
+        Whether the periods, phase shifts and open ratios are learned. Learned periods
+        are stored as their logarithm and learned open ratios as a sigmoid between 0.01
+        and 1 (:class:`sk_plstm.nn.TimeGate`): every value keeps a gradient, so no unit
+        can close for good (``describe`` counts units that never opened on the training
+        data).
+    final_r_on : float or None, default=None
+        Narrow the gates while training, for sparse inference: the largest open ratio
+        falls linearly from ``r_on`` (from 1 for learned ratios, each keeping its place
+        in the range) to ``final_r_on`` over the first 80% of ``max_epochs``, and the
+        last epochs train at that width; a value at or above ``r_on`` leaves the gates as
+        they are. Prediction then updates about ``final_r_on`` of the units at each time
+        point and takes the event-driven path. ``None`` (the default since the third
+        defaults study, docs/defaults.md) keeps the gates wide: more accurate on most
+        tasks, about half of an LSTM's updates. ``final_r_on=0.1`` was the default
+        before; its cost in accuracy is measured there. With early stopping, only
+        epochs at the final width are candidates for the kept model.
     time_unit : str or pandas.Timedelta, default="s"
         Unit in which datetime and timedelta time indexes are expressed (for
         example ``"ms"``, ``"s"``, ``"h"``, ``"D"``); numeric time indexes are
@@ -99,16 +103,16 @@ class PhasedLSTMClassifier(ClassifierMixin, PhasedLSTMBase):
     standardize : bool, default=True
         Standardise each channel with the mean and standard deviation of its
         observed training values (stored in ``channel_mean_`` and ``channel_std_``).
-    time_inputs : bool, default=False
+    time_inputs : bool, default=True
         Feed the network, beside the values, the log of the time since the previous
         observation and, for data with missing values, of the time since each channel's
         last observation (GRU-D's ``delta``), in units of the typical sampling interval:
         how old the evidence of every channel is.
-    level_inputs : bool, default=False
+    level_inputs : bool, default=True
         Feed the network, beside the values, each channel's value relative to its first
         observation in the series, so that a change of level reads the same in series
         that start at different levels.
-    readout : {"last", "summary"}, default="last"
+    readout : {"last", "summary"}, default="summary"
         What the output layer reads: the final hidden state (``"last"``), or the final
         hidden state and, per channel, statistics of the series' observations (log
         count, mean, standard deviation, minimum, maximum, last value; ``"summary"``).

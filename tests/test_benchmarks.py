@@ -343,3 +343,31 @@ def test_estimator_benchmark_times_both_models_and_the_first_fit(tmp_path):
     assert ratio == pytest.approx(fit_plstm / fit_lstm, rel=0.05)  # the cells are rounded
     assert lines[-1].startswith("First fit in a fresh process")
     assert "First fit" in out.read_text()
+
+
+def test_defaults_study_compares_its_first_candidate_with_peers(study, tmp_path):
+    results, out = tmp_path / "fits.jsonl", tmp_path / "report.md"
+    args = ["--setting", "quick", "--results", str(results), "--out", str(out)]
+    args += ["--candidates", "base", "--no-baselines", "--peers", "HGB-summary"]
+    study.main(args)
+    report = out.read_text()
+    assert "`base` (the first candidate) beside the baselines and peers" in report
+    row = next(line for line in report.splitlines() if line.startswith("| HGB-summary |"))
+    assert row.split("|")[4].strip() == str(len(study.QUICK_TASKS))  # fitted on every task
+    assert "against the best of HGB-summary" in report
+
+
+def test_target_range_benchmark_small(tmp_path):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        bench = importlib.import_module("bench_target_range")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    args = ["--seeds", "0", "--n-train", "16", "--n-test", "8", "--epochs", "1"]
+    lines = bench.main([*args, "--out", str(tmp_path / "t.md")])
+    rows = [line for line in lines if line.startswith("| ") and "R^2" not in line]
+    assert [r.split("|")[1].strip() for r in rows] == [
+        "PhasedLSTMRegressor",
+        "TransformedTargetRegressor(log1p)",
+    ]
+    assert float(rows[1].split("|")[4].strip().rstrip("%")) == 0.0  # never negative
