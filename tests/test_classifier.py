@@ -51,7 +51,8 @@ def test_gru_cell_learns_basic_motions_with_fewer_weights(motions):
     # three gate blocks instead of four; the same time gates and head
     n_gru = sum(p.numel() for p in gru.module_.parameters())
     n_lstm = sum(p.numel() for p in lstm.module_.parameters())
-    assert n_lstm - n_gru == 32 * (6 + 32 + 2)
+    inputs = gru.module_.plstm.input_size  # 6 channels, the time gap, 6 levels
+    assert inputs == 13 and n_lstm - n_gru == 32 * (inputs + 32 + 2)
     assert gru.time_gates().shape == lstm.time_gates().shape
     again = PhasedLSTMClassifier(cell="gru", hidden_size=32, max_epochs=30, random_state=0)
     np.testing.assert_array_equal(again.fit(X, y).predict_proba(Xt), gru.predict_proba(Xt))
