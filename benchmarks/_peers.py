@@ -499,8 +499,8 @@ def _import_pypots(model: str):
         if missing:
             raise ImportError(
                 f"PyPOTS' Raindrop needs {', '.join(missing)} (not installed): "
-                "pip install torch==2.13.0 torch_geometric torch_scatter torch_sparse "
-                "(torch_scatter and torch_sparse compile from source)."
+                "install them with pip beside torch 2.13.0 (torch_scatter and torch_sparse "
+                "compile from source, for minutes each)."
             )
     return getattr(classification, model), Adam
 

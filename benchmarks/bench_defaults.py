@@ -40,6 +40,11 @@ as equally spaced steps and ignores the times).
 Every fit is one line of a results file (JSON lines), so the study resumes where it
 stopped and candidates can be added later; ``--report`` writes the tables from it.
 
+Peers (``--peers``, the ``peers`` extra; ``benchmarks/_peers.py``): scikit-learn's
+histogram gradient boosting on per-channel summary features (``HGB-summary``), ncps'
+CfC fed the time since the previous row (``CfC``), PyPOTS' GRU-D, BRITS and Raindrop on a
+binned grid (classification only), each at the Phased LSTM's epoch budget.
+
 Usage::
 
     python benchmarks/bench_defaults.py --setting quick                  # CI scale

@@ -39,8 +39,10 @@ def fitted():
 def test_fit_on_asynchronous_channels_records_names_and_masks(fitted):
     clf, X, y = fitted
     assert clf.mask_inputs_ and clf.channel_names_ == ("a", "b") and clf.n_channels_ == 2
-    assert clf.module_.head.in_features == 8
-    assert clf.module_.plstm.cells[0].input_size == 4  # values and masks
+    # the final state, and 6 statistics of each channel
+    assert clf.module_.head.in_features == 8 + 6 * 2
+    # values and masks, the time gap, each channel's time since it was seen, the levels
+    assert clf.module_.plstm.cells[0].input_size == 2 + 2 + 1 + 2 + 2
     proba = clf.predict_proba(X)
     assert proba.shape == (24, 2) and np.isfinite(proba).all()
     # standardisation statistics from the observed values only
@@ -123,7 +125,8 @@ def test_missing_values_on_a_model_fitted_on_complete_data_warn():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(12, 2, 10))
     clf = PhasedLSTMClassifier(**FAST).fit(X, np.arange(12) % 2)
-    assert not clf.mask_inputs_ and clf.module_.plstm.cells[0].input_size == 2
+    # values, the time gap and the levels: no masks
+    assert not clf.mask_inputs_ and clf.module_.plstm.cells[0].input_size == 2 + 1 + 2
     Xm = X.copy()
     Xm[0, 0, 3] = np.nan
     with pytest.warns(UserWarning, match="fitted on fully observed data"):

@@ -30,7 +30,7 @@ def _build(module=PhasedLSTMNet, incremental=False, **changes):
 
 
 def test_a_plain_net_with_the_guard_first_and_gate_narrowing():
-    net = _build().initialize()
+    net = _build(final_r_on=0.1).initialize()
     assert type(net) is NeuralNet and net.max_epochs == 5
     names = [name for name, _ in net.callbacks]
     assert names[0] == "divergence_guard" and "gate_narrowing" in names
