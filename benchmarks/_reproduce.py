@@ -27,6 +27,11 @@ import torch
 from _common import device_name
 from joblib import Parallel, delayed
 
+#: the paper's network: gates read the times, the layers the values only, the head the final
+#: state (the estimators' defaults add time and level inputs and a summary readout, and are
+#: not the paper's model)
+PAPER_NETWORK = {"time_inputs": False, "level_inputs": False, "readout": "last", "final_r_on": None}
+
 DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
 OUT_DIR = os.path.join(DOCS, "reproduction")
 

@@ -25,6 +25,7 @@ from sklearn.metrics import mean_squared_error
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _baselines import LSTMBaselineRegressor  # noqa: E402
 from _reproduce import (  # noqa: E402
+    PAPER_NETWORK,
     chosen,
     final_scores,
     learning_curves,
@@ -77,7 +78,7 @@ def main(argv=None) -> dict:
         setting["length"] = args.length
     length = setting["length"]
     common = {"hidden_size": 110, "lr": 1e-3, "batch_size": BATCH, "grad_clip": 10.0}
-    gate = {"tau_range": (2.0, float(length)), "r_on": 0.05, "learn_r_on": True}
+    gate = {"tau_range": (2.0, float(length)), "r_on": 0.05, "learn_r_on": True, **PAPER_NETWORK}
     gate.update(args.plstm_params)
     models = {
         "Phased LSTM": lambda seed: PhasedLSTMRegressor(**common, **gate, random_state=seed),

@@ -23,6 +23,7 @@ from sklearn.model_selection import train_test_split
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _baselines import LSTMBaselineClassifier  # noqa: E402
 from _reproduce import (  # noqa: E402
+    PAPER_NETWORK,
     chosen,
     final_scores,
     learning_curves,
@@ -61,6 +62,7 @@ def main(argv=None) -> dict:
     setting["learn_r_on"] = not args.fixed_r_on
     stem = f"event_digits_{args.setting}" + ("_fixed_r_on" if args.fixed_r_on else "") + args.name
     gate = {"tau_range": (2.0, 50.0), "r_on": 0.05, "learn_r_on": not args.fixed_r_on}
+    gate.update(PAPER_NETWORK)
     gate.update(args.plstm_params)
     X, y = make_event_digits(setting["n_samples"], random_state=0)
     X_train, X_test, y_train, y_test = train_test_split(

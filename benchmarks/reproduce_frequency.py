@@ -22,6 +22,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _baselines import LSTMBaselineClassifier  # noqa: E402
 from _reproduce import (  # noqa: E402
+    PAPER_NETWORK,
     chosen,
     final_scores,
     learning_curves,
@@ -59,6 +60,7 @@ PAPER_MODEL = {
     "tau_range": (float(np.e), float(np.e**3)),
     "r_on": 0.05,
     "learn_r_on": True,  # the authors learn the period, the shift and the open ratio
+    **PAPER_NETWORK,
 }
 
 
