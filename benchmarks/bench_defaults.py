@@ -257,20 +257,23 @@ CANDIDATES: dict[str, dict] = {
     # the Phased GRU with the package's defaults (= "narrow 0.5->0.1+learn" on the LSTM cell)
     "gru": {"r_on": 0.5, "learn_r_on": True, "narrow_to": 0.1, "cell": "gru"},
     # third round (benchmarks/results/defaults_v3.jsonl), written against the defaults it
-    # chose (wide gates, time and level inputs, summary readout: "base"); it ran against
-    # the defaults before it ("round-2 defaults": gates narrowed to 0.1, none of these)
+    # chose (wide gates, time and level inputs, summary readout, cosine schedule: "base");
+    # it ran against the defaults before it ("round-2 defaults": gates narrowed to 0.1,
+    # none of the new inputs, a constant learning rate)
     "round-2 defaults": {
         "final_r_on": 0.1,
         "time_inputs": False,
         "level_inputs": False,
         "readout": "last",
+        "lr_schedule": None,
     },
-    "wide": {"time_inputs": False, "level_inputs": False, "readout": "last"},
-    "wide+time": {"level_inputs": False, "readout": "last"},
-    "wide+level": {"time_inputs": False, "readout": "last"},
-    "wide+summary": {"time_inputs": False, "level_inputs": False},
-    # the base with the gates narrowed to 0.1 (sparse inference, one parameter away)
-    "base+narrow": {"final_r_on": 0.1},
+    "wide": {"time_inputs": False, "level_inputs": False, "readout": "last", "lr_schedule": None},
+    "wide+time": {"level_inputs": False, "readout": "last", "lr_schedule": None},
+    "wide+level": {"time_inputs": False, "readout": "last", "lr_schedule": None},
+    "wide+summary": {"time_inputs": False, "level_inputs": False, "lr_schedule": None},
+    "constant lr": {"lr_schedule": None},
+    # gates narrowed to 0.1 (sparse inference, one parameter away), constant rate
+    "narrow, constant lr": {"final_r_on": 0.1, "lr_schedule": None},
 }
 #: what the rows of the report call the baselines of the project's own making
 OWN_BASELINES = ("LSTM", "MiniRocket")
@@ -414,6 +417,8 @@ def _run_one(model: str, params: dict, task: str, seed: int, threads: int) -> di
     if model not in BASELINES:
         row["updates"] = float(estimator.update_counts(Xte).mean() / n_points(Xte))
         row["epochs"] = int(estimator.n_iter_)
+        # units closed at every training time point (they learned nothing)
+        row["never_opened"] = int((estimator.training_updates_ == 0).sum())
     return row
 
 

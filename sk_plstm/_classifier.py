@@ -148,9 +148,9 @@ default="adam"
         waits half as many before lowering the learning rate.
     tol : float, default=1e-4
         Smallest decrease of the monitored loss that counts as an improvement.
-    lr_schedule : {"cosine", "plateau"} or None, default=None
-        Learning-rate schedule. ``"cosine"`` anneals ``lr`` to ``lr / 100`` over
-        ``max_epochs``; ``"plateau"`` divides it by 10 when the validation loss
+    lr_schedule : {"cosine", "plateau"} or None, default="cosine"
+        Learning-rate schedule. ``"cosine"`` (the default since the third defaults
+        study) anneals ``lr`` to ``lr / 100`` over ``max_epochs``; ``None`` keeps ``lr``; ``"plateau"`` divides it by 10 when the validation loss
         (the training loss without validation) stops improving. The rate of each
         epoch is recorded as ``lr`` in ``history_``. Any skorch ``LRScheduler``
         can also be passed in ``callbacks``.

@@ -93,7 +93,7 @@ class PhasedLSTMParams:
         early_stopping: bool = False,
         n_iter_no_change: int = 10,
         tol: float = 1e-4,
-        lr_schedule: str | None = None,
+        lr_schedule: str | None = "cosine",
         checkpoint_dir: str | None = None,
         checkpoint_every: int = 1,
         callbacks: list | None = None,
