@@ -710,7 +710,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         >>> info.summary["n_parameters"], list(info.layers["units"])
         (178, [4])
         >>> print(info)  # doctest: +ELLIPSIS
-        PhasedLSTMClassifier: 1 channel(s) -> 1 layer(s) x 4 units -> 2 output(s); 134 parameters
+        PhasedLSTMClassifier: 1 channel(s) -> 1 layer(s) x 4 units -> 2 output(s); 178 parameters
         ...
         """
         check_is_fitted(self, "net_")

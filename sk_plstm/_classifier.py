@@ -150,8 +150,9 @@ default="adam"
         Smallest decrease of the monitored loss that counts as an improvement.
     lr_schedule : {"cosine", "plateau"} or None, default="cosine"
         Learning-rate schedule. ``"cosine"`` (the default since the third defaults
-        study) anneals ``lr`` to ``lr / 100`` over ``max_epochs``; ``None`` keeps ``lr``; ``"plateau"`` divides it by 10 when the validation loss
-        (the training loss without validation) stops improving. The rate of each
+        study) anneals ``lr`` to ``lr / 100`` over ``max_epochs``; ``None`` keeps
+        ``lr``; ``"plateau"`` divides it by 10 when the validation loss (the training
+        loss without validation) stops improving. The rate of each
         epoch is recorded as ``lr`` in ``history_``. Any skorch ``LRScheduler``
         can also be passed in ``callbacks``.
     checkpoint_dir : str or path, optional

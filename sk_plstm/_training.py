@@ -479,6 +479,10 @@ class ResumableLRScheduler(LRScheduler):
     """
 
     def on_train_begin(self, net, **kwargs):
+        # a schedule resumed past its first epoch (partial_fit of a loaded model, whose
+        # optimiser is new) needs each group's starting rate, which torch keeps there
+        for group in net.optimizer_.param_groups:
+            group.setdefault("initial_lr", net.lr)
         super().on_train_begin(net, **kwargs)
         if not isinstance(self.lr_scheduler_, torch.optim.lr_scheduler.ReduceLROnPlateau):
             return

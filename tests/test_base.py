@@ -207,9 +207,11 @@ def test_what_the_network_sees_reaches_it(cls):
     assert module.plstm.input_size == 1 + 1 + 1  # value, gap, level (complete data)
     est = cls(hidden_size=4, max_epochs=1, random_state=0, time_inputs=True)
     est.fit(X_missing, Y[cls])
-    # values and masks of 2 channels, the row gap and the channels' deltas
-    assert est.module_.plstm.input_size == 2 + 2 + 1 + 2 and est.module_.head.in_features == 4
-    plain = _fit(cls)
+    # values and masks of 2 channels, the row gap, the channels' deltas and levels; the
+    # head reads the final state and 6 statistics of each channel
+    assert est.module_.plstm.input_size == 2 + 2 + 1 + 2 + 2
+    assert est.module_.head.in_features == 4 + 6 * 2
+    plain = _fit(cls, time_inputs=False, level_inputs=False, readout="last")
     assert plain.module_.encoding is None and plain.module_.plstm.input_size == 1
     with pytest.raises(InvalidParameterError, match="readout"):
         _fit(cls, readout="attention")

@@ -44,6 +44,7 @@ def test_device_checks():
 
 
 def test_narrowing_is_final_r_on_below_r_on():
-    assert narrows(_params())  # the defaults: 0.5 narrowed to 0.1
+    assert narrows(_params(final_r_on=0.1))  # 0.5 narrowed to 0.1
+    assert not narrows(_params())  # the defaults keep the gates wide
     assert not narrows(_params(final_r_on=None))
     assert not narrows(_params(r_on=0.05, final_r_on=0.1))

@@ -227,8 +227,15 @@ NOISE = RNG.normal(size=(80, 2, 15))
 NOISE_Y = RNG.integers(0, 2, size=80)  # labels unrelated to X: the validation loss rises
 RNG_FLIP = np.random.default_rng(1)
 # gates that do not narrow: early stopping may then keep any epoch
+# a constant rate: a cosine schedule depends on max_epochs, so a shorter fit would differ
 STOP_PARAMS = dict(
-    hidden_size=32, max_epochs=60, lr=3e-2, batch_size=16, final_r_on=None, random_state=1
+    hidden_size=32,
+    max_epochs=60,
+    lr=3e-2,
+    batch_size=16,
+    final_r_on=None,
+    lr_schedule=None,
+    random_state=1,
 )
 
 

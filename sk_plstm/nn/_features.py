@@ -101,7 +101,17 @@ class InputEncoding(nn.Module):
         return self.in_size + extra + (self.n_channels if self.level else 0)
 
     def initial_state(self, values: torch.Tensor, times: torch.Tensor) -> EncodingState:
-        """The state before the first row of ``times`` (batch, steps)."""
+        """The state before the first row of a batch.
+
+        Parameters
+        ----------
+        values : torch.Tensor of shape (batch, steps, in_size)
+        times : torch.Tensor of shape (batch, steps)
+
+        Returns
+        -------
+        EncodingState
+        """
         batch, c = values.shape[0], self.n_channels
         start = times[:, 0].double()
         zeros = values.new_zeros(batch, c)
@@ -192,6 +202,18 @@ def channel_summary(
     torch.Tensor of shape (batch, steps, 6 * n_channels)
         The statistics after each row, grouped by statistic (:data:`SUMMARY_STATS`).
     SummaryState
+
+    Examples
+    --------
+    One channel observed at rows 0 and 2 (values 1 and 3), then its statistics after the
+    last row:
+
+    >>> import torch
+    >>> from sk_plstm.nn import channel_summary
+    >>> values = torch.tensor([[[1.0, 1.0], [0.0, 0.0], [3.0, 1.0]]])  # value, mask
+    >>> stats, state = channel_summary(values, n_channels=1)
+    >>> [round(v, 3) for v in stats[0, -1].tolist()]  # log count, mean, sd, min, max, last
+    [1.099, 2.0, 1.0, 1.0, 3.0, 3.0]
     """
     x, m = split_inputs(values, n_channels)
     if lengths is not None:

@@ -31,7 +31,7 @@ class PhasedLSTMClassifier(DelegatingEstimator, BaseClassifier):
     ----------
     hidden_size, num_layers, cell, bidirectional, dropout, tau_range, r_on, leak, \
 learn_tau, learn_shift, learn_r_on, final_r_on, time_unit, missing, standardize, \
-max_epochs, batch_size, \
+time_inputs, level_inputs, readout, max_epochs, batch_size, \
 lr, optimizer, weight_decay, grad_clip, validation_fraction, early_stopping, \
 n_iter_no_change, tol, lr_schedule, checkpoint_dir, checkpoint_every, callbacks, device, \
 distributed, random_state, verbose
