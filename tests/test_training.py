@@ -297,8 +297,7 @@ def test_cosine_schedule_anneals_to_a_hundredth():
 
 def test_plateau_schedule_divides_by_ten_after_patience():
     clf = PhasedLSTMClassifier(
-        **{**STOP_PARAMS, "max_epochs": 20},
-        lr_schedule="plateau",
+        **{**STOP_PARAMS, "max_epochs": 20, "lr_schedule": "plateau"},
         n_iter_no_change=4,
         validation_fraction=0.25,
     ).fit(NOISE, NOISE_Y)
@@ -316,11 +315,10 @@ def test_plateau_schedule_divides_by_ten_after_patience():
 
 def test_resume_with_early_stopping_and_schedule_matches_an_uninterrupted_fit(tmp_path):
     params = dict(
-        **{**STOP_PARAMS, "lr": 1e-2},
+        **{**STOP_PARAMS, "lr": 1e-2, "lr_schedule": "cosine"},
         early_stopping=True,
         n_iter_no_change=4,
         validation_fraction=0.25,
-        lr_schedule="cosine",
     )
     y = np.where(RNG_FLIP.random(64) < 0.2, 1 - Y, Y)  # learnable, then overfitted
     reference = PhasedLSTMClassifier(**params).fit(X, y)
