@@ -372,11 +372,10 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         panel = self._panel(X, reset=False)
         targets = self._partial_targets(y, len(panel))
         inputs = self._network_inputs(panel)
-        self._training_inputs = inputs
         # a draw of its own for every epoch, continuing the fit's sequence
         with self._seeded(self.seed_ + len(self.net_.history)):
             self.net_.partial_fit(inputs, targets, epochs=epochs)
-        self._finish(epochs, incremental=True)
+        self._finish(epochs, inputs, incremental=True)
 
     def _fit_new(self, X: Any, y: Any, epochs: int, classes: Any, incremental: bool) -> None:
         """Fit a new network (or resume an interrupted fit from its checkpoint)."""
@@ -386,7 +385,6 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         self.tau_range_ = TimeRange(self._resolve_tau_range(panel))
         self._set_time_scale()
         inputs = self._network_inputs(panel)
-        self._training_inputs = inputs
         self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         if self.distributed:  # every rank must shuffle alike: rank 0's seed for all
             self.seed_ = _distributed.broadcast_seed(self.seed_)
@@ -414,35 +412,27 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
                 if remaining > 0 and not self._stopped_early():
                     net.partial_fit(inputs, targets, epochs=remaining)
         trained = epochs if resume is None else epochs - resume["epoch"]
-        stopped = self._finish(trained, incremental)
+        stopped = self._finish(trained, inputs, incremental)
         if checkpoints and (self.n_iter_ >= epochs or stopped):
             # complete: nothing to resume (an interrupted fit keeps its checkpoint)
             (Path(self.checkpoint_dir) / LAST_CHECKPOINT).unlink(missing_ok=True)
 
-    def _finish(self, epochs: int, incremental: bool) -> bool:
+    def _finish(self, epochs: int, inputs: SliceDict, incremental: bool) -> bool:
         """What every training call records: epochs, interruption, early stopping's best.
 
         Returns whether early stopping ended the training.
         """
         self.n_iter_ = len(self.net_.history)
-        self._record_training_updates()
+        if self.net_.module_.time_gates():  # not for networks without gates
+            self.training_updates_ = training_updates(
+                self.net_.module_, inputs["times"], inputs["lengths"]
+            )
         stopped = self._stopped_early()
         self._note_interruption(epochs, stopped)
         if self.early_stopping and not incremental:
             best = int(early_stopper(self.net_).best_epoch_)
             self.best_epoch_ = best or self.n_iter_  # 0: no epoch was watched (final_r_on)
         return stopped
-
-    def _record_training_updates(self) -> None:
-        """``training_updates_``: every unit's updates on the training data (the last call's).
-
-        The training call keeps its network inputs in ``_training_inputs`` for this.
-        """
-        inputs = self.__dict__.pop("_training_inputs", None)
-        module = self.net_.module_
-        if inputs is None or not module.time_gates():
-            return
-        self.training_updates_ = training_updates(module, inputs["times"], inputs["lengths"])
 
     def _stopped_early(self) -> bool:
         """Whether early stopping ended the last fit of ``net_``."""

@@ -384,12 +384,6 @@ class GateNarrowing(Callback):
         return start + (self.end - start) * progress
 
     def on_epoch_begin(self, net, **kwargs):
-        self._narrow(net)
-
-    def on_epoch_end(self, net, **kwargs):
-        self._narrow(net)
-
-    def _narrow(self, net) -> None:
         epoch = len(net.history)  # this epoch's row exists already
         for gate in net.module_.time_gates():
             gate.narrow_(self.width(epoch, learned=getattr(gate, "learn_r_on", False)))

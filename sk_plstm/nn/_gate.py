@@ -20,6 +20,12 @@ R_ON_FLOOR = 1e-2
 _SHARE_EPS = 1e-7
 
 
+def _logit_in(r_on: torch.Tensor, floor: torch.Tensor, bound: torch.Tensor) -> torch.Tensor:
+    """The ``r_on_logit`` that gives open ratios ``r_on`` between ``floor`` and ``bound``."""
+    share = ((r_on - floor) / (bound - floor)).clamp(_SHARE_EPS, 1 - _SHARE_EPS)
+    return torch.logit(share)
+
+
 def time_gate(
     times: torch.Tensor,
     tau: torch.Tensor,
@@ -218,15 +224,12 @@ class TimeGate(nn.Module):
             r_on = full(r_on)
             if not bool(((r_on > 0) & (r_on <= 1)).all()):
                 raise ValueError(f"r_on must be in (0, 1], got {r_on.tolist()!r}.")
-            if not self.learn_r_on:
-                self.r_on_bound.copy_(r_on)
-                self.r_on_floor.copy_(torch.minimum(self.r_on_floor.double(), 0.5 * r_on))
+            floor = torch.minimum(self.r_on_floor.double(), 0.5 * r_on)
+            self.r_on_floor.copy_(floor)
+            if self.learn_r_on:
+                self.r_on_logit.copy_(_logit_in(r_on, floor, self.r_on_bound.double()))
             else:
-                floor = torch.minimum(self.r_on_floor.double(), 0.5 * r_on)
-                self.r_on_floor.copy_(floor)
-                bound = self.r_on_bound.double()
-                share = ((r_on - floor) / (bound - floor)).clamp(_SHARE_EPS, 1 - _SHARE_EPS)
-                self.r_on_logit.copy_(torch.logit(share))
+                self.r_on_bound.copy_(r_on)
         return self
 
     def effective_params(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -270,8 +273,8 @@ class TimeGate(nn.Module):
             state_dict[prefix + "log_tau"] = torch.log(tau - TAU_MIN).to(dtype)
             floor = torch.minimum(torch.full_like(r_on, R_ON_FLOOR), 0.5 * r_on)
             if self.learn_r_on:
-                share = ((r_on - floor) / (1.0 - floor)).clamp(_SHARE_EPS, 1 - _SHARE_EPS)
-                logit, bound = torch.logit(share), torch.ones_like(r_on)
+                bound = torch.ones_like(r_on)
+                logit = _logit_in(r_on, floor, bound)
             else:
                 logit, bound = torch.zeros_like(r_on), r_on
             state_dict[prefix + "r_on_logit"] = logit.to(dtype)

@@ -140,7 +140,7 @@ class PhasedLSTMNet(EstimatorNetwork):
             # steps past the longest sequence of this batch are all padding: skip them
             steps = int(lengths.max())
             values, times = values[:, :steps], times[:, :steps]
-        inputs = values if self.encoding is None else self.encoding(values, times)[0]
+        inputs, _ = self._encoded(values, times)
         _, (h_n, *_) = self.plstm._forward(inputs, times, lengths, None, outputs=False)
         directions = self.plstm.num_directions
         features = self.dropout(torch.cat(list(h_n[-directions:]), dim=-1))
@@ -200,16 +200,32 @@ class PhasedLSTMNet(EstimatorNetwork):
         if self.plstm.bidirectional:
             raise ValueError("step_outputs needs a unidirectional network.")
         layers, encoding, summary = _NetState.of(state)
-        inputs = values
-        if self.encoding is not None:
-            inputs, encoding = self.encoding(values, times, encoding)
+        inputs, encoding = self._encoded(values, times, encoding)
         out, layers = self.plstm._forward(inputs, times, None, layers)
-        if self.readout == "summary":
-            stats, summary = channel_summary(values, self.n_channels, None, summary)
-            out = torch.cat([out, stats.to(out.dtype)], dim=-1)
+        out, summary = self._with_summary(out, values, summary)
         if self.encoding is None and self.readout == "last":
             return self._head(out), layers
         return self._head(out), _NetState(layers, encoding, summary)
+
+    def _encoded(self, values: torch.Tensor, times: torch.Tensor, state=None) -> tuple:
+        """The layers' input for ``values`` and the encoding's new state.
+
+        ``values`` (batch, steps, input_size) as they are without an encoding.
+        """
+        if self.encoding is None:
+            return values, state
+        return self.encoding(values, times, state)
+
+    def _with_summary(self, out: torch.Tensor, values: torch.Tensor, state=None) -> tuple:
+        """``out`` (batch, steps, features) and, for a summary readout, the statistics.
+
+        The channels' statistics after every step go beside ``out``; returned with the
+        summary's new state.
+        """
+        if self.readout != "summary":
+            return out, state
+        stats, state = channel_summary(values, self.n_channels, None, state)
+        return torch.cat([out, stats.to(out.dtype)], dim=-1), state
 
     def stream(self) -> NetworkStream:
         """A stream through the network: the layers' :class:`LayerStream`, then the head.
@@ -295,16 +311,7 @@ class _LayersAndHead(NetworkStream):
         """The outputs after each new step (:meth:`NetworkStream.update`)."""
         network = self.network
         with torch.no_grad():
-            inputs = values
-            if network.encoding is not None:
-                encoded, self._encoding = network.encoding(
-                    values[None], times[None], self._encoding
-                )
-                inputs = encoded[0]
-            out = self._layers.update(inputs, times)
-            if network.readout == "summary":
-                stats, self._summary = channel_summary(
-                    values[None], network.n_channels, None, self._summary
-                )
-                out = torch.cat([out, stats[0].to(out.dtype)], dim=-1)
-            return network._head_rows(out)
+            inputs, self._encoding = network._encoded(values[None], times[None], self._encoding)
+            out = self._layers.update(inputs[0], times)
+            out, self._summary = network._with_summary(out[None], values[None], self._summary)
+            return network._head_rows(out[0])
