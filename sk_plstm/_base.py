@@ -20,19 +20,23 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, is_classifier
-from sklearn.utils import check_random_state
+from sklearn.utils import TransformerTags, check_random_state
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.helper import SliceDict
 from skorch.history import History
 
 from . import _distributed
-from ._data import Panel, TimeOrigin, TimeRange, to_panel
+from ._compat import check_sample_weight
+from ._data import Panel, TimeOrigin, TimeRange, align_to_instances, instance_ids, to_panel
 from ._inspect import (
     ModelDescription,
     describe,
+    embeddings,
     gate_openness,
     gate_table,
+    step_frame,
+    step_outputs,
     training_updates,
     update_counts,
 )
@@ -48,6 +52,7 @@ from ._persistence import write_model
 from ._stream import PhasedLSTMStream
 from ._training import (
     LAST_CHECKPOINT,
+    SAMPLE_WEIGHT,
     Checkpointer,
     directory_lock,
     fingerprint,
@@ -55,6 +60,7 @@ from ._training import (
     seeded,
 )
 from .nn import PhasedLSTMNet
+from .nn._features import SUMMARY_STATS
 from .nn._init import check_tau_range
 
 
@@ -73,6 +79,52 @@ def _caller_stacklevel() -> int:
     return 1
 
 
+def steps_doc(summary: str, final: str, columns: str, examples: str = "") -> str:
+    """The docstring of a per-step prediction method (``predict_steps`` and its kin)."""
+    return f"""{summary}
+
+    Each row is the model's answer after the series' observations up to that time (the
+    network reads the series in order, so a row depends on nothing later): how the
+    prediction evolves through a series, and early classification (act on the first
+    row that is confident enough). The last row of a series is :meth:`{final}`'s answer
+    (to float rounding). Needs a unidirectional network.
+
+    Parameters
+    ----------
+    X : array-like or sktime panel container
+        Series in any format accepted by :meth:`fit`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per time point of each series (the times with an observation, as ``X``
+        gives them), indexed by ``(instance, time)`` (the instance ids of ``X`` where it
+        has them, else 0, 1, ...), with {columns}.
+{examples}"""
+
+
+def score_doc(metric: str, y_doc: str) -> str:
+    """The docstring of ``score``: ``metric`` of the predictions, ``y`` matched by id."""
+    return f"""{metric} of the predictions for ``X`` against ``y``.
+
+    As scikit-learn's ``score``, with ``y`` and ``sample_weight`` matched to ``X``'s
+    series by id where they are pandas objects indexed by its instance ids (as in
+    :meth:`fit`).
+
+    Parameters
+    ----------
+    X : array-like or sktime panel container
+        Series in any format accepted by :meth:`fit`.
+    y : {y_doc}
+    sample_weight : array-like of shape (n_samples,), optional
+        Weights of the series in the score.
+
+    Returns
+    -------
+    float
+    """
+
+
 class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
     """Parameters and fitting shared by the Phased LSTM classifier and regressor.
 
@@ -86,6 +138,8 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.input_tags.allow_nan = self.missing == "mask"
         tags.non_deterministic = False
+        # transform gives an embedding (float64 whatever the input's dtype)
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float64"])
         return tags
 
     # ------------------------------------------------------------------ subclass hooks
@@ -98,6 +152,10 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
     @abstractmethod
     def _criterion(self) -> type[torch.nn.Module]:
         """The loss class."""
+
+    def _target_weights(self, targets: np.ndarray, incremental: bool) -> np.ndarray | None:
+        """Per-series weights that the targets imply (the classifier's ``class_weight``)."""
+        return None
 
     @staticmethod
     @abstractmethod
@@ -348,6 +406,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         epochs: int | None = None,
         classes: Any = None,
         incremental: bool = False,
+        sample_weight: Any = None,
     ) -> PhasedLSTMBase:
         """The one training path of ``fit`` and every ``partial_fit``, all or nothing.
 
@@ -355,36 +414,81 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         from a checkpoint if any; ``partial_fit`` (``incremental``) does the same for one
         epoch on its first call and then trains the same network one more epoch per call,
         on data checked against what the first call fixed. ``classes`` (classifier only)
-        declares every class up front.
+        declares every class up front. ``y`` and ``sample_weight`` given as pandas objects
+        indexed by ``X``'s instance ids are matched to its series by id.
         """
         with self._all_or_nothing():
             self._check_params()
+            y, sample_weight = self._aligned(X, y, sample_weight)
             if incremental and hasattr(self, "net_"):
-                self._continue(X, y, epochs or 1)
+                self._continue(X, y, epochs or 1, sample_weight)
             else:
-                self._fit_new(
-                    X, y, self.max_epochs if epochs is None else epochs, classes, incremental
-                )
+                epochs = self.max_epochs if epochs is None else epochs
+                self._fit_new(X, y, epochs, classes, incremental, sample_weight)
         return self
 
-    def _continue(self, X: Any, y: Any, epochs: int) -> None:
+    @staticmethod
+    def _aligned(X: Any, y: Any, sample_weight: Any = None) -> tuple[Any, Any]:
+        """``y`` and ``sample_weight`` in the order of ``X``'s series (by id where possible)."""
+        ids = instance_ids(X)
+        return (
+            align_to_instances(y, ids, "y"),
+            align_to_instances(sample_weight, ids, "sample_weight"),
+        )
+
+    def _weighted(
+        self, inputs: SliceDict, targets: np.ndarray, sample_weight: Any, incremental: bool
+    ) -> SliceDict:
+        """``inputs`` with the series' weights (``sample_weight`` times the targets').
+
+        The weights are scaled to mean 1 over the call's series; equal weights (or none)
+        leave ``inputs`` without weights, so the fit is the unweighted one exactly.
+        """
+        n = len(targets)
+        weights = None
+        if sample_weight is not None:
+            weights = check_sample_weight(sample_weight, n)
+        implied = self._target_weights(targets, incremental)
+        if implied is not None:
+            weights = implied if weights is None else weights * implied
+        if weights is None:
+            return inputs
+        if not weights.any():
+            raise ValueError(
+                "Every series has weight 0 (sample_weight times class_weight); at least one "
+                "needs a positive weight."
+            )
+        weights = weights / weights.mean()
+        if np.all(weights == 1.0):
+            return inputs
+        return SliceDict(**inputs, **{SAMPLE_WEIGHT: weights.astype(np.float32)})
+
+    def _continue(self, X: Any, y: Any, epochs: int, sample_weight: Any = None) -> None:
         """Train the fitted network ``epochs`` more epochs on data of the same kind."""
         panel = self._panel(X, reset=False)
         targets = self._partial_targets(y, len(panel))
-        inputs = self._network_inputs(panel)
+        inputs = self._weighted(self._network_inputs(panel), targets, sample_weight, True)
         # a draw of its own for every epoch, continuing the fit's sequence
         with self._seeded(self.seed_ + len(self.net_.history)):
             self.net_.partial_fit(inputs, targets, epochs=epochs)
         self._finish(epochs, inputs, incremental=True)
 
-    def _fit_new(self, X: Any, y: Any, epochs: int, classes: Any, incremental: bool) -> None:
+    def _fit_new(
+        self,
+        X: Any,
+        y: Any,
+        epochs: int,
+        classes: Any,
+        incremental: bool,
+        sample_weight: Any = None,
+    ) -> None:
         """Fit a new network (or resume an interrupted fit from its checkpoint)."""
         panel = self._panel(X, reset=True)
         targets, output_size = self._prepare_targets(y, len(panel), classes)
         self._check_validation_size(len(panel), incremental)
         self.tau_range_ = TimeRange(self._resolve_tau_range(panel))
         self._set_time_scale()
-        inputs = self._network_inputs(panel)
+        inputs = self._weighted(self._network_inputs(panel), targets, sample_weight, incremental)
         self.seed_ = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         if self.distributed:  # every rank must shuffle alike: rank 0's seed for all
             self.seed_ = _distributed.broadcast_seed(self.seed_)
@@ -451,9 +555,10 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             for k, v in self.get_params().items()
             if k not in ("verbose", "callbacks", "checkpoint_dir", "device", "distributed")
         }
-        fit_id = fingerprint(
-            [inputs["values"], inputs["times"], inputs["lengths"], targets], params
-        )
+        arrays = [inputs["values"], inputs["times"], inputs["lengths"], targets]
+        if SAMPLE_WEIGHT in inputs:
+            arrays.append(inputs[SAMPLE_WEIGHT])
+        fit_id = fingerprint(arrays, params)
 
         def save_best(net, path):
             write_model(self, net, path)
@@ -510,8 +615,12 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         if stopper is not None:  # the patience count as the interrupted fit left it
             stopper.on_train_begin(net)
 
-    def _partial_fit(self, X: Any, y: Any, classes: Any = None) -> PhasedLSTMBase:
-        return self._fit(X, y, epochs=1, classes=classes, incremental=True)
+    def _partial_fit(
+        self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
+    ) -> PhasedLSTMBase:
+        return self._fit(
+            X, y, epochs=1, classes=classes, incremental=True, sample_weight=sample_weight
+        )
 
     def _note_interruption(self, epochs: int, stopped_early: bool) -> None:
         """Record (``interrupted_``) and warn when Ctrl-C ended training early.
@@ -570,6 +679,99 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         """
         inputs = self._network_inputs(self._panel(X, reset=False))
         return self.net_.predict_proba(inputs).astype(np.float64)
+
+    def transform(self, X: Any) -> np.ndarray:
+        """A fixed-length embedding of each series: what the output layer reads.
+
+        The last layer's final hidden state (forward, then backward for a bidirectional
+        network), followed, with ``readout="summary"``, by the per-channel summaries
+        the output layer also reads (log of 1 + the count of observations, mean,
+        standard deviation, minimum, maximum and last value of each channel, in
+        standardised units; grouped by statistic). Use it to feed what the network
+        learned to another model, for example in a ``Pipeline`` before a boosted-trees
+        classifier; :meth:`get_feature_names_out` names the columns. A series gets the
+        same embedding whatever other series ``X`` holds (computed in chunks of fixed
+        size).
+
+        Parameters
+        ----------
+        X : array-like or sktime panel container
+            Series in any format accepted by :meth:`fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            ``n_features = hidden_size * num_directions`` (+ ``6 * n_channels_`` with the
+            summary readout); float64.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_plstm import PhasedLSTMClassifier
+        >>> X = np.random.default_rng(0).normal(size=(8, 2, 30))
+        >>> clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=1, random_state=0)
+        >>> clf.fit(X, [0, 1] * 4).transform(X).shape
+        (8, 16)
+        >>> list(clf.get_feature_names_out()[[0, 4, 5]])
+        ['state0', 'log_count_channel0', 'log_count_channel1']
+        """
+        check_is_fitted(self, "net_")
+        try:
+            return embeddings(self, X)
+        except NotImplementedError as exc:
+            raise AttributeError(f"transform is not available: {exc}") from None
+
+    def fit_transform(self, X: Any, y: Any, **fit_params: Any) -> np.ndarray:
+        """Fit on ``X, y``, then return :meth:`transform` of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or sktime panel container
+            Training series.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Labels or targets, as for :meth:`fit`.
+        **fit_params
+            Passed to :meth:`fit` (``sample_weight``).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+        """
+        return self.fit(X, y, **fit_params).transform(X)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the columns of :meth:`transform`.
+
+        Parameters
+        ----------
+        input_features : ignored
+            Present for scikit-learn's API: the columns are the network's, not ``X``'s.
+
+        Returns
+        -------
+        ndarray of str of shape (n_features,)
+            ``state0`` ... (``state_backward0`` ... for the backward direction), then
+            ``{statistic}_{channel}`` for the summary readout.
+        """
+        check_is_fitted(self, "net_")
+        names = [f"state{i}" for i in range(self.hidden_size)]
+        if self.bidirectional:
+            names += [f"state_backward{i}" for i in range(self.hidden_size)]
+        if self.readout == "summary":
+            channels = getattr(self, "channel_names_", None) or [
+                f"channel{j}" for j in range(self.n_channels_)
+            ]
+            names += [f"{stat}_{channel}" for stat in SUMMARY_STATS for channel in channels]
+        return np.asarray(names, dtype=object)
+
+    def _step_frame(self, X: Any, columns: Any) -> pd.DataFrame:
+        """The transformed network outputs after every time point, as a long table."""
+        check_is_fitted(self, "net_")
+        raw, panel = step_outputs(self, X)
+        values = self._transform_outputs(raw)
+        if values.ndim == 2:  # one regression target: keep a column axis
+            values = values[..., None]
+        return step_frame(self, X, values, panel, columns)
 
     def update_counts(self, X: Any) -> np.ndarray:
         """How often each unit updates its state on ``X``, in evaluation mode.
@@ -719,4 +921,4 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         return self.net_.module_
 
 
-__all__ = ["PhasedLSTMBase", "TimeOrigin"]
+__all__ = ["PhasedLSTMBase", "TimeOrigin", "score_doc", "steps_doc"]

@@ -8,11 +8,13 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import ClassifierMixin
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
-from ._base import PhasedLSTMBase
-from ._compat import _fit_context
+from ._base import PhasedLSTMBase, score_doc, steps_doc
+from ._compat import StrOptions, _fit_context
+from ._params import PARAMETER_CONSTRAINTS
 from ._registry import loadable
 
 __all__ = ["PhasedLSTMClassifier"]
@@ -30,6 +32,19 @@ def _labels(y: Any, n_samples: int) -> np.ndarray:
             f"{' ...' if missing.size > 5 else ''}; every series needs a label."
         )
     return y
+
+
+_STEPS_EXAMPLES = """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_plstm import PhasedLSTMClassifier
+    >>> X = np.random.default_rng(0).normal(size=(8, 1, 30))
+    >>> clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=1, random_state=0)
+    >>> steps = clf.fit(X, ["a", "b"] * 4).predict_proba_steps(X[:2])
+    >>> steps.shape, list(steps.columns), list(steps.index.names)
+    ((60, 2), ['a', 'b'], ['instance', 'time'])
+"""
 
 
 @loadable("estimator")
@@ -180,6 +195,10 @@ default="adam"
         batch, and their average is the whole batch's gradient, so ``batch_size`` is
         the global batch size. After ``fit`` every rank holds the whole model. A bare
         ``"cuda"`` device means this rank's GPU, ``cuda:LOCAL_RANK``.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in scikit-learn: ``{label: weight}``
+        (classes not named weigh 1), or ``"balanced"`` for ``n_series / (n_classes *
+        series_of_the_class)`` (not with ``partial_fit``). Multiplies ``sample_weight``.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation and batch shuffling; an int gives the same
         model, and the same predictions, on every fit.
@@ -253,8 +272,39 @@ default="adam"
     (3,)
     """
 
+    _extra_params = {"class_weight": (None, "dict | str | None")}
+    _parameter_constraints: dict = {
+        **PARAMETER_CONSTRAINTS,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
     def _criterion(self) -> type[torch.nn.Module]:
         return torch.nn.CrossEntropyLoss
+
+    def _target_weights(self, targets: np.ndarray, incremental: bool) -> np.ndarray | None:
+        """Each series' weight from ``class_weight`` (None without one)."""
+        if self.class_weight is None:
+            return None
+        if isinstance(self.class_weight, str) and incremental:
+            raise ValueError(
+                "class_weight='balanced' needs every label at once and cannot be used with "
+                "partial_fit; give class_weight as a dict {class: weight} instead."
+            )
+        if isinstance(self.class_weight, dict):
+            unknown = [c for c in self.class_weight if c not in set(self.classes_.tolist())]
+            if unknown:
+                raise ValueError(
+                    f"class_weight names classes {unknown[:5]} that are not among the "
+                    f"classes {self.classes_.tolist()}."
+                )
+            per_class = np.ones(len(self.classes_))
+            for label, weight in self.class_weight.items():
+                per_class[np.searchsorted(self.classes_, label)] = weight
+        else:  # "balanced": n_series / (n_classes * series of the class)
+            per_class = compute_class_weight(
+                "balanced", classes=self.classes_, y=self.classes_[targets]
+            )
+        return per_class[targets]
 
     @staticmethod
     def _epoch_score(y_true: np.ndarray, outputs: np.ndarray) -> float:
@@ -313,8 +363,16 @@ default="adam"
         shifted = np.exp(outputs - outputs.max(axis=-1, keepdims=True))
         return shifted / shifted.sum(axis=-1, keepdims=True)
 
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        y, sample_weight = self._aligned(X, y, sample_weight)
+        return ClassifierMixin.score(self, X, y, sample_weight=sample_weight)
+
+    score.__doc__ = score_doc("Accuracy", "array-like of shape (n_samples,)\n        True labels.")
+
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> PhasedLSTMClassifier:
+    def partial_fit(
+        self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
+    ) -> PhasedLSTMClassifier:
         """Train for one more epoch on ``X, y``, keeping the current model.
 
         The first call on an unfitted estimator fixes what later calls must match:
@@ -330,6 +388,11 @@ default="adam"
             Class labels, all among ``classes_``.
         classes : array-like of shape (n_classes,), optional
             Every class that will ever appear; only used on the first call.
+        sample_weight : array-like of shape (n_samples,), optional
+            A weight per series in the loss (matched by id like ``y``): a series of
+            weight 2 counts as much as two of weight 1. Weights are relative (scaled to
+            mean 1 over the call's series); validation loss and early stopping are
+            weighted too.
 
         Returns
         -------
@@ -337,10 +400,10 @@ default="adam"
         """
         if hasattr(self, "net_"):
             self._check_later_classes(classes)
-        return self._partial_fit(X, y, classes)
+        return self._partial_fit(X, y, classes, sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any, y: Any) -> PhasedLSTMClassifier:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> PhasedLSTMClassifier:
         """Train on labelled series.
 
         Parameters
@@ -349,13 +412,20 @@ default="adam"
 n_timepoints), or an sktime panel container
             Training series; see the user guide for the accepted formats.
         y : array-like of shape (n_samples,)
-            Class labels.
+            Class labels. A pandas Series indexed by ``X``'s instance ids (the ids of a
+            ``pd-multiindex`` or ``nested_univ`` frame, or of :func:`sk_plstm.from_events`'
+            output) is matched to the series by id; arrays and lists by position.
+        sample_weight : array-like of shape (n_samples,), optional
+            A weight per series in the loss (matched by id like ``y``): a series of
+            weight 2 counts as much as two of weight 1. Weights are relative (scaled to
+            mean 1 over the call's series); validation loss and early stopping are
+            weighted too.
 
         Returns
         -------
         self : PhasedLSTMClassifier
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight=sample_weight)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities.
@@ -371,6 +441,27 @@ n_timepoints), or an sktime panel container
             Probabilities, columns in the order of ``classes_``.
         """
         return self._transform_outputs(self._forward(X))
+
+    def predict_proba_steps(self, X: Any) -> pd.DataFrame:
+        return self._step_frame(X, self.classes_)
+
+    predict_proba_steps.__doc__ = steps_doc(
+        "Class probabilities after every time point of each series.",
+        "predict_proba",
+        "one column per class (``classes_``)",
+        _STEPS_EXAMPLES,
+    )
+
+    def predict_steps(self, X: Any) -> pd.DataFrame:
+        proba = self.predict_proba_steps(X)
+        labels = self.classes_[np.argmax(proba.to_numpy(), axis=1)]
+        return pd.DataFrame({"prediction": labels}, index=proba.index)
+
+    predict_steps.__doc__ = steps_doc(
+        "Predicted class after every time point of each series.",
+        "predict",
+        "the column ``prediction``",
+    )
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted class labels.

@@ -47,11 +47,15 @@ from sklearn.utils.validation import check_array, validate_data
 
 __all__ = [
     "Panel",
+    "absolute_index",
     "TimeOrigin",
     "check_missing",
     "check_time_unit",
     "from_events",
+    "align_to_instances",
     "from_panel",
+    "instance_ids",
+    "select_series",
     "to_events",
     "to_panel",
 ]
@@ -782,7 +786,51 @@ def _parse(
             f"X must be {_FORMATS}; got a {getattr(X, 'ndim', 1)}-D input. Reshape your data: "
             "X.reshape(1, -1) for a single series, X.reshape(-1, 1) for single-value series."
         )
+    if isinstance(X, pd.DataFrame):
+        _refuse_tables(X)
     return _from_2d(X, estimator, reset, missing)
+
+
+#: the columns that say a 2-D DataFrame is an event table
+_EVENT_HINTS = {"instance", "id", "time", "timestamp", "channel", "sensor", "value", "variable"}
+
+
+def _refuse_tables(X: pd.DataFrame) -> None:
+    """A 2-D DataFrame with columns that are not numbers is a table, not series: say which.
+
+    A 2-D DataFrame is one univariate series per row; an event table (a row per
+    observation) or a wide table (a row per time point) must be converted first.
+    """
+    not_numbers = [
+        str(name)
+        for name, column in X.items()
+        if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column))
+        and pd.api.types.infer_dtype(column, skipna=True)
+        not in ("integer", "floating", "mixed-integer-float", "boolean", "empty", "decimal")
+    ]
+    if not not_numbers:
+        return
+    columns = [str(c).lower() for c in X.columns]
+    looks_like_events = len(_EVENT_HINTS.intersection(columns)) >= 2
+    advice = (
+        "It looks like an event table (one row per observation): convert it with "
+        "sk_plstm.from_events(X, instance=..., time=..., channel=..., value=...), which "
+        "returns the series indexed by (instance, time)."
+        if looks_like_events
+        else "For a table with one row per observation (instance, time, channel, value) "
+        "use sk_plstm.from_events; for a table with one row per time point and a column "
+        "per channel, index it by (instance, time): X.set_index([instance, time])."
+    )
+    strings = any(
+        pd.api.types.infer_dtype(X[c], skipna=True) in ("string", "bytes", "mixed")
+        for c in X.columns
+        if str(c) in not_numbers
+    )
+    what = "contains strings in" if strings else "has values that are not numbers in"
+    raise ValueError(
+        f"X {what} the column(s) {not_numbers[:5]}; a plain DataFrame is read as one "
+        f"univariate series per row, of numbers only. {advice}"
+    )
 
 
 def to_panel(
@@ -880,6 +928,134 @@ def to_panel(
     if reset:
         _check_every_channel_observed(panel)
     return panel, origin
+
+
+def instance_ids(X: Any) -> pd.Index | None:
+    """The ids of ``X``'s series, in the order the series are read, where ``X`` has them.
+
+    Parameters
+    ----------
+    X : any accepted container
+        The instance level of a ``pd-multiindex`` frame (in order of first appearance,
+        the order in which its series are read), the row index of a ``nested_univ``
+        frame or of a 2-D DataFrame (one series per row), the ``attrs["instance"]`` of
+        every frame of a ``df-list`` (as :func:`from_events` writes them).
+
+    Returns
+    -------
+    pandas.Index of length n_series, or None
+        None for containers without ids (numpy arrays, lists without ``attrs``).
+    """
+    if isinstance(X, pd.DataFrame):
+        if isinstance(X.index, pd.MultiIndex):
+            return X.index.droplevel(-1).unique()
+        return X.index
+    if (
+        isinstance(X, (list, tuple))
+        and X
+        and all(isinstance(item, pd.DataFrame) and "instance" in item.attrs for item in X)
+    ):
+        return pd.Index([item.attrs["instance"] for item in X])
+    return None
+
+
+def select_series(X: Any, positions: Any) -> Any:
+    """The series of ``X`` at ``positions``, in the same container, nothing converted.
+
+    Parameters
+    ----------
+    X : any accepted container
+    positions : array-like of int
+        Positions of series in ``X`` (in the order :func:`to_panel` reads them); taken
+        in increasing order.
+
+    Returns
+    -------
+    The same kind of container with those series: rows of a numpy array or of a
+    ``nested_univ`` / 2-D frame, the instances of a ``pd-multiindex`` frame (their
+    rows, every channel's times kept), items of a list.
+    """
+    positions = np.sort(np.asarray(positions, dtype=np.int64))
+    if isinstance(X, pd.DataFrame) and isinstance(X.index, pd.MultiIndex):
+        ids = X.index.droplevel(-1)
+        return X[ids.isin(ids.unique()[positions])]
+    if isinstance(X, pd.DataFrame):
+        return X.iloc[positions]
+    if isinstance(X, (list, tuple)):
+        return [X[i] for i in positions]
+    return np.asarray(X)[positions]
+
+
+def _ids_shown(ids: Any) -> str:
+    ids = list(ids)
+    more = f" ... ({len(ids)} in all)" if len(ids) > 5 else ""
+    return ", ".join(_plain(i) for i in ids[:5]) + more
+
+
+def align_to_instances(target: Any, ids: pd.Index | None, name: str = "y") -> Any:
+    """``target`` in the order of ``X``'s series: matched by id where both have ids.
+
+    A pandas Series or DataFrame ``target`` whose index holds ``X``'s instance ids is
+    reordered to ``X``'s order; one whose index is already ``X``'s ids, in order, is
+    returned as it is. Arrays and lists, and any ``target`` for an ``X`` without ids,
+    are matched by position.
+
+    Parameters
+    ----------
+    target : array-like, pandas.Series or pandas.DataFrame of length n_series
+        Labels, targets or weights.
+    ids : pandas.Index or None
+        :func:`instance_ids` of ``X``.
+    name : str, default="y"
+        What ``target`` is called in messages.
+
+    Returns
+    -------
+    The same kind of object as ``target``, in ``X``'s order.
+
+    Raises
+    ------
+    ValueError
+        When the ids differ (naming some of each side's extra ids), or repeat on a side
+        so that they cannot be matched.
+    """
+    if ids is None or not isinstance(target, (pd.Series, pd.DataFrame)):
+        return target
+    index = target.index
+    if index.nlevels != ids.nlevels:
+        raise ValueError(
+            f"{name} is indexed by {index.nlevels} level(s) but X's series by "
+            f"{ids.nlevels}: {name}'s index must hold X's instance ids (or pass "
+            f"{name}.to_numpy() to match by position)."
+        )
+    if index.equals(ids):
+        return target
+    if not index.is_unique or not ids.is_unique:
+        side = "X's instance ids" if not ids.is_unique else f"the index of {name}"
+        raise ValueError(
+            f"{side} repeat, so {name} cannot be matched to X's series by id; give unique "
+            f"ids, or pass {name}.to_numpy() to match by position."
+        )
+    missing, extra = ids.difference(index, sort=False), index.difference(ids, sort=False)
+    if len(missing) or len(extra):
+        parts = []
+        if len(missing):
+            verb = "has" if len(missing) == 1 else "have"
+            parts.append(
+                f"{len(missing)} series of X {verb} no entry in {name} ({_ids_shown(missing)})"
+            )
+        if len(extra):
+            verb = "is" if len(extra) == 1 else "are"
+            parts.append(
+                f"{len(extra)} id(s) of {name} {verb} not among X's series ({_ids_shown(extra)})"
+            )
+        raise ValueError(
+            f"{name} is a pandas {type(target).__name__} indexed by ids that differ from X's "
+            f"instance ids: {'; '.join(parts)}. {name} is matched to X's series by its "
+            f"index; select the same instances on both sides, or pass {name}.to_numpy() "
+            "to match by position."
+        )
+    return target.loc[ids]
 
 
 def _check_channels(found: int, expected: int | None) -> None:
@@ -1020,7 +1196,7 @@ def _block_panel(
     return panel, origin
 
 
-def _absolute_index(times: np.ndarray, origin: TimeOrigin) -> pd.Index:
+def absolute_index(times: np.ndarray, origin: TimeOrigin) -> pd.Index:
     """Time index of one series from times relative to ``origin``, in the original kind."""
     if origin.kind in ("datetime", "timedelta"):
         ns = np.int64(origin.value) + np.round(times * origin.unit_ns).astype(np.int64)
@@ -1062,7 +1238,7 @@ def absolute_times(panel: Panel, origin: TimeOrigin) -> np.ndarray:
     else:
         out = np.full((n, length), np.nan)
     for i, stop in enumerate(panel.lengths):
-        index = _absolute_index(panel.times[i, :stop], origin)
+        index = absolute_index(panel.times[i, :stop], origin)
         out[i, :stop] = index.to_numpy(dtype=object if out.dtype == object else out.dtype)
     return out
 
@@ -1093,7 +1269,7 @@ def from_panel(panel: Panel, origin: TimeOrigin, return_type: str = "pd-multiind
     columns = list(panel.channels or [f"dim_{c}" for c in range(panel.n_channels)])
     frames = []
     for i, n in enumerate(panel.lengths):
-        index = _absolute_index(panel.times[i, :n], origin)
+        index = absolute_index(panel.times[i, :n], origin)
         frames.append(pd.DataFrame(panel.values[i, :n].astype(np.float64), index, columns))
     if return_type == "df-list":
         return frames

@@ -16,10 +16,11 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from skorch import NeuralNet
 from skorch.dataset import get_len, unpack_data
 from skorch.utils import to_tensor
 from torch.nn.parallel import DistributedDataParallel
+
+from ._training import SeriesWeightedNet
 
 __all__ = ["DistributedNet", "broadcast_seed", "process_group_ready", "rank_and_world"]
 
@@ -57,7 +58,7 @@ def _slice(data: Any, start: int, stop: int) -> Any:
     return data[start:stop]
 
 
-class DistributedNet(NeuralNet):
+class DistributedNet(SeriesWeightedNet):
     """A skorch ``NeuralNet`` that trains one model on every rank of the process group.
 
     The data loader is unchanged (every rank loads the whole batch, which costs little
@@ -120,7 +121,8 @@ class DistributedNet(NeuralNet):
             torch.manual_seed(seed)
             x = to_tensor(X_part, device=self.device)
             if isinstance(x, dict):
-                y_pred = module(**self._merge_x_and_fit_params(x, fit_params))
+                inputs = self._merge_x_and_fit_params(self.network_inputs(x), fit_params)
+                y_pred = module(**inputs)
             else:
                 y_pred = module(x, **fit_params)
         loss = self.get_loss(y_pred, y_part, X=X_part, training=True)

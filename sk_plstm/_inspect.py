@@ -9,12 +9,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ._data import absolute_times
+from ._data import absolute_index, absolute_times, instance_ids
 
 __all__ = [
     "ModelDescription",
     "describe",
+    "embeddings",
     "gate_openness",
+    "step_frame",
+    "step_outputs",
     "gate_table",
     "training_updates",
     "update_counts",
@@ -73,6 +76,96 @@ def update_counts(estimator: Any, X: Any) -> np.ndarray:
     _, times, lengths = _gate_inputs(estimator, X)
     counts = estimator.module_.update_counts(times, lengths)
     return counts.cpu().numpy().astype(np.float64)
+
+
+#: series per chunk of transform and per-step outputs: every chunk is padded to this many
+#: series, so that each product has the same shape whatever the series around it, and a
+#: series gets the same numbers in any X (the BLAS rounds rows alike only in one shape)
+_FIXED_CHUNK = 32
+
+
+def _chunks(estimator: Any, X: Any):
+    """``X``'s panel, then its network inputs in chunks of :data:`_FIXED_CHUNK` series.
+
+    Tensors on the module's device, evaluation mode; the last chunk is padded with
+    copies of its first series. Each chunk comes with the number of real series in it.
+    """
+    panel = estimator._panel(X, reset=False)
+    inputs = estimator._network_inputs(panel)
+    module = estimator.module_
+    module.train(False)
+    device = module.device
+    yield panel
+    with torch.no_grad():
+        for start in range(0, len(panel), _FIXED_CHUNK):
+            rows = np.arange(start, min(start + _FIXED_CHUNK, len(panel)))
+            real = len(rows)
+            rows = np.concatenate([rows, np.full(_FIXED_CHUNK - real, start)])
+            chunk = {
+                name: torch.as_tensor(np.asarray(value)[rows], device=device)
+                for name, value in inputs.items()
+            }
+            yield chunk, real
+
+
+def embeddings(estimator: Any, X: Any) -> np.ndarray:
+    """What the output layer reads for each series of ``X`` (the estimators' ``transform``)."""
+    chunks = _chunks(estimator, X)
+    next(chunks)
+    parts = [estimator.module_.embed(**chunk)[:real] for chunk, real in chunks]
+    return torch.cat(parts).double().cpu().numpy()
+
+
+def step_outputs(estimator: Any, X: Any) -> tuple[np.ndarray, Any]:
+    """The network's raw outputs after every time point of ``X``, and ``X``'s panel.
+
+    Returns
+    -------
+    outputs : numpy.ndarray of shape (n_series, max_length, output_size)
+        NaN after the end of a shorter series.
+    panel : Panel
+    """
+    if getattr(estimator.module_, "bidirectional", False):
+        raise ValueError(
+            "Per-step outputs need a unidirectional network: with bidirectional=True every "
+            "output depends on the whole series, read backwards from its end."
+        )
+    chunks = _chunks(estimator, X)
+    panel = next(chunks)
+    parts = []
+    for chunk, real in chunks:
+        outputs, _ = estimator.module_.step_outputs(chunk["values"], chunk["times"])
+        parts.append(outputs[:real].double().cpu().numpy())
+    outputs = np.concatenate(parts)
+    outputs[~panel.valid_mask()] = np.nan
+    return outputs, panel
+
+
+def step_frame(
+    estimator: Any, X: Any, values: np.ndarray, panel: Any, columns: Any
+) -> pd.DataFrame:
+    """Per-step values as a long table indexed by ``(instance, time)``, the times as given.
+
+    Parameters
+    ----------
+    values : numpy.ndarray of shape (n_series, max_length, n_columns)
+    panel : Panel
+        ``X``'s panel (its lengths and times).
+    columns : sequence of length n_columns
+    """
+    ids = instance_ids(X)
+    if ids is None or len(ids) != len(panel):
+        ids = pd.RangeIndex(len(panel), name="instance")
+    lengths = panel.lengths
+    origin = estimator.time_origin_
+    times = [absolute_index(panel.times[i, :stop], origin) for i, stop in enumerate(lengths)]
+    time_index = times[0].append(times[1:]) if len(times) > 1 else times[0]
+    instance = ids.repeat(lengths)
+    names = list(ids.names) if ids.nlevels > 1 else [ids.name or "instance"]
+    arrays = [instance.get_level_values(k) for k in range(ids.nlevels)] + [time_index]
+    index = pd.MultiIndex.from_arrays(arrays, names=[*names, "time"])
+    rows = values[panel.valid_mask()]
+    return pd.DataFrame(rows, index=index, columns=list(columns))
 
 
 def training_updates(module: Any, times: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from ._training import (
     EpochScorer,
     GateNarrowing,
     ResumableEarlyStopping,
+    SeriesWeightedNet,
     TrainingProgress,
     log_line,
     lr_scheduler,
@@ -182,7 +183,7 @@ def build_net(
     train_split = None
     if validation is not None:
         train_split = ValidSplit(validation, stratified=stratify, random_state=seed)
-    net_class = _distributed.DistributedNet if world > 1 else NeuralNet
+    net_class = _distributed.DistributedNet if world > 1 else SeriesWeightedNet
     return net_class(
         module=module,
         **{f"module__{name}": value for name, value in module_kwargs.items()},

@@ -5,6 +5,8 @@ Plain values in, errors out: nothing here reads a fitted estimator.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import numbers
 import os
 import tempfile
@@ -54,91 +56,116 @@ def is_optimizer_class(value: Any) -> bool:
     return isinstance(value, type) and issubclass(value, torch.optim.Optimizer)
 
 
+def _shared_parameters(
+    self,
+    hidden_size: int = 64,
+    num_layers: int = 1,
+    *,
+    cell: str = "lstm",
+    bidirectional: bool = False,
+    dropout: float = 0.0,
+    tau_range: str | tuple[float, float] = "auto",
+    r_on: float = 0.5,
+    leak: float = 1e-3,
+    learn_tau: bool = True,
+    learn_shift: bool = True,
+    learn_r_on: bool = True,
+    final_r_on: float | None = None,
+    time_unit: str = "s",
+    missing: str = "mask",
+    standardize: bool = True,
+    time_inputs: bool = True,
+    level_inputs: bool = True,
+    readout: str = "summary",
+    max_epochs: int = 100,
+    batch_size: int = 32,
+    lr: float = 1e-2,
+    optimizer: str | type = "adam",
+    weight_decay: float = 0.0,
+    grad_clip: float | None = None,
+    validation_fraction: float | None = None,
+    early_stopping: bool = False,
+    n_iter_no_change: int = 10,
+    tol: float = 1e-4,
+    lr_schedule: str | None = "cosine",
+    checkpoint_dir: str | None = None,
+    checkpoint_every: int = 1,
+    callbacks: list | None = None,
+    device: str = "cpu",
+    distributed: bool = False,
+    random_state: int | np.random.RandomState | None = None,
+    verbose: int = 0,
+) -> None:
+    """The parameters every estimator takes: the signature that ``__init__`` gets."""
+
+
+#: the shared parameters, in order (``self`` first)
+_SHARED = inspect.signature(_shared_parameters)
+
+
+def _unexpected(owner: str, names: list[str], kwargs: dict[str, Any]) -> str | None:
+    """A message for keyword arguments that are not parameters, with close matches."""
+    unknown = [key for key in kwargs if key not in names]
+    if not unknown:
+        return None
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, names, n=1)
+        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return (
+        f"{owner} got unknown parameter(s) {', '.join(hints)}; its parameters are listed "
+        f"by {owner}().get_params() and documented in help({owner})."
+    )
+
+
+def _make_init(cls: type) -> Any:
+    """``cls.__init__``: the shared parameters and ``cls._extra_params``, stored as given."""
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=hint)
+        for name, (default, hint) in cls._extra_params.items()
+    ]
+    signature = _SHARED.replace(parameters=[*_SHARED.parameters.values(), *extra])
+    names = list(signature.parameters)[1:]
+    owner = cls.__name__
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError as exc:
+            message = _unexpected(owner, names, kwargs)
+            if message is None:
+                message = f"{owner}(): {exc}; give every parameter after num_layers by name."
+            raise TypeError(message) from None
+        bound.apply_defaults()
+        for name in names:
+            setattr(self, name, bound.arguments[name])
+        super(PhasedLSTMParams, self).__init__()
+
+    __init__.__signature__ = signature
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    __init__.__module__ = cls.__module__
+    __init__.__doc__ = f"Store the parameters (see :class:`{owner}`)."
+    return __init__
+
+
 class PhasedLSTMParams:
     """The hyperparameters of the Phased LSTM estimators, in one place.
 
-    A cooperative mixin: it stores the parameters and calls the next
-    ``__init__`` in the method resolution order, so the scikit-learn estimators
-    and the sktime adapters share one signature.
+    A cooperative mixin: every subclass gets an ``__init__`` with the shared signature
+    (:func:`_shared_parameters`) and its own keyword-only ``_extra_params`` (the
+    classifier's ``class_weight``), which stores the parameters and calls the next
+    ``__init__`` in the method resolution order, so the scikit-learn estimators and the
+    sktime adapters share one signature. A misspelled parameter is named with its
+    closest match.
     """
 
-    def __init__(
-        self,
-        hidden_size: int = 64,
-        num_layers: int = 1,
-        *,
-        cell: str = "lstm",
-        bidirectional: bool = False,
-        dropout: float = 0.0,
-        tau_range: str | tuple[float, float] = "auto",
-        r_on: float = 0.5,
-        leak: float = 1e-3,
-        learn_tau: bool = True,
-        learn_shift: bool = True,
-        learn_r_on: bool = True,
-        final_r_on: float | None = None,
-        time_unit: str = "s",
-        missing: str = "mask",
-        standardize: bool = True,
-        time_inputs: bool = True,
-        level_inputs: bool = True,
-        readout: str = "summary",
-        max_epochs: int = 100,
-        batch_size: int = 32,
-        lr: float = 1e-2,
-        optimizer: str | type = "adam",
-        weight_decay: float = 0.0,
-        grad_clip: float | None = None,
-        validation_fraction: float | None = None,
-        early_stopping: bool = False,
-        n_iter_no_change: int = 10,
-        tol: float = 1e-4,
-        lr_schedule: str | None = "cosine",
-        checkpoint_dir: str | None = None,
-        checkpoint_every: int = 1,
-        callbacks: list | None = None,
-        device: str = "cpu",
-        distributed: bool = False,
-        random_state: int | np.random.RandomState | None = None,
-        verbose: int = 0,
-    ) -> None:
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.cell = cell
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        self.tau_range = tau_range
-        self.r_on = r_on
-        self.leak = leak
-        self.learn_tau = learn_tau
-        self.learn_shift = learn_shift
-        self.learn_r_on = learn_r_on
-        self.final_r_on = final_r_on
-        self.time_unit = time_unit
-        self.missing = missing
-        self.standardize = standardize
-        self.time_inputs = time_inputs
-        self.level_inputs = level_inputs
-        self.readout = readout
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.grad_clip = grad_clip
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.lr_schedule = lr_schedule
-        self.checkpoint_dir = checkpoint_dir
-        self.checkpoint_every = checkpoint_every
-        self.callbacks = callbacks
-        self.device = device
-        self.distributed = distributed
-        self.random_state = random_state
-        self.verbose = verbose
-        super().__init__()
+    #: keyword-only parameters a subclass adds to the shared ones: (default, type hint)
+    _extra_params: dict[str, tuple[Any, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" not in cls.__dict__:  # a subclass with its own __init__ keeps it
+            cls.__init__ = _make_init(cls)
 
 
 #: the parameters' types and ranges, as scikit-learn's parameter validation reads them

@@ -83,6 +83,8 @@ def _encode(value: Any, name: str) -> Any:
         return [_encode(v, name) for v in value]
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {k: _encode(v, name) for k, v in value.items()}
+    if isinstance(value, dict):  # keys of any encodable kind (class_weight's labels)
+        return {"__items__": [[_encode(k, name), _encode(v, name)] for k, v in value.items()]}
     raise TypeError
 
 
@@ -101,6 +103,8 @@ def _decode(value: Any) -> Any:
         return TimeOrigin(*value["__time_origin__"])  # a time zone is the optional 4th
     if "__tuple__" in value:
         return tuple(_decode(v) for v in value["__tuple__"])
+    if "__items__" in value:
+        return {_decode(k): _decode(v) for k, v in value["__items__"]}
     return {k: _decode(v) for k, v in value.items()}
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
-from sklearn.utils.validation import check_array
+from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import PhasedLSTMBase
+from ._base import PhasedLSTMBase, score_doc, steps_doc
 from ._compat import _fit_context
 from ._registry import loadable
 
@@ -117,8 +118,17 @@ time_scale_, best_epoch_, initial_gates_
         out = outputs * self.y_std_ + self.y_mean_
         return out[..., 0] if self.y_ndim_ == 1 else out
 
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        y, sample_weight = self._aligned(X, y, sample_weight)
+        return RegressorMixin.score(self, X, y, sample_weight=sample_weight)
+
+    score.__doc__ = score_doc(
+        "R²",
+        "array-like of shape (n_samples,) or (n_samples, n_targets)\n        True targets.",
+    )
+
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X: Any, y: Any) -> PhasedLSTMRegressor:
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> PhasedLSTMRegressor:
         """Train for one more epoch on ``X, y``, keeping the current model.
 
         The first call on an unfitted estimator fixes what later calls must match:
@@ -130,16 +140,22 @@ time_scale_, best_epoch_, initial_gates_
         X : array-like or sktime panel container
             Series in any format accepted by :meth:`fit`.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            Targets.
+            Targets (a pandas Series or DataFrame indexed by instance ids is matched to
+            ``X``'s series by id, as in :meth:`fit`).
+        sample_weight : array-like of shape (n_samples,), optional
+            A weight per series in the loss (matched by id like ``y``): a series of
+            weight 2 counts as much as two of weight 1. Weights are relative (scaled to
+            mean 1 over the call's series); validation loss and early stopping are
+            weighted too.
 
         Returns
         -------
         self : PhasedLSTMRegressor
         """
-        return self._partial_fit(X, y)
+        return self._partial_fit(X, y, sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any, y: Any) -> PhasedLSTMRegressor:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> PhasedLSTMRegressor:
         """Train on series with real-valued targets.
 
         Parameters
@@ -148,13 +164,36 @@ time_scale_, best_epoch_, initial_gates_
 n_timepoints), or an sktime panel container
             Training series; see the user guide for the accepted formats.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            Targets.
+            Targets. A pandas Series or DataFrame indexed by ``X``'s instance ids (the ids
+            of a ``pd-multiindex`` or ``nested_univ`` frame, or of
+            :func:`sk_plstm.from_events`' output) is matched to the series by id; arrays
+            and lists by position.
+        sample_weight : array-like of shape (n_samples,), optional
+            A weight per series in the loss (matched by id like ``y``): a series of
+            weight 2 counts as much as two of weight 1. Weights are relative (scaled to
+            mean 1 over the call's series); validation loss and early stopping are
+            weighted too.
 
         Returns
         -------
         self : PhasedLSTMRegressor
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight=sample_weight)
+
+    def predict_steps(self, X: Any) -> pd.DataFrame:
+        check_is_fitted(self, "net_")
+        names = (
+            ["prediction"]
+            if self.y_ndim_ == 1
+            else [f"prediction{j}" for j in range(len(np.atleast_1d(self.y_mean_)))]
+        )
+        return self._step_frame(X, names)
+
+    predict_steps.__doc__ = steps_doc(
+        "Predicted targets after every time point of each series.",
+        "predict",
+        "the column ``prediction`` (``prediction0``, ``prediction1``, ... for several targets)",
+    )
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted targets.

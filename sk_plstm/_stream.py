@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,10 @@ from sklearn.utils.validation import check_is_fitted
 from ._data import Panel, _check_channels, to_panel
 
 __all__ = ["PhasedLSTMStream"]
+
+
+#: how the data module names a stream's events ("X", its one series "X series 0")
+_IN_VALUES = re.compile(r"\bX series 0\b|^X\b")
 
 
 class PhasedLSTMStream:
@@ -168,6 +173,17 @@ pandas.DataFrame / Series indexed by time, or dict
             Class probabilities (classifier) or predictions (regressor) after each event
             that observed at least one channel.
         """
+        try:
+            return self._update(values, times)
+        except (ValueError, TypeError) as exc:
+            message = str(exc)
+            named = _IN_VALUES.sub("values", message)
+            if named == message:
+                raise
+            raise type(exc)(named) from None
+
+    def _update(self, values: Any, times: Any = None) -> np.ndarray:
+        """Feed ``values`` (see :meth:`update`)."""
         est = self.estimator
         frame = self._as_frame(values, times)
         panel, _ = to_panel(

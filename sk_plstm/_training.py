@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
+from skorch.utils import to_tensor
 from tqdm.auto import tqdm
 from tqdm.std import tqdm as plain_tqdm
 
@@ -33,6 +35,8 @@ __all__ = [
     "GateNarrowing",
     "ResumableEarlyStopping",
     "ResumableLRScheduler",
+    "SAMPLE_WEIGHT",
+    "SeriesWeightedNet",
     "TrainingDivergedError",
     "TrainingProgress",
     "fingerprint",
@@ -41,6 +45,44 @@ __all__ = [
 ]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+#: the key of the series' weights among a training call's inputs (not the network's)
+SAMPLE_WEIGHT = "sample_weight"
+
+
+class SeriesWeightedNet(NeuralNet):
+    """skorch's ``NeuralNet`` whose loss weights each series, where its inputs carry weights.
+
+    A training call's inputs may hold :data:`SAMPLE_WEIGHT`, one weight per series (scaled
+    to mean 1 over the call's series); the network never sees them, and the loss of a
+    batch is the mean of each series' loss times its weight (an unbiased estimate of
+    the weighted mean loss over the data, so the learning rate keeps its meaning).
+    Without weights the loss is skorch's, unchanged.
+    """
+
+    @staticmethod
+    def network_inputs(x: Any) -> Any:
+        """``x`` without the weights: what the network's ``forward`` takes."""
+        if isinstance(x, dict) and SAMPLE_WEIGHT in x:
+            return {k: v for k, v in x.items() if k != SAMPLE_WEIGHT}
+        return x
+
+    def infer(self, x, **fit_params):
+        return super().infer(self.network_inputs(x), **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        weights = X.get(SAMPLE_WEIGHT) if isinstance(X, dict) else None
+        if weights is None:
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        y_true = to_tensor(y_true, device=self.device)
+        reduction = self.criterion_.reduction
+        self.criterion_.reduction = "none"
+        try:
+            losses = self.criterion_(y_pred, y_true)
+        finally:
+            self.criterion_.reduction = reduction
+        per_series = losses.reshape(len(losses), -1).mean(dim=1)
+        return (per_series * to_tensor(weights, device=self.device).to(per_series)).mean()
 
 
 #: held by every seeded block (see :func:`seeded`); reentrant, for nested fits

@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import PhasedLSTMBase, PhasedLSTMParams
 from ._inspect import time_unit_label
 
-__all__ = ["plot_learning_curves", "plot_open_units", "plot_time_gates"]
+__all__ = ["plot_learning_curves", "plot_open_units", "plot_prediction_steps", "plot_time_gates"]
 
 
 def _pyplot():
@@ -184,7 +184,9 @@ def plot_time_gates(estimator: Any, axes: Any = None) -> Any:
     -------
     numpy.ndarray of matplotlib.axes.Axes of shape (2,)
         The ``tau`` panel (log-log, one point per unit, coloured by layer and
-        direction, with the diagonal of unchanged values) and the ``r_on`` panel.
+        direction, with the diagonal of unchanged values) and the ``r_on`` panel (the
+        same, or, where every unit started at one value, a histogram of the learned
+        values with the start marked).
 
     Examples
     --------
@@ -196,8 +198,8 @@ def plot_time_gates(estimator: Any, axes: Any = None) -> Any:
     >>> X = np.random.default_rng(0).normal(size=(20, 1, 30))
     >>> clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=2, random_state=0)
     >>> axes = plot_time_gates(clf.fit(X, [0, 1] * 10))
-    >>> [ax.get_xlabel() for ax in axes]
-    ['tau before training (time index units)', 'r_on before training']
+    >>> [ax.get_xlabel() for ax in axes]  # every unit started at r_on=0.5: a histogram
+    ['tau before training (time index units)', 'r_on after training']
     """
     fitted = _fitted(estimator)
     plt = _pyplot()
@@ -208,6 +210,9 @@ def plot_time_gates(estimator: Any, axes: Any = None) -> Any:
     unit = time_unit_label(fitted)
     groups = before.groupby(["layer", "direction"], sort=False).groups
     for name, (ax, scale) in zip(("tau", "r_on"), ((axes[0], "log"), (axes[1], "linear"))):
+        if np.ptp(before[name].to_numpy()) == 0:  # one start for every unit: where they went
+            _plot_from_one_start(ax, before, after, name, groups, fitted.bidirectional, unit)
+            continue
         for (layer, direction), rows in groups.items():
             label = f"layer {layer}" + (f" {direction}" if fitted.bidirectional else "")
             ax.scatter(before.loc[rows, name], after.loc[rows, name], s=12, label=label)
@@ -226,6 +231,99 @@ def plot_time_gates(estimator: Any, axes: Any = None) -> Any:
     learned = "learned" if fitted.learn_r_on else "fixed (learn_r_on=False)"
     axes[1].set_title(f"open ratios, {learned}")
     return axes
+
+
+def _plot_from_one_start(
+    ax: Any, before: Any, after: Any, name: str, groups: dict, bidirectional: bool, unit: str
+) -> None:
+    """The learned values as a histogram, with the one value every unit started from.
+
+    A scatter against the start would put every unit on one vertical line.
+    """
+    start = before[name].iloc[0]
+    values = [after.loc[rows, name].to_numpy() for rows in groups.values()]
+    labels = [
+        f"layer {layer}" + (f" {direction}" if bidirectional else "") for layer, direction in groups
+    ]
+    log = name == "tau"
+    low, high = min(v.min() for v in values), max(v.max() for v in values)
+    if log:
+        bins = np.geomspace(min(low, start), max(high, start) * 1.0001, 21)
+        ax.set_xscale("log")
+    else:
+        bins = np.linspace(min(low, start), max(high, start) + 1e-9, 21)
+    ax.hist(values, bins=bins, stacked=True, label=labels)
+    ax.axvline(start, color="0.3", linestyle="--", linewidth=1, label="start (every unit)")
+    suffix = f" ({unit})" if name == "tau" else ""
+    ax.set_xlabel(f"{name} after training{suffix}")
+    ax.set_ylabel(f"units (all started at {start:.3g})")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+
+
+def plot_prediction_steps(estimator: Any, X: Any, series: int = 0, ax: Any = None) -> Any:
+    """How the prediction for one series evolves through it, time point by time point.
+
+    Parameters
+    ----------
+    estimator : fitted Phased LSTM estimator
+        A unidirectional model (:meth:`predict_proba_steps` of a classifier,
+        :meth:`predict_steps` of a regressor).
+    X : array-like or sktime panel container
+        Series in any format ``predict`` accepts; one of them is drawn.
+    series : int, default=0
+        Position of the series in ``X``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        For a classifier, each class's probability after every observation (a step
+        line per class); for a regressor, the prediction. The title gives the final
+        answer.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sk_plstm import PhasedLSTMClassifier
+    >>> from sk_plstm.plotting import plot_prediction_steps
+    >>> X = np.random.default_rng(0).normal(size=(20, 1, 30))
+    >>> clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=2, random_state=0)
+    >>> ax = plot_prediction_steps(clf.fit(X, ["a", "b"] * 10), X, series=3)
+    >>> ax.get_ylabel(), len(ax.get_lines())
+    ('probability', 2)
+    """
+    fitted = _fitted(estimator)
+    plt = _pyplot()
+    classifier = is_classifier(fitted)
+    steps = fitted.predict_proba_steps(X) if classifier else fitted.predict_steps(X)
+    ids = steps.index.droplevel(-1).unique()
+    if not 0 <= series < len(ids):
+        raise ValueError(f"series must be in [0, {len(ids)}) for this X, got {series}.")
+    rows = steps.loc[ids[series]] if steps.index.nlevels == 2 else steps.xs(ids[series])
+    times = rows.index
+    if fitted.time_origin_.kind == "timedelta":
+        times = times / pd.Timedelta(1, unit=fitted.time_unit)
+    if ax is None:
+        _, ax = _new_figure(plt, figsize=(8, 3.5))
+    for column in rows.columns:
+        ax.step(times, rows[column].to_numpy(), where="post", label=str(column))
+    if classifier:
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_ylabel("probability")
+        final = rows.columns[int(np.argmax(rows.iloc[-1].to_numpy()))]
+        handles, labels = ax.get_legend_handles_labels()
+        _legend_outside(ax, handles, labels, title="class")
+        answer = f"predicted {final} (p = {rows[final].iloc[-1]:.2f})"
+    else:
+        ax.set_ylabel("prediction")
+        answer = f"final prediction {rows.iloc[-1, 0]:.4g}"
+    label = "time" if fitted.time_origin_.kind == "datetime" else None
+    ax.set_xlabel(label or f"time ({time_unit_label(fitted)})")
+    ax.set_title(f"series {ids[series]}: {answer} after {len(rows)} time points")
+    return ax
 
 
 def plot_open_units(

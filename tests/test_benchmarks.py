@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+#: the heavy tier (the benchmarks' scripts, run small): python -m pytest -m heavy
+pytestmark = pytest.mark.heavy
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 # before any MiniRocket fit launches numba's threads: its OpenMP layer slows the torch fits
 # that follow in the same process (see benchmarks/bench_missing.py)

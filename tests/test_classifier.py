@@ -40,6 +40,7 @@ def test_fit_predict_score_on_basic_motions(motions):
     )
 
 
+@pytest.mark.heavy
 def test_gru_cell_learns_basic_motions_with_fewer_weights(motions):
     X, y, Xt, yt = motions
     gru = PhasedLSTMClassifier(cell="gru", hidden_size=32, max_epochs=30, random_state=0)
@@ -141,6 +142,7 @@ def test_pipeline_clone_and_pickle():
     assert not hasattr(fresh, "net_") and fresh.get_params() == clf.get_params()
 
 
+@pytest.mark.heavy
 def test_grid_search_over_tau_range_in_parallel(motions):
     X, y, _, _ = motions
     search = GridSearchCV(

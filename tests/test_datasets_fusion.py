@@ -289,6 +289,7 @@ def test_missing_rejects_bad_arguments(kwargs, message):
 # -- a short fit -------------------------------------------------------------------------
 
 
+@pytest.mark.heavy
 def test_short_fit_on_sensor_fusion_beats_chance():
     # NaN in a channel means "not observed then". A short, easy version of the task
     # (noise-free, fixed duration and counts): 15 epochs learn about one of the two bits,

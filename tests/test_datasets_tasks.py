@@ -93,6 +93,7 @@ def test_adding_task():
     assert np.all((X[:, 0] >= 0) & (X[:, 0] < 1))
 
 
+@pytest.mark.heavy
 def test_event_digits():
     X, y = make_event_digits(60, random_state=0)
     assert len(X) == 60 and set(y) <= set(range(10))
@@ -122,6 +123,7 @@ def test_bad_arguments_are_rejected(call, message):
         call()
 
 
+@pytest.mark.heavy
 def test_short_fit_on_frequency_discrimination_beats_chance():
     X, y = make_frequency_discrimination(600, sampling="standard", random_state=0)
     X_test, y_test = make_frequency_discrimination(300, sampling="standard", random_state=1)

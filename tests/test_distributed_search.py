@@ -15,6 +15,9 @@ from sklearn.model_selection import GridSearchCV
 
 from sk_plstm import PhasedLSTMClassifier
 
+#: the heavy tier (a local Dask cluster): python -m pytest -m heavy
+pytestmark = pytest.mark.heavy
+
 distributed = pytest.importorskip("distributed")
 psutil = pytest.importorskip("psutil")
 

@@ -16,6 +16,9 @@ import torch.multiprocessing as mp
 import sk_plstm
 from sk_plstm import PhasedLSTMClassifier, PhasedLSTMRegressor
 
+#: the heavy tier (processes training together): python -m pytest -m heavy
+pytestmark = pytest.mark.heavy
+
 WORLD = 2
 PARAMS = dict(hidden_size=8, max_epochs=3, batch_size=10, tau_range=(1.0, 30.0), random_state=0)
 

@@ -15,7 +15,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import sk_plstm
+
+#: the heavy tier (the documentation site, built): python -m pytest -m heavy
+pytestmark = pytest.mark.heavy
 
 ROOT = Path(__file__).resolve().parents[1]
 

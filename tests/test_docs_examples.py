@@ -20,6 +20,9 @@ from pathlib import Path
 
 import pytest
 
+#: the heavy tier (every example of the README and the docs, run): python -m pytest -m heavy
+pytestmark = pytest.mark.heavy
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"```python\n(.*?)```(?:\s*\nprints\n\n```text\n(.*?)```)?", flags=re.S)

@@ -29,6 +29,9 @@ from sklearn.exceptions import NotFittedError
 from sk_plstm import PhasedLSTMClassifier, PhasedLSTMRegressor
 from sk_plstm._data import to_panel
 
+#: the heavy tier (fuzzing of every input format): python -m pytest -m heavy
+pytestmark = pytest.mark.heavy
+
 CONTRACT_ERRORS = (ValueError, TypeError)
 
 # Reproducible in CI, no example database written into the repository.

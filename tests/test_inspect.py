@@ -183,6 +183,7 @@ def test_gate_openness_gives_datetimes_as_given(zone):
     assert np.isnan(openness[1, 4:]).all() and not np.isnan(openness[1, :4]).any()
 
 
+@pytest.mark.heavy
 def test_no_unit_dies_with_learned_open_ratios_on_long_durations():
     # room-days of sensors (24 h in seconds), learned r_on narrowed to 0.1 while training
     # with Adam at lr 1e-2: with r_on clamped at 1e-6 (before the parametrisation) 2 of

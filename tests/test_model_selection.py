@@ -58,6 +58,7 @@ def test_grid_search_over_the_cell(data):
     assert type(best.module_.plstm).__name__ == kinds[search.best_params_["cell"]]
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("container", ["numpy3D", "nested_univ", "df-list"])
 def test_grid_search_over_tau_range(data, container):
     X, y = data
@@ -73,6 +74,7 @@ def test_grid_search_over_tau_range(data, container):
     assert search.predict(Xc).shape == (len(y),)
 
 
+@pytest.mark.heavy
 def test_randomized_search_on_irregular_float_times(data, irregular):
     _, y = data
     search = RandomizedSearchCV(

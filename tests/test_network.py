@@ -3,10 +3,10 @@ their order, validation and distribution settings."""
 
 import pytest
 import torch
-from skorch import NeuralNet
 
 from sk_plstm import PhasedLSTMClassifier
 from sk_plstm._network import build_net, early_stopper
+from sk_plstm._training import SeriesWeightedNet
 from sk_plstm.nn import PhasedLSTMNet
 
 
@@ -31,7 +31,7 @@ def _build(module=PhasedLSTMNet, incremental=False, **changes):
 
 def test_a_plain_net_with_the_guard_first_and_gate_narrowing():
     net = _build(final_r_on=0.1).initialize()
-    assert type(net) is NeuralNet and net.max_epochs == 5
+    assert type(net) is SeriesWeightedNet and net.max_epochs == 5  # a NeuralNet with weights
     names = [name for name, _ in net.callbacks]
     assert names[0] == "divergence_guard" and "gate_narrowing" in names
     assert early_stopper(net) is None

@@ -12,6 +12,27 @@ import torch
 from sk_plstm.nn import IMPLEMENTATIONS, PhasedLSTM, kernel_available
 from sk_plstm.nn.backends.torch_ops import _TorchRecurrence
 
+
+def test_the_compiled_kernel_is_built():
+    """A kernel that does not build fails the suite: its own tests would only be skipped.
+
+    A machine without a C++ compiler, where the torch implementation is the intended
+    path, says so with SK_PLSTM_ALLOW_NO_KERNEL=1 (or disables the kernel with
+    SK_PLSTM_KERNEL=0).
+    """
+    from sk_plstm.nn.backends import cpu_kernel
+
+    if (
+        os.environ.get("SK_PLSTM_KERNEL") == "0"
+        or os.environ.get("SK_PLSTM_ALLOW_NO_KERNEL") == "1"
+    ):
+        pytest.skip("the kernel is disabled or allowed to be missing on this machine")
+    assert kernel_available(), (
+        f"the compiled CPU kernel did not build ({cpu_kernel._kernel_error}); install a C++ "
+        "compiler, or set SK_PLSTM_ALLOW_NO_KERNEL=1 to test the torch implementation alone"
+    )
+
+
 needs_kernel = pytest.mark.skipif(not kernel_available(), reason="the CPU kernel did not build")
 FAST = [pytest.param("kernel", marks=needs_kernel), "torch"]
 
@@ -176,10 +197,12 @@ def _without_kernel(**env):
     return result.stdout
 
 
+@pytest.mark.heavy
 def test_kernel_can_be_disabled_and_the_layer_still_runs():
     assert _without_kernel(SK_PLSTM_KERNEL="0").split()[0] == "0"  # disabled: no warning
 
 
+@pytest.mark.heavy
 def test_without_a_compiler_the_layer_warns_once_and_falls_back(tmp_path):
     out = _without_kernel(CXX=str(tmp_path / "no-compiler"), TORCH_EXTENSIONS_DIR=str(tmp_path))
     assert out.startswith("1 sk_plstm could not build its CPU kernel")
@@ -206,6 +229,7 @@ def test_kernel_build_is_keyed_by_what_decides_the_binary(tmp_path, monkeypatch)
     assert len({name_a, name_c, name_d}) == 3 and open(path_a).read() == code
 
 
+@pytest.mark.heavy
 @needs_kernel
 def test_a_second_copy_of_the_package_loads_the_same_build(tmp_path):
     import shutil
@@ -235,6 +259,7 @@ def test_a_second_copy_of_the_package_loads_the_same_build(tmp_path):
     assert float(seconds) < 30
 
 
+@pytest.mark.heavy
 def test_a_build_says_that_it_builds_and_how_long_it_took(tmp_path):
     env = {"TORCH_EXTENSIONS_DIR": str(tmp_path), "CXX": str(tmp_path / "no-compiler")}
     result = subprocess.run(
@@ -688,6 +713,7 @@ _NO_BLAS = (
 )
 
 
+@pytest.mark.heavy
 @needs_kernel
 def test_kernel_without_the_blas_runs_its_own_products():
     # where torch's BLAS cannot be found (other builds; forced here), the kernel's own

@@ -12,6 +12,9 @@ import torch
 
 from sk_plstm._data import to_panel
 
+#: the heavy tier (the peer libraries of the benchmarks): python -m pytest -m heavy
+pytestmark = pytest.mark.heavy
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 

@@ -281,6 +281,7 @@ def fuzzer():
         sys.path.remove(str(bench))
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("kind", ["bytes", "meta", "checkpoint", "sktime"])
 def test_fuzzed_files_load_identically_or_are_refused_clearly(fuzzer, kind):
     outcomes, failures = fuzzer.fuzz(120, kinds=[kind], seed=1)
@@ -307,6 +308,7 @@ def test_dev_zero_is_refused():
         sk_plstm.load("/dev/zero")
 
 
+@pytest.mark.heavy
 def test_a_decompression_bomb_is_refused(fitted, tmp_path):
     path, bomb = tmp_path / "m.plstm", tmp_path / "bomb.plstm"
     fitted.save(path)

@@ -16,6 +16,7 @@ from sk_plstm import PhasedLSTMClassifier, PhasedLSTMRegressor  # noqa: E402
 from sk_plstm.plotting import (  # noqa: E402
     plot_learning_curves,
     plot_open_units,
+    plot_prediction_steps,
     plot_time_gates,
 )
 
@@ -207,3 +208,33 @@ def test_open_units_of_datetime_series_show_dates(zone):
     assert abs((low - first).total_seconds()) < 1 and abs((high - last).total_seconds()) < 1
     labels = [t.get_text() for t in ax.get_xticklabels()]
     assert any(label.startswith("08:") for label in labels), labels  # wall-clock, own zone
+
+
+def test_open_ratios_from_one_start_are_a_histogram_not_a_stripe():
+    clf = PhasedLSTMClassifier(hidden_size=6, max_epochs=3, random_state=0).fit(X, Y)
+    assert clf.time_gates(initial=True)["r_on"].nunique() == 1  # every unit starts alike
+    _, r_on_ax = plot_time_gates(clf)
+    heights = [patch.get_height() for patch in r_on_ax.patches]
+    assert sum(heights) == 6  # one count per unit
+    assert not r_on_ax.collections  # no scatter on one vertical line
+    assert r_on_ax.get_xlabel() == "r_on after training"
+    assert "all started at 0.5" in r_on_ax.get_ylabel()
+
+
+@pytest.mark.parametrize("cls", [PhasedLSTMClassifier, PhasedLSTMRegressor])
+def test_prediction_steps_draw_the_per_step_outputs(cls):
+    y = Y if cls is PhasedLSTMClassifier else Y.astype(float)
+    est = cls(hidden_size=4, max_epochs=2, random_state=0).fit(X, y)
+    ax = plot_prediction_steps(est, X, series=2)
+    steps = (
+        est.predict_proba_steps(X[2:3])
+        if cls is PhasedLSTMClassifier
+        else est.predict_steps(X[2:3])
+    )
+    lines = ax.get_lines()
+    assert len(lines) == steps.shape[1]
+    np.testing.assert_allclose(lines[-1].get_ydata(), steps.iloc[:, -1].to_numpy(), rtol=1e-6)
+    np.testing.assert_allclose(lines[0].get_xdata(), np.arange(30))
+    assert "after 30 time points" in ax.get_title()
+    with pytest.raises(ValueError, match="series must be in"):
+        plot_prediction_steps(est, X, series=40)

@@ -26,6 +26,7 @@ def test_learns_a_simple_relationship():
     assert reg.score(Xt, yt) > 0.5
 
 
+@pytest.mark.heavy
 def test_gru_cell_learns_the_same_relationship():
     X, y = _late_mean_task()
     Xt, yt = _late_mean_task(seed=1)
@@ -63,6 +64,7 @@ def test_tecator_irregular_and_pickle():
     np.testing.assert_array_equal(restored.predict(Xi), pred)
 
 
+@pytest.mark.heavy
 def test_grid_search():
     X, y = _late_mean_task(60)
     search = GridSearchCV(

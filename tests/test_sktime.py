@@ -17,6 +17,7 @@ from sk_plstm.datasets import make_irregular
 from sk_plstm.sktime import PhasedLSTMClassifier, PhasedLSTMRegressor
 
 
+@pytest.mark.heavy
 @parametrize_with_checks([PhasedLSTMClassifier, PhasedLSTMRegressor])
 def test_sktime_conformance(obj, test_name):
     check_estimator(obj, tests_to_run=test_name, raise_exceptions=True)
@@ -115,3 +116,60 @@ def test_sktime_estimators_describe_what_they_learned():
     assert openness.shape[:2] == times.shape and openness.shape[2:] == (1, 4)
     with pytest.raises(Exception, match="not been fitted|not fitted"):
         PhasedLSTMClassifier().describe()
+
+
+def test_evaluate_splits_float_times_and_own_channel_times_unconverted():
+    from sklearn.model_selection import StratifiedKFold
+
+    from sk_plstm import from_events
+    from sk_plstm.datasets import make_building_occupancy
+    from sk_plstm.sktime import evaluate
+
+    events, y = make_building_occupancy(24, random_state=0)
+    nested = from_events(events, return_type="nested_univ")  # channels at their own times
+    clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=1, random_state=0)
+    cv = StratifiedKFold(2)
+    results = evaluate(clf, cv=cv, X=nested, y=y, error_score="raise", return_data=True)
+    assert list(results.columns[:4]) == [
+        "test_accuracy_score",
+        "fit_time",
+        "pred_time",
+        "len_y_train",
+    ]
+    # each fold is the fit on those series as they are: the same as fitting by hand
+    for (train, test), (_, row) in zip(cv.split(np.zeros((24, 1)), y), results.iterrows()):
+        by_hand = clf.clone().fit(nested.iloc[train], y[train]).predict(nested.iloc[test])
+        np.testing.assert_array_equal(row["y_pred"], by_hand)
+    # the multi-index frame gives the same folds: no channel lost in either
+    flat = evaluate(clf, cv=cv, X=from_events(events), y=y, error_score="raise")
+    np.testing.assert_allclose(flat["test_accuracy_score"], results["test_accuracy_score"])
+
+
+def test_evaluate_takes_float_times_in_nested_univ_which_sktime_refuses():
+    from sk_plstm.sktime import evaluate
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {
+            "a": [
+                pd.Series(rng.normal(size=8), index=np.sort(rng.uniform(0, 5, 8)))
+                for _ in range(12)
+            ]
+        }
+    )
+    y = np.arange(12) % 2
+    results = evaluate(PhasedLSTMRegressor(hidden_size=4, max_epochs=1), cv=3, X=X, y=y * 1.0)
+    assert results["test_mean_squared_error"].notna().all() and len(results) == 3
+    from sklearn.exceptions import FitFailedWarning
+
+    with pytest.warns(FitFailedWarning, match="hidden_size"):
+        failed = evaluate(PhasedLSTMClassifier(hidden_size=0), cv=2, X=X, y=y, error_score=-1.0)
+    assert (failed["test_accuracy_score"] == -1.0).all()
+
+
+def test_sktime_classifier_takes_class_weight():
+    X, y = load_unit_test(split="train", return_type="pd-multiindex")
+    clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=1, class_weight="balanced").fit(X, y)
+    assert clf.estimator_.class_weight == "balanced"
+    with pytest.raises(TypeError, match="did you mean 'class_weight'"):
+        PhasedLSTMClassifier(class_weights="balanced")

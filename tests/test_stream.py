@@ -108,7 +108,7 @@ def test_stream_of_unfitted_or_bidirectional_model():
     [
         (np.zeros((3, 3)), None, "times are required"),
         (np.zeros((3, 3)), [0, 1], "values has 3 events but times has 2"),
-        (np.zeros((3, 2)), [0, 1, 2], "X has 2 channels, but the estimator was fitted on 3"),
+        (np.zeros((3, 2)), [0, 1, 2], "values has 2 channels, but the estimator was fitted on 3"),
         (np.zeros((2, 2, 3)), [0, 1], "values must have shape"),
         (np.array([[0, 0, np.inf]]), [0], "contains infinity"),
         (np.array([[np.nan] * 3]), [0], "has no observed value"),
@@ -141,9 +141,9 @@ def test_width_errors_on_a_model_with_named_channels():
         for i in range(6)
     ]
     named = PhasedLSTMClassifier(hidden_size=4, max_epochs=1, random_state=0).fit(X, [0, 1] * 3)
-    with pytest.raises(ValueError, match="X has 3 channels, but the estimator was fitted on 2"):
+    with pytest.raises(ValueError, match="values has 3 channels, but the estimator was fitted"):
         named.stream().update(np.zeros((2, 3)), times=[0, 1])
-    with pytest.raises(ValueError, match="X has 1 channels, but the estimator was fitted on 2"):
+    with pytest.raises(ValueError, match="values has 1 channels, but the estimator was fitted"):
         named.stream().update(pd.Series([1.0, 2.0], index=[0, 1]))
     with pytest.raises(ValueError, match="not both"):
         named.stream().update(pd.Series([1.0], index=[0]), times=[0])

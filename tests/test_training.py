@@ -130,6 +130,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.heavy
 def test_kill_a_real_training_process_and_resume(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)
@@ -406,6 +407,7 @@ def test_a_log_file_gets_plain_lines_without_colour(capsys):
     assert "train_loss=" in lines[0] and "time=" in lines[0]
 
 
+@pytest.mark.heavy
 def test_output_through_a_real_pipe_is_plain(tmp_path):
     script = tmp_path / "fit.py"
     script.write_text(

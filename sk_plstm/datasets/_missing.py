@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._data import _absolute_index, to_panel
+from .._data import absolute_index, to_panel
 from ._fusion import _check_return_type, _write
 
 __all__ = ["make_missing"]
@@ -87,7 +87,7 @@ default="pd-multiindex"
     channels = [f"dim_{c}" for c in range(panel.n_channels)]
     series = []
     for i, length in enumerate(panel.lengths):
-        index = _absolute_index(panel.times[i, :length], origin).to_numpy()
+        index = absolute_index(panel.times[i, :length], origin).to_numpy()
         values = panel.values[i, :length]
         observed = []
         for c in range(panel.n_channels):

@@ -27,7 +27,8 @@ class EstimatorNetwork(nn.Module, metaclass=ABCMeta):
     :meth:`time_gates`, and then also answers :meth:`update_counts` and
     :meth:`gate_openness`; a unidirectional one that can run step by step implements
     :meth:`step_outputs` for streaming (and may override :meth:`stream` with a faster
-    way). Nothing else of a network is used outside ``sk_plstm.nn``: its parameters and
+    way); :meth:`embed` gives the estimators' ``transform``. Nothing else of a network is
+    used outside ``sk_plstm.nn``: its parameters and
     ``state_dict`` are torch's.
 
     Attributes
@@ -89,6 +90,24 @@ class EstimatorNetwork(nn.Module, metaclass=ABCMeta):
         for parameter in self.parameters():
             return parameter.device
         return torch.device("cpu")
+
+    def embed(
+        self, values: torch.Tensor, times: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """What the output layer reads for each series: a fixed-length embedding.
+
+        Parameters
+        ----------
+        values : torch.Tensor of shape (batch, steps, input_size)
+        times : torch.Tensor of shape (batch, steps)
+        lengths : torch.Tensor of shape (batch,), optional
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            The features the head maps to the outputs (no dropout).
+        """
+        raise NotImplementedError(f"{type(self).__name__} gives no embedding (transform).")
 
     def step_outputs(
         self, values: torch.Tensor, times: torch.Tensor, state: Any = None

@@ -136,6 +136,37 @@ class PhasedLSTMNet(EstimatorNetwork):
         torch.Tensor of shape (batch, output_size)
             Logits (classification) or predictions (regression).
         """
+        state, summary = self._final_features(values, times, lengths)
+        features = self.dropout(state)
+        if summary is not None:
+            features = torch.cat([features, summary], dim=-1)
+        return self._head(features)
+
+    def embed(
+        self, values: torch.Tensor, times: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """What the head reads for each series: the final state and the channels' summary.
+
+        Parameters
+        ----------
+        values : torch.Tensor of shape (batch, steps, input_size)
+        times : torch.Tensor of shape (batch, steps)
+        lengths : torch.Tensor of shape (batch,), optional
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, hidden_size * num_directions [+ 6 * n_channels])
+            The last layer's final hidden state (forward then backward), followed for
+            ``readout="summary"`` by each channel's log count, mean, standard deviation,
+            minimum, maximum and last value (channel by channel); no dropout.
+        """
+        state, summary = self._final_features(values, times, lengths)
+        return state if summary is None else torch.cat([state, summary], dim=-1)
+
+    def _final_features(
+        self, values: torch.Tensor, times: torch.Tensor, lengths: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The last layer's final hidden state, and the channels' summary for that readout."""
         if lengths is not None and values.shape[1] > 0:
             # steps past the longest sequence of this batch are all padding: skip them
             steps = int(lengths.max())
@@ -143,16 +174,16 @@ class PhasedLSTMNet(EstimatorNetwork):
         inputs, _ = self._encoded(values, times)
         _, (h_n, *_) = self.plstm._forward(inputs, times, lengths, None, outputs=False)
         directions = self.plstm.num_directions
-        features = self.dropout(torch.cat(list(h_n[-directions:]), dim=-1))
-        if self.readout == "summary":
-            stats, _ = channel_summary(values, self.n_channels, lengths)
-            if lengths is None:
-                final = stats[:, -1]
-            else:
-                last = (lengths.to(stats.device) - 1).clamp(min=0)
-                final = stats[torch.arange(stats.shape[0], device=stats.device), last]
-            features = torch.cat([features, final.to(features.dtype)], dim=-1)
-        return self._head(features)
+        state = torch.cat(list(h_n[-directions:]), dim=-1)
+        if self.readout != "summary":
+            return state, None
+        stats, _ = channel_summary(values, self.n_channels, lengths)
+        if lengths is None:
+            final = stats[:, -1]
+        else:
+            last = (lengths.to(stats.device) - 1).clamp(min=0)
+            final = stats[torch.arange(stats.shape[0], device=stats.device), last]
+        return state, final.to(state.dtype)
 
     def _head(self, features: torch.Tensor) -> torch.Tensor:
         """The linear head; in inference, each row's outputs from its own products only.

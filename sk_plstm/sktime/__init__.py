@@ -6,6 +6,7 @@ Discover them with skbase's lookup, for example
 """
 
 from ._classifier import PhasedLSTMClassifier
+from ._evaluate import evaluate
 from ._regressor import PhasedLSTMRegressor
 
-__all__ = ["PhasedLSTMClassifier", "PhasedLSTMRegressor"]
+__all__ = ["PhasedLSTMClassifier", "PhasedLSTMRegressor", "evaluate"]

@@ -34,7 +34,7 @@ learn_tau, learn_shift, learn_r_on, final_r_on, time_unit, missing, standardize,
 time_inputs, level_inputs, readout, max_epochs, batch_size, \
 lr, optimizer, weight_decay, grad_clip, validation_fraction, early_stopping, \
 n_iter_no_change, tol, lr_schedule, checkpoint_dir, checkpoint_every, callbacks, device, \
-distributed, random_state, verbose
+distributed, random_state, verbose, class_weight
         As for :class:`sk_plstm.PhasedLSTMClassifier`.
 
     Attributes
@@ -55,6 +55,7 @@ distributed, random_state, verbose
     """
 
     _estimator_class = _PhasedLSTMClassifier
+    _extra_params = _PhasedLSTMClassifier._extra_params
     _tags = {**COMMON_TAGS, "capability:predict_proba": True}
 
     def _predict_proba(self, X: Any) -> np.ndarray:
