@@ -365,12 +365,18 @@ def _minirocket(kind: str, Xtr, Xte, seed: int):
     length = int(max(X.groupby(level=0).size().max() for X in (Xtr, Xte)))
     if kind == "classification":
         return imputed_classifier(max(length, 9), seed)[1], Xtr, Xte
+    from sklearn.impute import SimpleImputer
     from sktime.regression.kernel_based import RocketRegressor
     from sktime.transformations.panel.padder import PaddingTransformer
+    from sktime.transformations.series.adapt import TabularToSeriesAdaptor
     from sktime.transformations.series.impute import Imputer
 
     regressor = RocketRegressor(rocket_transform="minirocket", random_state=seed)
-    pipeline = Imputer(method="ffill") * PaddingTransformer(pad_length=max(length, 9)) * regressor
+    # as the classifier's: forward then backward filling, and a channel never observed in
+    # a series (a room-day without door events) gets its mean over the training data
+    never_observed = TabularToSeriesAdaptor(SimpleImputer(strategy="mean"), pooling="global")
+    padding = PaddingTransformer(pad_length=max(length, 9))
+    pipeline = Imputer(method="ffill") * never_observed * padding * regressor
     return pipeline, Xtr, Xte
 
 

@@ -1112,3 +1112,52 @@ def test_an_unsorted_series_is_named_among_finite_ones():
     idxs = [pd.RangeIndex(4), pd.Index([0, 2, 1, 3]), pd.RangeIndex(4)]
     with pytest.raises(ValueError, match="X series 1 has times that are not strictly increasing"):
         to_panel(as_multiindex(vals, idxs))
+
+
+def test_an_event_table_given_as_series_is_recognised():
+    from sk_plstm import from_events
+
+    events = pd.DataFrame(
+        {
+            "instance": ["a", "a", "b"],
+            "time": pd.to_datetime(["2026-03-02 08:00", "2026-03-02 08:10", "2026-03-02 09:00"]),
+            "channel": ["temperature", "door", "door"],
+            "value": [20.5, 1.0, 1.0],
+        }
+    )
+    before = events.copy()
+    with pytest.raises(
+        ValueError,
+        match=r"contains strings in the column\(s\) \['instance', "
+        r"'time', 'channel'\].*looks like an event table.*from_events",
+    ):
+        to_panel(events)
+    pd.testing.assert_frame_equal(events, before)
+    # a table with a column per channel and a text id column gets the other advice
+    wide = pd.DataFrame({"room": ["a", "b"], "temperature": [20.0, 21.0]})
+    with pytest.raises(ValueError, match=r"\['room'\].*X.set_index\(\[instance, time\]\)"):
+        to_panel(wide)
+    assert len(from_events(events).index.get_level_values(0).unique()) == 2
+
+
+def test_instance_ids_and_alignment_by_id():
+    from sk_plstm._data import align_to_instances, instance_ids, select_series
+
+    X = pd.DataFrame(
+        {"v": [1.0, 2.0, 3.0, 4.0]},
+        index=pd.MultiIndex.from_tuples([("b", 0), ("b", 1), ("a", 0), ("a", 1)]),
+    )
+    ids = instance_ids(X)
+    assert ids.tolist() == ["b", "a"]  # the order in which the series are read
+    y = pd.Series({"a": 0, "b": 1})
+    assert align_to_instances(y, ids).tolist() == [1, 0]
+    assert align_to_instances(y.to_numpy(), ids).tolist() == [0, 1]  # arrays: by position
+    assert instance_ids(np.zeros((2, 3))) is None
+    with pytest.raises(ValueError, match="repeat"):
+        align_to_instances(pd.Series([0, 1], index=["a", "a"]), ids)
+    with pytest.raises(ValueError, match="indexed by 2 level"):
+        align_to_instances(
+            pd.Series([0, 1], index=pd.MultiIndex.from_tuples([(1, 2), (3, 4)])), ids
+        )
+    assert select_series(X, [1]).index.get_level_values(0).unique().tolist() == ["a"]
+    assert select_series([10, 20, 30], [2, 0]) == [10, 30]
