@@ -20,7 +20,15 @@ __all__ = ["PhasedLSTMRegressor"]
 
 def _targets(y: Any, n_samples: int) -> np.ndarray:
     """``y`` as a float64 array of ``n_samples`` rows, 1-D or 2-D, checked."""
-    y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+    try:
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+    except ValueError as exc:
+        if "could not convert" not in str(exc):
+            raise
+        raise ValueError(
+            f"y must hold numbers for a regressor ({exc}); for class labels use "
+            "PhasedLSTMClassifier."
+        ) from None
     if y.ndim not in (1, 2):
         raise ValueError(f"y must be 1-D or 2-D, got {y.ndim} dimensions.")
     if len(y) != n_samples:

@@ -99,3 +99,11 @@ def test_string_targets_are_rejected():
     X, _ = _late_mean_task()
     with pytest.raises(ValueError, match="could not convert"):
         PhasedLSTMRegressor(**FAST).fit(X, np.array(["a"] * len(X)))
+
+
+def test_text_targets_point_to_the_classifier():
+    X = np.random.default_rng(0).normal(size=(6, 1, 10))
+    with pytest.raises(
+        ValueError, match="y must hold numbers for a regressor.*PhasedLSTMClassifier"
+    ):
+        PhasedLSTMRegressor(max_epochs=1).fit(X, ["a", "b"] * 3)
