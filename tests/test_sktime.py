@@ -173,3 +173,13 @@ def test_sktime_classifier_takes_class_weight():
     assert clf.estimator_.class_weight == "balanced"
     with pytest.raises(TypeError, match="did you mean 'class_weight'"):
         PhasedLSTMClassifier(class_weights="balanced")
+
+
+def test_sktime_classes_leave_the_embedding_to_the_fitted_estimator():
+    # sktime's checks call a method named transform without arguments on these classes
+    # (a transformer's scenario), so the embedding stays on estimator_
+    X, y = load_unit_test(split="train", return_type="nested_univ")
+    clf = PhasedLSTMClassifier(hidden_size=4, max_epochs=1, random_state=0).fit(X, y)
+    assert not hasattr(clf, "transform")
+    assert clf.estimator_.transform(X).shape == (20, 4 + 6)
+    assert clf.estimator_.predict_steps(X).index.names == ["instance", "time"]
