@@ -156,7 +156,9 @@ def _check_install_line(line: str, project: dict) -> None:
         for r in [*project["dependencies"], *sum(project["optional-dependencies"].values(), [])]
     }
     for word in words:
-        word = word.rstrip(".,;:)")  # prose punctuation after an inline command
+        word = word.rstrip(",;:)")  # prose punctuation after an inline command
+        if word != "." and word.endswith("."):  # a full stop, not the checkout "."
+            word = word.rstrip(".") or "."
         if word.startswith("."):  # the checkout, with extras: .[a,b]
             match = re.fullmatch(r"\.(?:\[([\w,\-]+)\])?", word)
             assert match, f"{line}: {word!r} is not a checkout path with extras"
