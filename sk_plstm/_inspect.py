@@ -165,7 +165,8 @@ def step_frame(
     arrays = [instance.get_level_values(k) for k in range(ids.nlevels)] + [time_index]
     index = pd.MultiIndex.from_arrays(arrays, names=[*names, "time"])
     rows = values[panel.valid_mask()]
-    return pd.DataFrame(rows, index=index, columns=list(columns))
+    # plain Python labels (not numpy scalars) as column names
+    return pd.DataFrame(rows, index=index, columns=np.asarray(columns).tolist())
 
 
 def training_updates(module: Any, times: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -32,6 +32,11 @@ __all__ = ["main"]
 
 PROG = "sk-plstm"
 #: the table formats read and written, by file name suffix
+#: what to do when pandas has no Parquet engine
+_NO_PARQUET = (
+    "pandas needs pyarrow for Parquet; install it (pip install pyarrow, or the package's "
+    '"parquet" extra) or use a CSV file.'
+)
 SUFFIXES = {".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet", ".pq": "parquet"}
 #: the demo's data and model: well under a minute on 2 CPU cores (--quick: a few seconds)
 DEMO = {"n_series": 200, "params": {"max_epochs": 30}}
@@ -104,8 +109,8 @@ def _read_table(path: str | Path, what: str = "DATA") -> pd.DataFrame:
             table = pd.read_csv(path)
         else:
             table = pd.read_parquet(path)
-    except ImportError as exc:
-        raise UsageError(f"cannot read Parquet file {str(path)!r}: {exc}") from None
+    except ImportError:
+        raise UsageError(f"cannot read Parquet file {str(path)!r}: {_NO_PARQUET}") from None
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(f"cannot read {what} {str(path)!r} as {kind}: {first}") from None
@@ -142,8 +147,11 @@ def _write_table(table: pd.DataFrame, path: str | Path) -> None:
     _check_folder(path)
     if kind == "csv":
         table.to_csv(path, index=False)
-    else:
+        return
+    try:
         table.to_parquet(path, index=False)
+    except ImportError:
+        raise UsageError(f"cannot write Parquet file {str(path)!r}: {_NO_PARQUET}") from None
 
 
 def _check_folder(path: Path) -> None:

@@ -550,3 +550,13 @@ def test_library_errors_are_shown_as_they_are(fitted, tmp_path, capsys):
     code, _, err = run(capsys, "predict", folder / "model.plstm", tmp_path / "text_values.csv")
     assert code == 2 and "Traceback" not in err
     assert err.startswith("sk-plstm predict: error: ") and "value" in err
+
+
+def test_parquet_without_an_engine_is_one_clear_line(tmp_path, capsys, monkeypatch):
+    def no_engine(*args, **kwargs):
+        raise ImportError("Unable to find a usable engine; tried using: 'pyarrow'.\nmore")
+
+    (tmp_path / "events.parquet").write_bytes(b"PAR1")
+    monkeypatch.setattr(pd, "read_parquet", no_engine)
+    code, _, err = run(capsys, "evaluate", tmp_path / "events.parquet", "--label-column", "y")
+    assert_user_error(code, err, "cannot read Parquet file", "pip install pyarrow")
