@@ -34,8 +34,8 @@ PROG = "sk-plstm"
 #: the table formats read and written, by file name suffix
 #: what to do when pandas has no Parquet engine
 _NO_PARQUET = (
-    "pandas needs pyarrow for Parquet; install it (pip install pyarrow, or the package's "
-    '"parquet" extra) or use a CSV file.'
+    "pandas needs pyarrow for Parquet (the package's parquet extra); install it with "
+    "`pip install pyarrow` or use a CSV file."
 )
 SUFFIXES = {".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet", ".pq": "parquet"}
 #: the demo's data and model: well under a minute on 2 CPU cores (--quick: a few seconds)
