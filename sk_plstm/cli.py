@@ -1041,7 +1041,7 @@ shuffled with --random-state (default 0), which also seeds the models.
 """,
     "demo": """\
 examples:
-  sk-plstm demo                       # about half a minute on 2 CPU cores
+  sk-plstm demo                       # about 15 s on 2 CPU cores
   sk-plstm demo --quick               # a few seconds (a tiny, not very accurate model)
   sk-plstm demo --save-data rooms --out demo.plstm
 
