@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ._data import absolute_index, absolute_times, instance_ids
+from ._data import Panel, absolute_times, from_panel, instance_ids
 
 __all__ = [
     "ModelDescription",
@@ -84,34 +84,38 @@ def update_counts(estimator: Any, X: Any) -> np.ndarray:
 _FIXED_CHUNK = 32
 
 
-def _chunks(estimator: Any, X: Any):
-    """``X``'s panel, then its network inputs in chunks of :data:`_FIXED_CHUNK` series.
+def _chunks(estimator: Any, X: Any) -> tuple[Any, Any]:
+    """``X``'s panel, and its network inputs in chunks of :data:`_FIXED_CHUNK` series.
 
-    Tensors on the module's device, evaluation mode; the last chunk is padded with
-    copies of its first series. Each chunk comes with the number of real series in it.
+    The chunks (an iterator of ``(inputs, n_real)``, evaluation mode, no gradients) are
+    tensors on the module's device; the last one is padded with copies of its first
+    series, and ``n_real`` says how many of its series are ``X``'s.
     """
     panel = estimator._panel(X, reset=False)
     inputs = estimator._network_inputs(panel)
     module = estimator.module_
     module.train(False)
-    device = module.device
-    yield panel
-    with torch.no_grad():
-        for start in range(0, len(panel), _FIXED_CHUNK):
-            rows = np.arange(start, min(start + _FIXED_CHUNK, len(panel)))
-            real = len(rows)
-            rows = np.concatenate([rows, np.full(_FIXED_CHUNK - real, start)])
-            chunk = {
-                name: torch.as_tensor(np.asarray(value)[rows], device=device)
-                for name, value in inputs.items()
-            }
-            yield chunk, real
+
+    def chunks():
+        with torch.no_grad():
+            for start in range(0, len(panel), _FIXED_CHUNK):
+                real = min(_FIXED_CHUNK, len(panel) - start)
+                rows = np.arange(start, start + _FIXED_CHUNK)
+                rows[real:] = start
+                yield (
+                    {
+                        name: torch.as_tensor(np.asarray(value)[rows], device=module.device)
+                        for name, value in inputs.items()
+                    },
+                    real,
+                )
+
+    return panel, chunks()
 
 
 def embeddings(estimator: Any, X: Any) -> np.ndarray:
     """What the output layer reads for each series of ``X`` (the estimators' ``transform``)."""
-    chunks = _chunks(estimator, X)
-    next(chunks)
+    _, chunks = _chunks(estimator, X)
     parts = [estimator.module_.embed(**chunk)[:real] for chunk, real in chunks]
     return torch.cat(parts).double().cpu().numpy()
 
@@ -130,8 +134,7 @@ def step_outputs(estimator: Any, X: Any) -> tuple[np.ndarray, Any]:
             "Per-step outputs need a unidirectional network: with bidirectional=True every "
             "output depends on the whole series, read backwards from its end."
         )
-    chunks = _chunks(estimator, X)
-    panel = next(chunks)
+    panel, chunks = _chunks(estimator, X)
     parts = []
     for chunk, real in chunks:
         outputs, _ = estimator.module_.step_outputs(chunk["values"], chunk["times"])
@@ -153,20 +156,19 @@ def step_frame(
         ``X``'s panel (its lengths and times).
     columns : sequence of length n_columns
     """
+    # plain Python labels (not numpy scalars) as column names
+    steps = Panel(values, panel.times, panel.lengths, tuple(np.asarray(columns).tolist()))
+    frame = from_panel(steps, estimator.time_origin_)  # times restored, series 0, 1, ...
     ids = instance_ids(X)
     if ids is None or len(ids) != len(panel):
         ids = pd.RangeIndex(len(panel), name="instance")
-    lengths = panel.lengths
-    origin = estimator.time_origin_
-    times = [absolute_index(panel.times[i, :stop], origin) for i, stop in enumerate(lengths)]
-    time_index = times[0].append(times[1:]) if len(times) > 1 else times[0]
-    instance = ids.repeat(lengths)
     names = list(ids.names) if ids.nlevels > 1 else [ids.name or "instance"]
-    arrays = [instance.get_level_values(k) for k in range(ids.nlevels)] + [time_index]
-    index = pd.MultiIndex.from_arrays(arrays, names=[*names, "time"])
-    rows = values[panel.valid_mask()]
-    # plain Python labels (not numpy scalars) as column names
-    return pd.DataFrame(rows, index=index, columns=np.asarray(columns).tolist())
+    instance = ids.repeat(panel.lengths)
+    arrays = [instance.get_level_values(k) for k in range(ids.nlevels)]
+    frame.index = pd.MultiIndex.from_arrays(
+        [*arrays, frame.index.get_level_values(-1)], names=[*names, "time"]
+    )
+    return frame
 
 
 def training_updates(module: Any, times: np.ndarray, lengths: np.ndarray) -> np.ndarray:

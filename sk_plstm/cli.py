@@ -371,11 +371,6 @@ def _read_panel(
     return frame.astype("float64")
 
 
-def _instance_ids(X: pd.DataFrame) -> pd.Index:
-    """The instance ids of a panel, in its series' order."""
-    return X.index.get_level_values(0).unique()
-
-
 def _comparable(ids: pd.Index, other: pd.Index) -> tuple[pd.Index, pd.Index]:
     """The two sets of ids in one dtype: numbers if both are numeric, else strings."""
     if pd.api.types.is_numeric_dtype(ids) and pd.api.types.is_numeric_dtype(other):
@@ -417,7 +412,9 @@ def _align_labels(labels: pd.Series, X: pd.DataFrame, what: str = "the labels") 
     >>> _align_labels(pd.Series({"b": 1, "a": 0}), X).tolist()
     [0, 1]
     """
-    ids = _instance_ids(X)
+    from ._data import instance_ids  # with the library, not at start-up
+
+    ids = instance_ids(X)
     data_keys, label_keys = _comparable(ids, labels.index)
     unlabelled = data_keys[~data_keys.isin(label_keys)]
     unknown = label_keys[~label_keys.isin(data_keys)]
@@ -670,6 +667,8 @@ def _score_name(estimator: Any) -> str:
 
 def _cmd_fit(args: argparse.Namespace, out: TextIO) -> int:
     """Fit an estimator on DATA and its labels, save it and print a summary."""
+    from ._data import instance_ids
+
     estimator = _make_estimator(args)
     target = Path(args.out)
     _check_folder(target)
@@ -682,7 +681,7 @@ def _cmd_fit(args: argparse.Namespace, out: TextIO) -> int:
     score = estimator.score(X, y)
     estimator.save(target)
     channels = list(getattr(estimator, "channel_names_", None) or X.columns)
-    ids = _instance_ids(X)
+    ids = instance_ids(X)
     text = (
         f"Fitted {type(estimator).__name__} on {_plural(len(ids), 'series')} "
         f"({_plural(len(X), 'time point')}) of {_plural(len(channels), 'channel')} "
@@ -702,7 +701,9 @@ def _cmd_fit(args: argparse.Namespace, out: TextIO) -> int:
 
 def _predictions(model: Any, X: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:
     """The instance ids, the predictions and, with ``--proba``, each class's probability."""
-    frame = pd.DataFrame({args.instance: _instance_ids(X)})
+    from ._data import instance_ids
+
+    frame = pd.DataFrame({args.instance: instance_ids(X)})
     predicted = np.asarray(model.predict(X))
     if predicted.ndim == 1:
         frame["prediction"] = predicted
@@ -743,11 +744,6 @@ def _cmd_describe(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _select(X: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
-    """The series of ``X`` whose ids are in ``ids``, in ``X``'s order."""
-    return X[X.index.get_level_values(0).isin(ids)]
-
-
 def _mean_sd(values: np.ndarray, out: TextIO) -> str:
     plus_minus = "±"
     try:
@@ -764,6 +760,8 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     from sklearn.metrics import get_scorer, get_scorer_names
     from sklearn.model_selection import KFold, StratifiedKFold
     from tqdm import tqdm
+
+    from ._data import instance_ids, select_series
 
     estimator = _make_estimator(args)
     classify = args.task == "classify"
@@ -785,7 +783,7 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     if estimator.random_state is None:  # reproducible folds and models by default
         estimator.set_params(random_state=seed)
     splitter = (StratifiedKFold if classify else KFold)(args.cv, shuffle=True, random_state=seed)
-    ids = _instance_ids(X)
+    ids = instance_ids(X)
     scorer = get_scorer(scoring)
     rows = []
     bar = tqdm(
@@ -799,7 +797,7 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     with bar:
         for fold, (train, test) in enumerate(splitter.split(np.zeros(len(ids)), y), 1):
             train, test = np.sort(train), np.sort(test)
-            X_train, X_test = _select(X, ids[train]), _select(X, ids[test])
+            X_train, X_test = select_series(X, train), select_series(X, test)
             model = clone(estimator)
             start = time.perf_counter()
             model.fit(X_train, y.iloc[train])
@@ -825,6 +823,7 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     from sklearn.model_selection import train_test_split
 
     from . import PhasedLSTMClassifier, from_events
+    from ._data import instance_ids, select_series
     from .datasets import make_building_occupancy
 
     setting = DEMO_QUICK if args.quick else DEMO
@@ -833,7 +832,7 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         _check_folder(Path(args.out))
     events, y = make_building_occupancy(setting["n_series"], random_state=seed)
     X = from_events(events)
-    ids = _instance_ids(X)
+    ids = instance_ids(X)
     if args.save_data is not None:
         folder = Path(args.save_data)
         if folder.exists() and not folder.is_dir():
@@ -844,7 +843,7 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     positions = np.arange(len(ids))
     train, test = train_test_split(positions, test_size=0.25, stratify=y, random_state=seed)
     train, test = np.sort(train), np.sort(test)
-    X_train, X_test = _select(X, ids[train]), _select(X, ids[test])
+    X_train, X_test = select_series(X, train), select_series(X, test)
     params = {**setting["params"], "random_state": seed}
     if not args.quiet and sys.stderr.isatty():
         params["verbose"] = 1
