@@ -7,6 +7,7 @@ and trained through skorch.
 
 from ._classifier import PhasedLSTMClassifier
 from ._data import from_events, to_events
+from ._event_streams import EventStreams
 from ._inspect import ModelDescription
 from ._persistence import load
 from ._regressor import PhasedLSTMRegressor
@@ -15,6 +16,7 @@ from ._training import TrainingDivergedError
 from ._version import __version__
 
 __all__ = [
+    "EventStreams",
     "ModelDescription",
     "PhasedLSTMClassifier",
     "PhasedLSTMRegressor",

@@ -29,6 +29,13 @@ from skorch.history import History
 from . import _distributed
 from ._compat import check_sample_weight
 from ._data import Panel, TimeOrigin, TimeRange, align_to_instances, instance_ids, to_panel
+from ._event_streams import (
+    EVENT_ATTRIBUTES,
+    EVENT_ORIGIN,
+    EventPanel,
+    event_panel,
+    is_event_data,
+)
 from ._inspect import (
     ModelDescription,
     describe,
@@ -190,6 +197,8 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
 
     def _internal(self, panel: Panel) -> Panel:
         """``panel`` as the network sees it: standardised values, times in ``time_scale_``."""
+        if isinstance(panel, EventPanel):  # events by index: their values as given
+            return panel.scaled(self.time_scale_)
         if self.standardize:
             panel = panel.standardized(self.channel_mean_, self.channel_std_)
         return Panel(panel.values, panel.times / self.time_scale_, panel.lengths, panel.channels)
@@ -218,6 +227,18 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         The panel is in the data's units (float64); :meth:`_internal` makes the
         network's view.
         """
+        if is_event_data(X):
+            return self._event_panel(X, reset)
+        if reset:
+            for name in EVENT_ATTRIBUTES:
+                self.__dict__.pop(name, None)
+        elif getattr(self, "event_input_", False):
+            check_is_fitted(self, "net_")
+            raise TypeError(
+                "The model was fitted on event streams by index; pass event streams "
+                "(sk_plstm.EventStreams, structured event arrays or (times, channels[, "
+                f"values]) tuples), got {type(X).__name__}."
+            )
         if reset:
             for name in ("n_features_in_", "feature_names_in_", "channel_names_"):
                 self.__dict__.pop(name, None)
@@ -249,6 +270,29 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
             )
         return panel
 
+    def _event_panel(self, X: Any, reset: bool) -> EventPanel:
+        """Event streams by index as a panel (recording the channels and sensor at fit)."""
+        if reset:
+            for name in ("n_features_in_", "feature_names_in_", "channel_names_",
+                         "channel_mean_", "channel_std_", "sensor_size_"):  # fmt: skip
+                self.__dict__.pop(name, None)
+            panel, streams = event_panel(X)
+            self.time_origin_ = EVENT_ORIGIN
+            self.n_channels_ = panel.n_channels
+            self.mask_inputs_ = False
+            self.event_input_ = True
+            if streams.sensor_size is not None:
+                self.sensor_size_ = streams.sensor_size
+            return panel
+        check_is_fitted(self, "net_")
+        if not getattr(self, "event_input_", False):
+            raise TypeError(
+                "X holds event streams by index, but the model was fitted on series of "
+                "values; fit it on event streams to predict them."
+            )
+        panel, _ = event_panel(X, self.n_channels_, getattr(self, "sensor_size_", None))
+        return panel
+
     # ------------------------------------------------------------------ fitting
     def _network_size(self, output_size: int) -> dict[str, Any]:
         """The size arguments every network takes (inputs, outputs, units, layers)."""
@@ -267,12 +311,13 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
 
         The class must implement :class:`sk_plstm.nn.EstimatorNetwork`.
         """
+        events = getattr(self, "event_input_", False)  # by index: no per-channel features
         return PhasedLSTMNet, {
             **self._network_size(output_size),
             "n_channels": self.n_channels_,
-            "time_inputs": self.time_inputs,
-            "level_inputs": self.level_inputs,
-            "readout": self.readout,
+            "time_inputs": self.time_inputs and not events,
+            "level_inputs": self.level_inputs and not events,
+            "readout": "last" if events else self.readout,
             "cell": self.cell,
             "tau_range": (
                 self.tau_range_[0] / self.time_scale_,

@@ -137,7 +137,8 @@ def step_outputs(estimator: Any, X: Any) -> tuple[np.ndarray, Any]:
     panel, chunks = _chunks(estimator, X)
     parts = []
     for chunk, real in chunks:
-        outputs, _ = estimator.module_.step_outputs(chunk["values"], chunk["times"])
+        by_index = {"indices": chunk["indices"]} if "indices" in chunk else {}
+        outputs, _ = estimator.module_.step_outputs(chunk["values"], chunk["times"], **by_index)
         parts.append(outputs[:real].double().cpu().numpy())
     outputs = np.concatenate(parts)
     outputs[~panel.valid_mask()] = np.nan

@@ -450,6 +450,10 @@ ATTRIBUTES = {
     "best_epoch_": lambda v: _is_int(v, 1),
     "initial_gates_": _check_gates,
     "training_updates_": lambda v: _finite_array(v) and v.ndim == 2 and bool((v >= 0).all()),
+    "event_input_": lambda v: isinstance(v, bool),
+    "sensor_size_": lambda v: (
+        isinstance(v, tuple) and len(v) == 3 and all(_is_int(s, 1) for s in v)
+    ),
 }
 REQUIRED = {
     "PhasedLSTMClassifier": {"classes_"},
@@ -477,8 +481,8 @@ def _check_attributes(attributes: dict, estimator: Any, output_size: Any) -> dic
     if unknown:
         raise ValueError(f"unknown fitted attributes {unknown}")
     required = COMMON | REQUIRED[type(estimator).__name__]
-    if estimator.standardize:
-        required = required | {"channel_mean_", "channel_std_"}
+    if estimator.standardize and not attributes.get("event_input_", False):
+        required = required | {"channel_mean_", "channel_std_"}  # events: values as given
     estimator = type(estimator).__name__
     missing = sorted(required - set(attributes))
     if missing:

@@ -185,6 +185,11 @@ pandas.DataFrame / Series indexed by time, or dict
     def _update(self, values: Any, times: Any = None) -> np.ndarray:
         """Feed ``values`` (see :meth:`update`)."""
         est = self.estimator
+        if getattr(est, "event_input_", False):
+            raise TypeError(
+                "The model was fitted on event streams by index: feed it with "
+                "update_events(times, channels, values)."
+            )
         frame = self._as_frame(values, times)
         panel, _ = to_panel(
             [frame],
@@ -218,6 +223,48 @@ pandas.DataFrame / Series indexed by time, or dict
         self.n_events += len(frame) if est.time_origin_.kind == "steps" else len(times_rel)
         self.last_time = float(times_rel[-1])
         self._last_output = result[-1]
+        return result
+
+    def update_events(self, times: Any, channels: Any, values: Any = None) -> np.ndarray:
+        """Feed new events by channel index (a model fitted on event streams).
+
+        Events at one time are one step, as in fitting.
+
+        Parameters
+        ----------
+        times : array-like of shape (n_events,)
+            The events' times, in time order and after the last event fed, in the unit
+            of the training events.
+        channels : array-like of shape (n_events,), integer
+            Each event's channel (for a sensor, ``x + width * (y + height * p)``).
+        values : array-like of shape (n_events,), optional
+            Each event's value; ones when omitted.
+
+        Returns
+        -------
+        ndarray of shape (n_steps, n_classes) or (n_steps,) / (n_steps, n_targets)
+            The output after each step (each distinct time).
+        """
+        est = self.estimator
+        if not getattr(est, "event_input_", False):
+            raise TypeError(
+                "update_events feeds events by index to a model fitted on event streams; "
+                "this model was fitted on series of values: use update."
+            )
+        times = np.asarray(times, dtype=np.float64).reshape(-1)
+        if self.last_time is not None and len(times) and not times[0] > self.last_time:
+            raise ValueError(
+                f"The events must come after the last one fed (at {self.last_time:g}), got "
+                f"one at {times[0]:g}."
+            )
+        if self._network_stream is None:
+            self._network_stream = est.module_.stream()
+        outputs = self._network_stream.update_events(times / est.time_scale_, channels, values)
+        result = est._transform_outputs(outputs.cpu().numpy().astype(np.float64))
+        if len(result):
+            self.n_events += len(times)
+            self.last_time = float(times[-1])
+            self._last_output = result[-1]
         return result
 
     def _current(self) -> np.ndarray:

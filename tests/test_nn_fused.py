@@ -530,7 +530,9 @@ def test_sparse_path_skips_closed_units_and_counts_its_updates():
     zeros = torch.zeros(4, 50)
     with torch.no_grad():
         args = _fused._kernel_args(cell, x.transpose(0, 1), times.T, None, zeros, zeros)
-        *_, count = _fused._kernel.sparse_forward(*args, False)
+        *_, count = _fused._kernel.sparse_forward(
+            **dict(zip(_fused.KERNEL_INPUTS, args)), reverse=False
+        )
     per_unit = layer.update_counts(times)
     assert int(count) == pytest.approx(per_unit.sum().item() * 4)
     assert per_unit.mean() / 200 < 0.1  # about r_on of the steps update

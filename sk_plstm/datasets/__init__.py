@@ -6,13 +6,16 @@ asynchronously (each at its own rate and times, NaN where a channel was not obse
 room-days of a building's sensors as a database holds them (an event table with
 time-zone aware timestamps; occupancy needs two of the sensors together),
 a helper that subsamples any dataset irregularly, and one that makes any multichannel
-dataset asynchronous by removing a fraction of each channel's observations.
+dataset asynchronous by removing a fraction of each channel's observations; readers
+(and writers) of the N-MNIST binary files and of the Spiking Heidelberg Digits' HDF5
+files, giving events in tonic's layout.
 """
 
 from ._building import make_building_occupancy
 from ._fusion import make_sensor_fusion
 from ._irregular import make_irregular
 from ._missing import make_missing
+from ._readers import read_nmnist, read_nmnist_folder, read_shd, write_nmnist, write_shd
 from ._tasks import (
     make_adding_task,
     make_event_digits,
@@ -29,4 +32,9 @@ __all__ = [
     "make_missing",
     "make_sensor_fusion",
     "make_two_frequency_discrimination",
+    "read_nmnist",
+    "read_nmnist_folder",
+    "read_shd",
+    "write_nmnist",
+    "write_shd",
 ]

@@ -7,6 +7,7 @@ This subpackage imports torch only.
 
 from ._cell import PhasedCellBase, PhasedGRUCell, PhasedLSTMCell
 from ._contract import EstimatorNetwork, NetworkStream
+from ._events import EventInput
 from ._features import InputEncoding, channel_summary
 from ._gate import TimeGate, time_gate
 from ._init import init_lstm_weights_, init_time_gate_
@@ -17,6 +18,7 @@ from .backends import kernel_available
 
 __all__ = [
     "EstimatorNetwork",
+    "EventInput",
     "IMPLEMENTATIONS",
     "InputEncoding",
     "kernel_available",

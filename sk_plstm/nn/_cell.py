@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._events import EventInput, project
 from ._gate import TimeGate
 from ._init import init_lstm_weights_
 
@@ -121,18 +122,20 @@ class PhasedCellBase(nn.Module):
         self._reset_weights()
         self.gate.reset_parameters()
 
-    def project_input(self, x: torch.Tensor) -> torch.Tensor:
+    def project_input(self, x: torch.Tensor | EventInput) -> torch.Tensor:
         """Input part of the gate pre-activations, for any number of steps at once.
 
         Parameters
         ----------
-        x : torch.Tensor of shape (..., input_size)
+        x : torch.Tensor of shape (..., input_size), or EventInput
+            Dense inputs, or events by index (:class:`EventInput`, whose projection is a
+            sum of the input weights' columns at its channels).
 
         Returns
         -------
         torch.Tensor of shape (..., num_chunks * hidden_size)
         """
-        return F.linear(x, self.weight_ih, self.bias_ih)
+        return project(x, self.weight_ih, self.bias_ih)
 
     @abstractmethod
     def candidate(

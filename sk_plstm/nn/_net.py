@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from ._contract import EstimatorNetwork, NetworkStream
+from ._events import EventInput
 from ._features import SUMMARY_STATS, InputEncoding, channel_summary
 from ._layer import PhasedGRU, PhasedLSTM, PhasedRNNBase
 
@@ -118,40 +121,55 @@ class PhasedLSTMNet(EstimatorNetwork):
         self.bidirectional = bidirectional
 
     def forward(
-        self, values: torch.Tensor, times: torch.Tensor, lengths: torch.Tensor | None = None
+        self,
+        values: torch.Tensor,
+        times: torch.Tensor,
+        lengths: torch.Tensor | None = None,
+        indices: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Outputs for a batch of sequences.
 
         Parameters
         ----------
         values : torch.Tensor of shape (batch, steps, input_size)
-            Right-padded inputs.
+            Right-padded inputs; with ``indices``, (batch, steps, k): the values of
+            events given by index.
         times : torch.Tensor of shape (batch, steps)
             Timestamps (float64 recommended).
         lengths : torch.Tensor of shape (batch,), optional
             Number of valid steps of each sequence; all steps when omitted.
+        indices : torch.Tensor of shape (batch, steps, k), optional
+            Input by index (:class:`EventInput`): each step's channels (``-1``: none),
+            whose ``values`` are given. The network must then have no input encoding
+            and the ``"last"`` readout (both read dense channels).
 
         Returns
         -------
         torch.Tensor of shape (batch, output_size)
             Logits (classification) or predictions (regression).
         """
-        state, summary = self._final_features(values, times, lengths)
+        state, summary = self._final_features(values, times, lengths, indices)
         features = self.dropout(state)
         if summary is not None:
             features = torch.cat([features, summary], dim=-1)
         return self._head(features)
 
     def embed(
-        self, values: torch.Tensor, times: torch.Tensor, lengths: torch.Tensor | None = None
+        self,
+        values: torch.Tensor,
+        times: torch.Tensor,
+        lengths: torch.Tensor | None = None,
+        indices: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """What the head reads for each series: the final state and the channels' summary.
 
         Parameters
         ----------
         values : torch.Tensor of shape (batch, steps, input_size)
+            Or (batch, steps, k) with ``indices`` (see :meth:`forward`).
         times : torch.Tensor of shape (batch, steps)
         lengths : torch.Tensor of shape (batch,), optional
+        indices : torch.Tensor of shape (batch, steps, k), optional
 
         Returns
         -------
@@ -160,18 +178,26 @@ class PhasedLSTMNet(EstimatorNetwork):
             ``readout="summary"`` by each channel's log count, mean, standard deviation,
             minimum, maximum and last value (channel by channel); no dropout.
         """
-        state, summary = self._final_features(values, times, lengths)
+        state, summary = self._final_features(values, times, lengths, indices)
         return state if summary is None else torch.cat([state, summary], dim=-1)
 
     def _final_features(
-        self, values: torch.Tensor, times: torch.Tensor, lengths: torch.Tensor | None
+        self,
+        values: torch.Tensor,
+        times: torch.Tensor,
+        lengths: torch.Tensor | None,
+        indices: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The last layer's final hidden state, and the channels' summary for that readout."""
         if lengths is not None and values.shape[1] > 0:
             # steps past the longest sequence of this batch are all padding: skip them
             steps = int(lengths.max())
             values, times = values[:, :steps], times[:, :steps]
-        inputs, _ = self._encoded(values, times)
+            indices = None if indices is None else indices[:, :steps]
+        if indices is not None:
+            inputs = self._events(values, indices)
+        else:
+            inputs, _ = self._encoded(values, times)
         _, (h_n, *_) = self.plstm._forward(inputs, times, lengths, None, outputs=False)
         directions = self.plstm.num_directions
         state = torch.cat(list(h_n[-directions:]), dim=-1)
@@ -207,6 +233,7 @@ class PhasedLSTMNet(EstimatorNetwork):
         values: torch.Tensor,
         times: torch.Tensor,
         state: tuple[torch.Tensor, ...] | None = None,
+        indices: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """Outputs after every step, continuing from ``state`` (for streaming).
 
@@ -219,6 +246,8 @@ class PhasedLSTMNet(EstimatorNetwork):
             the LSTM cell, ``(h,)`` for the GRU cell, each of shape (num_layers, batch,
             hidden_size)), with the input encoding's and the summary's where the
             network has them; zeros when omitted.
+        indices : torch.Tensor of shape (batch, steps, k), optional
+            Input by index, as in :meth:`forward`.
 
         Returns
         -------
@@ -231,12 +260,27 @@ class PhasedLSTMNet(EstimatorNetwork):
         if self.plstm.bidirectional:
             raise ValueError("step_outputs needs a unidirectional network.")
         layers, encoding, summary = _NetState.of(state)
-        inputs, encoding = self._encoded(values, times, encoding)
+        if indices is not None:
+            inputs = self._events(values, indices)
+        else:
+            inputs, encoding = self._encoded(values, times, encoding)
         out, layers = self.plstm._forward(inputs, times, None, layers)
         out, summary = self._with_summary(out, values, summary)
         if self.encoding is None and self.readout == "last":
             return self._head(out), layers
         return self._head(out), _NetState(layers, encoding, summary)
+
+    def _events(self, values: torch.Tensor, indices: torch.Tensor) -> EventInput:
+        """The layers' input for events by index (``values``, ``indices`` (batch, steps, k))."""
+        self._check_event_input()
+        return EventInput(indices, self.plstm.input_size, values)
+
+    def _check_event_input(self) -> None:
+        if self.encoding is not None or self.readout != "last":
+            raise ValueError(
+                "events by index need a network without input encoding (time_inputs, "
+                "level_inputs) and with readout='last': both read dense channels."
+            )
 
     def _encoded(self, values: torch.Tensor, times: torch.Tensor, state=None) -> tuple:
         """The layers' input for ``values`` and the encoding's new state.
@@ -346,3 +390,23 @@ class _LayersAndHead(NetworkStream):
             out = self._layers.update(inputs[0], times)
             out, self._summary = network._with_summary(out[None], values[None], self._summary)
             return network._head_rows(out[0])
+
+    def update_events(self, times: torch.Tensor, channels: Any, values: Any = None) -> torch.Tensor:
+        """The outputs after each new step of events by index (:meth:`LayerStream.update_events`).
+
+        Parameters
+        ----------
+        times : array-like of shape (events,)
+            In the network's time.
+        channels : array-like of shape (events,)
+        values : array-like of shape (events,), optional
+
+        Returns
+        -------
+        torch.Tensor of shape (steps, output_size)
+        """
+        network = self.network
+        network._check_event_input()
+        with torch.no_grad():
+            out = self._layers.update_events(times, channels, values)
+            return network._head_rows(out)

@@ -7,11 +7,14 @@ from typing import Any
 import torch
 
 from ._cell import PhasedLSTMCell
+from ._events import EventInput, project
 from .backends import cpu_kernel
 
 __all__ = ["LayerStream"]
 
 _INF = float("inf")
+#: the kernel's x where the events come as their input projection
+_NO_INPUT = torch.empty(0, 0)
 
 
 class LayerStream:
@@ -189,29 +192,94 @@ class LayerStream:
                 raise ValueError("times must be strictly increasing.")
         if not -_INF < first <= last < _INF:
             raise ValueError(f"times must be finite, got {first} .. {last}.")
+        self._check_after_last(first)
+        out = self._run(x.contiguous().unsqueeze(0), t.contiguous())
+        self._last_time = last
+        return out
+
+    def _check_after_last(self, first: float) -> None:
         if self._last_time is not None and not first > self._last_time:
             raise ValueError(
                 f"The events must come after the last one fed (at {self._last_time}), "
                 f"got one at {first}."
             )
-        out = self._run(x.contiguous(), t.contiguous())
-        self._last_time = last
+
+    def update_events(self, times: Any, channels: Any, values: Any | None = None) -> torch.Tensor:
+        """Feed new events given by channel index; events at one time are one step.
+
+        The input by index of :class:`EventInput`: each event adds its channel's column
+        of the first layer's input weights (times its value), so an event costs the
+        same whatever the number of channels.
+
+        Parameters
+        ----------
+        times : array-like of shape (events,)
+            The events' times: non-decreasing (equal times form one step), and after the
+            last event fed.
+        channels : array-like of shape (events,), integer
+            Each event's channel, in ``[0, input_size)``.
+        values : array-like of shape (events,), optional
+            Each event's value; ones when omitted.
+
+        Returns
+        -------
+        torch.Tensor of shape (steps, hidden_size)
+            The last layer's output after every step (each distinct time).
+
+        Examples
+        --------
+        >>> import torch
+        >>> from sk_plstm.nn import PhasedLSTM
+        >>> layer = PhasedLSTM(2312, 8).eval()
+        >>> stream = layer.stream()
+        >>> stream.update_events([0.0, 0.0, 1.5], [17, 1200, 5]).shape
+        torch.Size([2, 8])
+        """
+        events, step_times, lengths = EventInput.from_streams(
+            [times], [channels], self.layer.input_size, None if values is None else [values]
+        )
+        steps = int(lengths[0])
+        weight = self.layer.cells[0].weight_hh
+        if steps == 0:
+            return weight.new_zeros(0, self.layer.hidden_size)
+        events = EventInput(events.indices[:, :steps], events.input_size, events.values[:, :steps])
+        t = step_times[0, :steps]
+        kernel = self._kernel
+        if kernel is not None:  # the kernel checks the times, with the messages below
+            for _ in range(2):
+                with torch.no_grad():
+                    xp = project(events, self.layer.cells[0].weight_ih)[0].contiguous()
+                out = kernel.update(_NO_INPUT, t, xp=xp)
+                if out is not None:
+                    return out
+                if not self._kernel_runs():  # moved or cast: the layer's forward from now
+                    self._leave_kernel()
+                    return self.update_events(times, channels, values)
+                cpu_kernel.lay_out(kernel, self.layer)
+        self._check_after_last(float(t[0]))
+        out = self._run(events, t.view(-1, 1))
+        self._last_time = float(t[-1])
         return out
 
-    def _run(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def _run(self, x: torch.Tensor | EventInput, t: torch.Tensor) -> torch.Tensor:
         """Run the events through the layer's forward.
 
-        ``x`` (events, input_size), ``t`` (events, 1) float64.
+        ``x`` (1, events, input_size) or an :class:`EventInput` of that shape, ``t``
+        (events, 1) float64.
         """
         layer = self.layer
         was_training = layer.training
         layer.eval()
-        x = x.to(layer.cells[0].weight_hh)
+        weight = layer.cells[0].weight_hh
+        x = x.to(device=weight.device, dtype=weight.dtype)
         first = layer.batch_first
         try:
             with torch.no_grad():
                 out, state = layer._forward(
-                    x.unsqueeze(0 if first else 1), t.view(1, -1) if first else t, None, self.state
+                    x if first else x.transpose(0, 1),
+                    t.view(1, -1) if first else t,
+                    None,
+                    self.state,
                 )
         finally:
             layer.train(was_training)

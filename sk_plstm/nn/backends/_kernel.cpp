@@ -6,6 +6,9 @@
 // Layout: time-major. x (T, B, C); times (T, B); mask (T, B) float, or an empty tensor
 // when every step is valid; w (4H, H + C) = [w_hh | w_ih] and bias (4H) (= b_ih + b_hh),
 // gate order input, forget, cell, output; tau, shift, r_on (H); h0, c0 (B, H).
+// Input by index (events given as channel indices): the caller gathers the input
+// projection xp (T, B, 4H, gate order of w) itself, and x is (T, B, 0) with w = w_hh;
+// xp is added to the gates' pre-activations and the backward pass returns its gradient.
 // The phase is computed in the dtype of `times` (float or double) exactly as
 // sk_plstm.nn.time_gate does; everything else is float32.
 #include <torch/extension.h>
@@ -338,15 +341,25 @@ inline void forward_row(const float* __restrict__ a, const float* hprev, float* 
   }
 }
 
+// Adds the input projection of J units of one sample to their pre-activations a (four
+// blocks of J): xp_row is the sample's row of xp at the first unit (the gates H apart).
+inline void add_projection(float* __restrict__ a, const float* __restrict__ xp_row, int64_t H,
+                           int64_t J) {
+  for (int64_t q = 0; q < 4; ++q)
+    for (int64_t j = 0; j < J; ++j) a[q * J + j] += xp_row[q * H + j];
+}
+
 // One block of Jb units of one sample in one step, both modes: its pre-activations a
-// (four blocks of Jb) made the activations in place with their biases, and kept in
+// (four blocks of Jb), plus their input projection where xp_row is given
+// (add_projection), made the activations in place with their biases, and kept in
 // acts_row (the sample's row of the activations, gate-major over H, at the block's
 // first unit) where given; then forward_row, which also stores the new c in csr where
 // given.
 template <typename P>
-inline void forward_block(float* a, const float* bias, float* acts_row, int64_t H,
-                          const float* hprev, float* hnew, float* cr, float* orow, float* csr,
-                          const Units<P>& u, P tb, float valid, int64_t Jb) {
+inline void forward_block(float* a, const float* bias, const float* xp_row, float* acts_row,
+                          int64_t H, const float* hprev, float* hnew, float* cr, float* orow,
+                          float* csr, const Units<P>& u, P tb, float valid, int64_t Jb) {
+  if (xp_row != nullptr) add_projection(a, xp_row, H, Jb);
   activate_units(a, bias, Jb);
   if (acts_row != nullptr)
     for (int64_t q = 0; q < 4; ++q)
@@ -383,10 +396,11 @@ struct ForwardOutputs {
 // at most kSaveBytes (an empty tensor otherwise: the backward pass then recomputes them,
 // one more product per step, so that long sequences of large batches fit in memory).
 template <typename P>
-std::vector<torch::Tensor> forward_impl(torch::Tensor x, torch::Tensor times, torch::Tensor mask,
-                                        const BlockedWeights& wb, torch::Tensor tau,
-                                        torch::Tensor shift, torch::Tensor r_on, double leak,
-                                        torch::Tensor h0, torch::Tensor c0, bool reverse, bool save) {
+std::vector<torch::Tensor> forward_impl(torch::Tensor x, torch::Tensor xp, torch::Tensor times,
+                                        torch::Tensor mask, const BlockedWeights& wb,
+                                        torch::Tensor tau, torch::Tensor shift, torch::Tensor r_on,
+                                        double leak, torch::Tensor h0, torch::Tensor c0,
+                                        bool reverse, bool save) {
   const int64_t T = x.size(0), B = x.size(1), C = x.size(2), H = h0.size(1), HC = H + C;
   const GateParams<P> gp(tau, shift, r_on, leak);
   const int n_threads = threads_for(B, H, HC);
@@ -411,6 +425,7 @@ std::vector<torch::Tensor> forward_impl(torch::Tensor x, torch::Tensor times, to
   float* const hx_p = hx.data_ptr<float>();
   float* const c_p = c.data_ptr<float>();
   float* const g_p = gates.data_ptr<float>();
+  const float* const xp_p = xp.numel() > 0 ? xp.data_ptr<float>() : nullptr;
   auto body = [&](const int p, const int team) {
     const Slice s = p < team ? slice_of(H, p, team) : Slice{0, 0};
     const int64_t j0 = s.j0;
@@ -426,6 +441,7 @@ std::vector<torch::Tensor> forward_impl(torch::Tensor x, torch::Tensor times, to
         const float valid = has_mask ? mp[row] : 1.0f;
         for_blocks(j0, s.j1, [&](int64_t jb, int64_t Jb) {
           forward_block<P>(g_p + b * 4 * H + 4 * jb, b_p + 4 * jb,
+                           xp_p != nullptr ? xp_p + row * 4 * H + jb : nullptr,
                            keep ? acts_p + row * 4 * H + jb : nullptr, H, cur + b * HC + jb,
                            next + b * HC + jb, c_p + b * H + jb, out_p + row * H + jb,
                            save ? cs_p + row * H + jb : nullptr, units_from(gp, jb), tp[row],
@@ -499,15 +515,17 @@ constexpr int64_t kChunkRows = 1024;
 // The gate activations of a block of Jb units of one sample for the backward pass: kept
 // by the forward pass (kept_row: the sample's row of the activations at the block's first
 // unit, the gates H apart), or, where that is null, recomputed in place over the block's
-// pre-activations g (four blocks of Jb) with their biases.
+// pre-activations g (four blocks of Jb) with their input projection (xp_row, where given)
+// and their biases.
 struct BlockActs {
   const float* a;
   int64_t stride;
 };
 
-inline BlockActs block_activations(const float* kept_row, float* g, const float* bias, int64_t H,
-                                   int64_t Jb) {
+inline BlockActs block_activations(const float* kept_row, float* g, const float* bias,
+                                   const float* xp_row, int64_t H, int64_t Jb) {
   if (kept_row != nullptr) return {kept_row, H};
+  if (xp_row != nullptr) add_projection(g, xp_row, H, Jb);
   activate_units(g, bias, Jb);
   return {g, Jb};
 }
@@ -539,13 +557,14 @@ struct BackwardData {
         dc_p(dc.data_ptr<float>()) {}
 };
 
-// The gradients as backward returns them (x, w, bias, tau, shift, r_on, h0, c0), from
+// The gradients as backward returns them (x, w, bias, tau, shift, r_on, h0, c0, xp), from
 // the weight gradient d_w_o (rows in unit_order) and the double sums acc (7H: tau,
 // shift, r_on, then the bias in unit_order).
 inline std::vector<torch::Tensor> gradients_out(const BlockedWeights& wb, torch::Tensor d_x,
                                                 const torch::Tensor& d_w_o,
                                                 std::vector<double>& acc, torch::Tensor dh,
-                                                torch::Tensor dc, int64_t H) {
+                                                torch::Tensor dc, const torch::Tensor& d_xp_o,
+                                                int64_t H) {
   auto sums = torch::from_blob(acc.data(), {7 * H}, torch::kFloat64).to(torch::kFloat32);
   auto d_w = torch::empty_like(d_w_o).index_copy_(0, wb.order, d_w_o);
   auto d_bias = torch::empty({4 * H}, d_w_o.options())
@@ -557,7 +576,15 @@ inline std::vector<torch::Tensor> gradients_out(const BlockedWeights& wb, torch:
           sums.narrow(0, H, H).clone(),
           sums.narrow(0, 2 * H, H).clone(),
           dh,
-          dc};
+          dc,
+          d_xp_o.numel() > 0 ? torch::empty_like(d_xp_o).index_copy_(2, wb.order, d_xp_o)
+                             : d_xp_o};
+}
+
+// The gradient of the input projection xp in unit_order (T, B, 4H), written from the gate
+// gradients by the backward passes; an empty tensor where no xp was given.
+inline torch::Tensor projection_gradient(const torch::Tensor& xp) {
+  return xp.numel() > 0 ? torch::empty_like(xp) : torch::empty({0}, xp.options());
 }
 
 // Backward pass: returns the gradients of x, w, bias, tau, shift, r_on, h0 and c0. As in
@@ -570,7 +597,8 @@ inline std::vector<torch::Tensor> gradients_out(const BlockedWeights& wb, torch:
 // its share of the rows of the input gradient, dg @ w_ih, in one product each.
 template <typename P>
 std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn, torch::Tensor d_cn,
-                                         torch::Tensor x, torch::Tensor times, torch::Tensor mask,
+                                         torch::Tensor x, torch::Tensor xp, torch::Tensor times,
+                                         torch::Tensor mask,
                                          const BlockedWeights& wb, torch::Tensor tau,
                                          torch::Tensor shift, torch::Tensor r_on, double leak,
                                          torch::Tensor h0, torch::Tensor c0, torch::Tensor out,
@@ -585,6 +613,9 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
   auto d_x = torch::empty({T, B, C}, opts);
   auto d_w_o = torch::zeros({4 * H, HC}, opts);
   auto ring = torch::empty({2, L, B, 4 * H}, opts);  // gate gradients of two chunks
+  auto d_xp_o = projection_gradient(xp);
+  const float* const xp_p = xp.numel() > 0 ? xp.data_ptr<float>() : nullptr;
+  float* const dxp_p = xp.numel() > 0 ? d_xp_o.data_ptr<float>() : nullptr;
   auto dh = d_hn.clone();  // the gradient of h_t of every unit (each thread its own)
   auto dc = d_cn.clone();
   std::vector<double> acc(static_cast<size_t>(7 * H), 0.0);  // tau, shift, r_on, bias (4H)
@@ -627,7 +658,8 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
           for_blocks(j0, j1, [&](int64_t jb, int64_t Jb) {
             const BlockActs ba = block_activations(
                 kept ? acts_p + row * 4 * H + jb : nullptr,
-                kept ? nullptr : gates.data() + b * 4 * J + 4 * (jb - j0), d.b_p + 4 * jb, H, Jb);
+                kept ? nullptr : gates.data() + b * 4 * J + 4 * (jb - j0), d.b_p + 4 * jb,
+                xp_p != nullptr ? xp_p + row * 4 * H + jb : nullptr, H, Jb);
             const float* hprev = (kept ? hp + b * H : hx.data() + b * HC) + jb;
             const float* cprev = (first ? d.c0_p + b * H : d.cs_p + (t_prev * B + b) * H) + jb;
             backward_row<P>(ba.a, ba.stride, hprev, cprev, d.dout_p + row * H + jb, d.dh_p + b * H + jb,
@@ -671,12 +703,15 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
           const int64_t r1 = std::min(rows, r0 + kRowBlock);
           gemm(false, false, r1 - r0, C, 4 * H, dg_chunk + r0 * 4 * H, 4 * H, d.w_p + H, HC, 0.0f,
                d.dx_p + t_lo * B * C + r0 * C, C);
+          if (dxp_p != nullptr)  // the gradient of the input projection is the gates'
+            std::memcpy(dxp_p + (t_lo * B + r0) * 4 * H, dg_chunk + r0 * 4 * H,
+                        (r1 - r0) * 4 * H * sizeof(float));
         }
       }
     }
   };
   run_team(n_threads, body);
-  return gradients_out(wb, d_x, d_w_o, acc, dh, dc, H);
+  return gradients_out(wb, d_x, d_w_o, acc, dh, dc, d_xp_o, H);
 }
 
 
@@ -726,11 +761,11 @@ void for_groups(int64_t n_groups, const F& f) {
 // The forward pass of forward_impl, batch-sliced: one product [h | x_t] @ w^T per group
 // and step (all 4H rows, in unit_order), then the fused pass of every block of units.
 template <typename P>
-std::vector<torch::Tensor> forward_grouped(torch::Tensor x, torch::Tensor times, torch::Tensor mask,
-                                           const BlockedWeights& wb, torch::Tensor tau,
-                                           torch::Tensor shift, torch::Tensor r_on, double leak,
-                                           torch::Tensor h0, torch::Tensor c0, bool reverse,
-                                           bool save) {
+std::vector<torch::Tensor> forward_grouped(torch::Tensor x, torch::Tensor xp, torch::Tensor times,
+                                           torch::Tensor mask, const BlockedWeights& wb,
+                                           torch::Tensor tau, torch::Tensor shift,
+                                           torch::Tensor r_on, double leak, torch::Tensor h0,
+                                           torch::Tensor c0, bool reverse, bool save) {
   const int64_t T = x.size(0), B = x.size(1), C = x.size(2), H = h0.size(1), HC = H + C;
   const GateParams<P> gp(tau, shift, r_on, leak);
   ForwardOutputs fo(x.options(), T, B, H, save);
@@ -749,6 +784,7 @@ std::vector<torch::Tensor> forward_grouped(torch::Tensor x, torch::Tensor times,
   float* const cs_p = save ? cs.data_ptr<float>() : nullptr;
   float* const h_p = h.data_ptr<float>();
   float* const c_p = c.data_ptr<float>();
+  const float* const xp_p = xp.numel() > 0 ? xp.data_ptr<float>() : nullptr;
   for_groups(groups_of(B), [&](const int64_t g) {
     const int64_t b0 = g * kGroup, Gb = std::min(B, b0 + kGroup) - b0;
     std::vector<float> hx(static_cast<size_t>(Gb * HC)), gates(static_cast<size_t>(Gb * 4 * H));
@@ -765,6 +801,7 @@ std::vector<torch::Tensor> forward_grouped(torch::Tensor x, torch::Tensor times,
         float* const hr = hx.data() + i * HC;  // h of the sample, updated in place
         for_blocks(0, H, [&](int64_t jb, int64_t Jb) {
           forward_block<P>(gates.data() + i * 4 * H + 4 * jb, b_p + 4 * jb,
+                           xp_p != nullptr ? xp_p + row * 4 * H + jb : nullptr,
                            keep ? acts_p + row * 4 * H + jb : nullptr, H, hr + jb, hr + jb,
                            c_p + (b0 + i) * H + jb, out_p + row * H + jb,
                            save ? cs_p + row * H + jb : nullptr, units_from(gp, jb), tp[row],
@@ -786,7 +823,7 @@ std::vector<torch::Tensor> forward_grouped(torch::Tensor x, torch::Tensor times,
 // gradient. The groups' weight and gate-parameter gradients are summed in group order.
 template <typename P>
 std::vector<torch::Tensor> backward_grouped(torch::Tensor d_out, torch::Tensor d_hn,
-                                            torch::Tensor d_cn, torch::Tensor x,
+                                            torch::Tensor d_cn, torch::Tensor x, torch::Tensor xp,
                                             torch::Tensor times, torch::Tensor mask,
                                             const BlockedWeights& wb, torch::Tensor tau,
                                             torch::Tensor shift, torch::Tensor r_on, double leak,
@@ -802,6 +839,9 @@ std::vector<torch::Tensor> backward_grouped(torch::Tensor d_out, torch::Tensor d
   auto d_x = torch::empty({T, B, C}, opts);
   std::vector<float> dw_parts(static_cast<size_t>(n_groups * 4 * H * HC), 0.0f);
   std::vector<double> acc_parts(static_cast<size_t>(n_groups * 7 * H), 0.0);
+  auto d_xp_o = projection_gradient(xp);
+  const float* const xp_p = xp.numel() > 0 ? xp.data_ptr<float>() : nullptr;
+  float* const dxp_p = xp.numel() > 0 ? d_xp_o.data_ptr<float>() : nullptr;
   auto dh = d_hn.clone();
   auto dc = d_cn.clone();
   const BackwardData<P> d(times, mask, x, wb, out, cs, d_out, h0, c0, d_x, dh, dc);
@@ -842,7 +882,8 @@ std::vector<torch::Tensor> backward_grouped(torch::Tensor d_out, torch::Tensor d
         for_blocks(0, H, [&](int64_t jb, int64_t Jb) {
           const BlockActs ba = block_activations(
               kept ? acts_p + row * 4 * H + jb : nullptr,
-              kept ? nullptr : gates.data() + i * 4 * H + 4 * jb, d.b_p + 4 * jb, H, Jb);
+              kept ? nullptr : gates.data() + i * 4 * H + 4 * jb, d.b_p + 4 * jb,
+              xp_p != nullptr ? xp_p + row * 4 * H + jb : nullptr, H, Jb);
           const float* hprev = hs.data() + (slot * Gb + i) * H + jb;
           const float* cprev = (first ? d.c0_p + b * H : d.cs_p + (t_prev * B + b) * H) + jb;
           backward_row<P>(ba.a, ba.stride, hprev, cprev, d.dout_p + row * H + jb, dhg + i * H + jb,
@@ -865,9 +906,13 @@ std::vector<torch::Tensor> backward_grouped(torch::Tensor d_out, torch::Tensor d
         gemm(false, false, rows, C, 4 * H, dg.data(), 4 * H, d.w_p + H, HC, 0.0f, dxs.data(), C);
         for (int64_t q = 0; q < len; ++q) {
           const int64_t tq = reverse ? T - 1 - (n_lo + q) : n_lo + q;
-          for (int64_t i = 0; i < Gb; ++i)
+          for (int64_t i = 0; i < Gb; ++i) {
             std::memcpy(d.dx_p + (tq * B + b0 + i) * C, dxs.data() + (q * Gb + i) * C,
                         C * sizeof(float));
+            if (dxp_p != nullptr)  // the gradient of the input projection is the gates'
+              std::memcpy(dxp_p + (tq * B + b0 + i) * 4 * H, dg.data() + (q * Gb + i) * 4 * H,
+                          4 * H * sizeof(float));
+          }
         }
       }
     }
@@ -881,7 +926,7 @@ std::vector<torch::Tensor> backward_grouped(torch::Tensor d_out, torch::Tensor d
     const double* a = acc_parts.data() + g * 7 * H;
     for (int64_t e = 0; e < 7 * H; ++e) acc[static_cast<size_t>(e)] += a[e];
   }
-  return gradients_out(wb, d_x, d_w_o, acc, dh, dc, H);
+  return gradients_out(wb, d_x, d_w_o, acc, dh, dc, d_xp_o, H);
 }
 
 // four floats, one vector register (GCC and Clang vector extension)
@@ -896,17 +941,18 @@ inline float4 muladd4(float4 a, float4 b, float4 c) {
 #endif
 }
 
-// The four gate sums of U units: out[4 u + q] = bias_u[4 j + q] + sum over l of
-// w_u[(j HC + l) 4 + q] hx[l], j = units[u], each in the order of l, the U units' sums
+// The four gate sums of U units: out[4 u + q] = bias_u[4 j + q] + sum over l < HC of
+// w_u[(j W + l) 4 + q] hx[l], j = units[u], each in the order of l, the U units' sums
 // held in registers (so the sum of a unit does not depend on which others it is with).
+// W is the width of w_u's rows (HC, or more where only the first HC columns are summed).
 template <int U>
 inline void unit_sums(const float* __restrict__ w_u, const float* __restrict__ bias_u,
-                      const int64_t* units, const float* __restrict__ hx, int64_t HC,
+                      const int64_t* units, const float* __restrict__ hx, int64_t HC, int64_t W,
                       float* __restrict__ out) {
   float4 r[U];
   const float* rows[U];
   for (int u = 0; u < U; ++u) {
-    rows[u] = w_u + units[u] * HC * 4;
+    rows[u] = w_u + units[u] * W * 4;
     std::memcpy(&r[u], bias_u + units[u] * 4, sizeof(float4));
   }
   for (int64_t l = 0; l < HC; ++l) {
@@ -922,19 +968,19 @@ inline void unit_sums(const float* __restrict__ w_u, const float* __restrict__ b
 
 // unit_sums for the J units listed, eight at a time
 inline void open_unit_sums(const float* w_u, const float* bias_u, const int64_t* units, int64_t J,
-                           const float* hx, int64_t HC, float* out) {
+                           const float* hx, int64_t HC, int64_t W, float* out) {
   for (int64_t m = 0; m < J; m += 8) {
     const int64_t* u = units + m;
     float* o = out + 4 * m;
     switch (std::min<int64_t>(8, J - m)) {
-      case 8: unit_sums<8>(w_u, bias_u, u, hx, HC, o); break;
-      case 7: unit_sums<7>(w_u, bias_u, u, hx, HC, o); break;
-      case 6: unit_sums<6>(w_u, bias_u, u, hx, HC, o); break;
-      case 5: unit_sums<5>(w_u, bias_u, u, hx, HC, o); break;
-      case 4: unit_sums<4>(w_u, bias_u, u, hx, HC, o); break;
-      case 3: unit_sums<3>(w_u, bias_u, u, hx, HC, o); break;
-      case 2: unit_sums<2>(w_u, bias_u, u, hx, HC, o); break;
-      default: unit_sums<1>(w_u, bias_u, u, hx, HC, o); break;
+      case 8: unit_sums<8>(w_u, bias_u, u, hx, HC, W, o); break;
+      case 7: unit_sums<7>(w_u, bias_u, u, hx, HC, W, o); break;
+      case 6: unit_sums<6>(w_u, bias_u, u, hx, HC, W, o); break;
+      case 5: unit_sums<5>(w_u, bias_u, u, hx, HC, W, o); break;
+      case 4: unit_sums<4>(w_u, bias_u, u, hx, HC, W, o); break;
+      case 3: unit_sums<3>(w_u, bias_u, u, hx, HC, W, o); break;
+      case 2: unit_sums<2>(w_u, bias_u, u, hx, HC, W, o); break;
+      default: unit_sums<1>(w_u, bias_u, u, hx, HC, W, o); break;
     }
   }
 }
@@ -1012,13 +1058,23 @@ inline void update_open(float* g, const std::vector<int64_t>& open, const float*
 }
 
 // The open units' gate sums, one sample, its [h, x] in hx (HC): the weights read where
-// they lie (w_u: by_unit) into sums (4 J, by unit), then laid out gate-major in g (4 J).
+// they lie (w_u: by_unit, rows W wide) into sums (4 J, by unit), then laid out gate-major
+// in g (4 J).
 inline void lone_sums(const float* w_u, const float* bias_u, const std::vector<int64_t>& open,
-                      const float* hx, int64_t HC, float* sums, float* g) {
+                      const float* hx, int64_t HC, int64_t W, float* sums, float* g) {
   const int64_t J = static_cast<int64_t>(open.size());
-  open_unit_sums(w_u, bias_u, open.data(), J, hx, HC, sums);
+  open_unit_sums(w_u, bias_u, open.data(), J, hx, HC, W, sums);
   for (int64_t m = 0; m < J; ++m)
     for (int64_t q = 0; q < 4; ++q) g[q * J + m] = sums[m * 4 + q];
+}
+
+// Adds the open units' input projection to their gate sums g (four blocks of J,
+// gate-major): xp_row is the sample's row of xp (4H, gate-major).
+inline void add_open_projection(float* g, const std::vector<int64_t>& open,
+                                const float* xp_row, int64_t H) {
+  const int64_t J = static_cast<int64_t>(open.size());
+  for (int64_t q = 0; q < 4; ++q)
+    for (int64_t m = 0; m < J; ++m) g[q * J + m] += xp_row[q * H + open[m]];
 }
 
 // Event-driven inference (no leak, no gradient): a unit whose gate is closed keeps its
@@ -1034,8 +1090,9 @@ inline void lone_sums(const float* w_u, const float* bias_u, const std::vector<i
 // computed once for consecutive samples at the same time. Returns out, h_n, c_n and the
 // number of (sample, step, unit) updates made.
 template <typename P>
-std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor times,
-                                               torch::Tensor mask, torch::Tensor w_u,
+std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor xp,
+                                               torch::Tensor times, torch::Tensor mask,
+                                               torch::Tensor w_u,
                                                torch::Tensor bias, torch::Tensor tau,
                                                torch::Tensor shift, torch::Tensor r_on,
                                                torch::Tensor h0, torch::Tensor c0, bool reverse) {
@@ -1050,6 +1107,7 @@ std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor ti
   const float* const x_p = x.data_ptr<float>();
   const float* const wu_p = w_u.data_ptr<float>();
   const std::vector<float> bias_u = bias_by_unit(bias, H);
+  const float* const xp_p = xp.numel() > 0 ? xp.data_ptr<float>() : nullptr;
   float* const h_p = h.data_ptr<float>();
   float* const c_p = c.data_ptr<float>();
   float* const out_p = out.data_ptr<float>();
@@ -1122,8 +1180,9 @@ std::vector<torch::Tensor> sparse_forward_impl(torch::Tensor x, torch::Tensor ti
             std::memcpy(g.data(), packed_bias.data(), padded * sizeof(float));
             sum_columns(packed.data(), padded, hx.data(), HC, g.data());
           } else {
-            lone_sums(wu_p, bias_u.data(), open, hx.data(), HC, sums.data(), g.data());
+            lone_sums(wu_p, bias_u.data(), open, hx.data(), HC, HC, sums.data(), g.data());
           }
+          if (xp_p != nullptr) add_open_projection(g.data(), open, xp_p + row * 4 * H, H);
           previous = version;
           update_open(g.data(), open, k.data(), hb, cb);
           updates += J;
@@ -1186,12 +1245,28 @@ void check_recurrence(const torch::Tensor& x, const torch::Tensor& times, const 
                 t->sizes());
 }
 
+// xp, the input projection of input by index: empty (none), or a contiguous float32
+// (steps, batch, 4 * hidden) tensor beside an x of no channels.
+void check_projection(const torch::Tensor& xp, const torch::Tensor& x, const torch::Tensor& h0) {
+  if (xp.numel() == 0) return;
+  const int64_t H = h0.size(-1);
+  TORCH_CHECK(xp.device().is_cpu() && xp.scalar_type() == torch::kFloat32 && xp.is_contiguous() &&
+                  xp.dim() == 3 && xp.size(0) == x.size(0) && xp.size(1) == x.size(1) &&
+                  xp.size(2) == 4 * H,
+              "sk_plstm kernel: xp must be empty or a contiguous float32 (steps, batch, 4 * "
+              "hidden) = (", x.size(0), ", ", x.size(1), ", ", 4 * H, ") tensor, got ", xp.sizes());
+  TORCH_CHECK(x.size(2) == 0, "sk_plstm kernel: with xp, x must have no channels, got ",
+              x.sizes());
+}
+
 std::vector<torch::Tensor> forward(torch::Tensor x, torch::Tensor times, torch::Tensor mask,
                                    torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
                                    torch::Tensor shift, torch::Tensor r_on, torch::Tensor h0,
                                    torch::Tensor c0, double leak, bool reverse, bool save,
-                                   torch::Tensor w_blocked, torch::Tensor bias_blocked) {
+                                   torch::Tensor w_blocked, torch::Tensor bias_blocked,
+                                   torch::Tensor xp) {
   check_recurrence(x, times, mask, w, bias, tau, shift, r_on, h0, c0);
+  check_projection(xp, x, h0);
   // w and bias in unit_order: given (kept by the caller while the weights stay the same:
   // inference one event per call would otherwise copy the whole weight every call), or
   // laid out here
@@ -1211,14 +1286,14 @@ std::vector<torch::Tensor> forward(torch::Tensor x, torch::Tensor times, torch::
   }
   const bool sliced = batch_sliced(x.size(1), h0.size(1), w.size(1));
   if (times.scalar_type() == torch::kFloat64)
-    return sliced ? forward_grouped<double>(x, times, mask, wb, tau, shift, r_on, leak, h0, c0,
-                                            reverse, save)
-                  : forward_impl<double>(x, times, mask, wb, tau, shift, r_on, leak, h0, c0,
+    return sliced ? forward_grouped<double>(x, xp, times, mask, wb, tau, shift, r_on, leak, h0,
+                                            c0, reverse, save)
+                  : forward_impl<double>(x, xp, times, mask, wb, tau, shift, r_on, leak, h0, c0,
                                          reverse, save);
-  return sliced ? forward_grouped<float>(x, times, mask, wb, tau, shift, r_on, leak, h0, c0,
+  return sliced ? forward_grouped<float>(x, xp, times, mask, wb, tau, shift, r_on, leak, h0, c0,
                                          reverse, save)
-                : forward_impl<float>(x, times, mask, wb, tau, shift, r_on, leak, h0, c0, reverse,
-                                      save);
+                : forward_impl<float>(x, xp, times, mask, wb, tau, shift, r_on, leak, h0, c0,
+                                      reverse, save);
 }
 
 // w (4H, HC) and bias (4H) with their rows in unit_order, as forward lays them out.
@@ -1235,8 +1310,10 @@ std::vector<torch::Tensor> backward(torch::Tensor d_out, torch::Tensor d_hn, tor
                                     torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
                                     torch::Tensor shift, torch::Tensor r_on, torch::Tensor h0,
                                     torch::Tensor c0, torch::Tensor out, torch::Tensor cs,
-                                    torch::Tensor acts, double leak, bool reverse) {
+                                    torch::Tensor acts, double leak, bool reverse,
+                                    torch::Tensor xp) {
   check_recurrence(x, times, mask, w, bias, tau, shift, r_on, h0, c0);
+  check_projection(xp, x, h0);
   const auto T = x.size(0), B = x.size(1), H = h0.size(1);
   for (const auto& [name, t] : {std::pair<const char*, const torch::Tensor*>{"d_out", &d_out},
                                 {"out", &out}, {"cs", &cs}})
@@ -1256,23 +1333,25 @@ std::vector<torch::Tensor> backward(torch::Tensor d_out, torch::Tensor d_hn, tor
   const BlockedWeights wb = blocked(w, bias, H);
   if (batch_sliced(B, H, w.size(1))) {
     if (times.scalar_type() == torch::kFloat64)
-      return backward_grouped<double>(d_out, d_hn, d_cn, x, times, mask, wb, tau, shift, r_on,
-                                      leak, h0, c0, out, cs, acts, reverse);
-    return backward_grouped<float>(d_out, d_hn, d_cn, x, times, mask, wb, tau, shift, r_on, leak,
-                                   h0, c0, out, cs, acts, reverse);
+      return backward_grouped<double>(d_out, d_hn, d_cn, x, xp, times, mask, wb, tau, shift,
+                                      r_on, leak, h0, c0, out, cs, acts, reverse);
+    return backward_grouped<float>(d_out, d_hn, d_cn, x, xp, times, mask, wb, tau, shift, r_on,
+                                   leak, h0, c0, out, cs, acts, reverse);
   }
   if (times.scalar_type() == torch::kFloat64)
-    return backward_impl<double>(d_out, d_hn, d_cn, x, times, mask, wb, tau, shift, r_on, leak,
-                                 h0, c0, out, cs, acts, reverse);
-  return backward_impl<float>(d_out, d_hn, d_cn, x, times, mask, wb, tau, shift, r_on, leak, h0,
-                              c0, out, cs, acts, reverse);
+    return backward_impl<double>(d_out, d_hn, d_cn, x, xp, times, mask, wb, tau, shift, r_on,
+                                 leak, h0, c0, out, cs, acts, reverse);
+  return backward_impl<float>(d_out, d_hn, d_cn, x, xp, times, mask, wb, tau, shift, r_on, leak,
+                              h0, c0, out, cs, acts, reverse);
 }
 
 std::vector<torch::Tensor> sparse_forward(torch::Tensor x, torch::Tensor times, torch::Tensor mask,
                                           torch::Tensor w, torch::Tensor bias, torch::Tensor tau,
                                           torch::Tensor shift, torch::Tensor r_on, torch::Tensor h0,
-                                          torch::Tensor c0, bool reverse, torch::Tensor w_units) {
+                                          torch::Tensor c0, bool reverse, torch::Tensor w_units,
+                                          torch::Tensor xp) {
   check_recurrence(x, times, mask, w, bias, tau, shift, r_on, h0, c0);
+  check_projection(xp, x, h0);
   const int64_t H = h0.size(1);
   // w regrouped by unit (by_unit): given (kept by the caller while the weights stay the
   // same: streaming makes many calls of one step), or made here
@@ -1286,9 +1365,9 @@ std::vector<torch::Tensor> sparse_forward(torch::Tensor x, torch::Tensor times, 
                 "float32 (", H, ", ", w.size(1), ", 4) tensor, got ", w_units.sizes());
   }
   if (times.scalar_type() == torch::kFloat64)
-    return sparse_forward_impl<double>(x, times, mask, w_units, bias, tau, shift, r_on, h0, c0,
-                                       reverse);
-  return sparse_forward_impl<float>(x, times, mask, w_units, bias, tau, shift, r_on, h0, c0,
+    return sparse_forward_impl<double>(x, xp, times, mask, w_units, bias, tau, shift, r_on, h0,
+                                       c0, reverse);
+  return sparse_forward_impl<float>(x, xp, times, mask, w_units, bias, tau, shift, r_on, h0, c0,
                                     reverse);
 }
 
@@ -1368,26 +1447,28 @@ class Stream {
   }
 
   // Feed x (events, C) or (C,) at times (events): the last layer's outputs (events, H), or
-  // None when a layer is out of date (nothing is changed then).
-  torch::Tensor update(torch::Tensor x, torch::Tensor times) {
+  // None when a layer is out of date (nothing is changed then). Input by index: xp
+  // (events, 4H), the first layer's input projection of the events (gathered by the
+  // caller), in place of x (not read then).
+  torch::Tensor update(torch::Tensor x, torch::Tensor times, torch::Tensor xp) {
     if (stale()) return {};
-    x = inputs(x);
+    x = xp.numel() > 0 ? projection(xp) : inputs(x);
     const int64_t T = x.size(0);
     if (times.numel() != T)
       throw pybind11::value_error("x has " + std::to_string(T) + " events but times has " +
                                   std::to_string(times.numel()) + ".");
     times = times.to(torch::kCPU, torch::kFloat64).contiguous();
-    return run(x, times.data_ptr<double>());
+    return run(x, times.data_ptr<double>(), xp.numel() > 0);
   }
 
   // update with one event at time t.
-  torch::Tensor update_at(torch::Tensor x, double t) {
+  torch::Tensor update_at(torch::Tensor x, double t, torch::Tensor xp) {
     if (stale()) return {};
-    x = inputs(x);
+    x = xp.numel() > 0 ? projection(xp) : inputs(x);
     if (x.size(0) != 1)
       throw pybind11::value_error("x has " + std::to_string(x.size(0)) +
                                   " events but times has 1.");
-    return run(x, &t);
+    return run(x, &t, xp.numel() > 0);
   }
 
   // h of every layer, then c of every layer, each (1, H).
@@ -1453,8 +1534,17 @@ class Stream {
     return x.to(torch::kCPU, torch::kFloat32).contiguous();
   }
 
-  // Check the times (T of them at t) and run the events of x (T, C).
-  torch::Tensor run(const torch::Tensor& x, const double* t) {
+  // xp as (events, 4H) float32 on the CPU.
+  torch::Tensor projection(torch::Tensor xp) const {
+    if (xp.dim() == 1) xp = xp.view({1, -1});
+    TORCH_CHECK(xp.dim() == 2 && xp.size(1) == 4 * H_, "sk_plstm kernel: xp must be (events, ",
+                4 * H_, "), got ", xp.sizes());
+    return xp.to(torch::kCPU, torch::kFloat32).contiguous();
+  }
+
+  // Check the times (T of them at t) and run the events of x (T, C), or, with `projected`,
+  // of the first layer's input projection x (T, 4H).
+  torch::Tensor run(const torch::Tensor& x, const double* t, bool projected) {
     const int64_t T = x.size(0);
     for (int64_t n = 1; n < T; ++n)
       if (!(t[n] > t[n - 1])) throw pybind11::value_error("times must be strictly increasing.");
@@ -1470,17 +1560,21 @@ class Stream {
     const float* const x_p = x.data_ptr<float>();
     float* const out_p = out.data_ptr<float>();
     for (int64_t n = 0; n < T; ++n) {
-      const float* in = x_p + n * layers_[0].C;
+      const float* in = x_p + n * x.size(1);
+      bool by_index = projected;  // the first layer's input comes as its projection
       for (Layer& l : layers_) {
         open_at<double>(t[n], *l.gp, 1.0f, H_, k_.data(), open_);
         if (!open_.empty()) {  // every gate of the event before any state changes
+          const int64_t columns = by_index ? 0 : l.C;
           std::memcpy(hx_.data(), l.h.data(), H_ * sizeof(float));
-          std::memcpy(hx_.data() + H_, in, l.C * sizeof(float));
-          lone_sums(l.w_u.data_ptr<float>(), l.bias_u.data(), open_, hx_.data(), H_ + l.C,
-                    sums_.data(), g_.data());
+          std::memcpy(hx_.data() + H_, in, columns * sizeof(float));
+          lone_sums(l.w_u.data_ptr<float>(), l.bias_u.data(), open_, hx_.data(), H_ + columns,
+                    H_ + l.C, sums_.data(), g_.data());
+          if (by_index) add_open_projection(g_.data(), open_, in, H_);
           update_open(g_.data(), open_, k_.data(), l.h.data(), l.c.data());
         }
         in = l.h.data();
+        by_index = false;
       }
       std::memcpy(out_p + n * H_, in, H_ * sizeof(float));
     }
@@ -1663,7 +1757,9 @@ std::vector<torch::Tensor> gru_backward(torch::Tensor d_out, torch::Tensor d_hn,
 // its state exactly, so each step computes only the open units of each sample, each from
 // dot products with its rows of w_ih (3H, C) and w_hh (3H, H); a sample's result therefore
 // does not depend on the other samples of the batch. k (T, B, H) is the openness (0 where
-// closed or padded). Returns out, h_n and the number of (sample, step, unit) updates.
+// closed or padded). Input by index: w_ih empty and x the input projection (T, B, 3H,
+// gathered by the caller, without b_ih). Returns out, h_n and the number of (sample,
+// step, unit) updates.
 std::vector<torch::Tensor> gru_sparse_forward(torch::Tensor x, torch::Tensor k, torch::Tensor w_ih,
                                               torch::Tensor b_ih, torch::Tensor w_hh,
                                               torch::Tensor b_hh, torch::Tensor h0, bool reverse) {
@@ -1671,12 +1767,14 @@ std::vector<torch::Tensor> gru_sparse_forward(torch::Tensor x, torch::Tensor k, 
                   x.is_contiguous(),
               "sk_plstm GRU kernel: x must be a contiguous float32 (steps, batch, inputs) tensor");
   const int64_t C = x.size(2);
-  TORCH_CHECK(w_ih.dim() == 2 && w_ih.size(0) == w_hh.size(0) && w_ih.size(1) == C &&
-                  w_ih.scalar_type() == torch::kFloat32 && w_ih.is_contiguous() &&
+  const bool projected = w_ih.numel() == 0;
+  TORCH_CHECK((projected ? C == w_hh.size(0)
+                         : w_ih.dim() == 2 && w_ih.size(0) == w_hh.size(0) && w_ih.size(1) == C &&
+                               w_ih.scalar_type() == torch::kFloat32 && w_ih.is_contiguous()) &&
                   b_ih.sizes() == b_hh.sizes() && b_ih.scalar_type() == torch::kFloat32 &&
                   b_ih.is_contiguous(),
-              "sk_plstm GRU kernel: w_ih must be (3 * hidden, inputs) and b_ih (3 * hidden), "
-              "contiguous float32");
+              "sk_plstm GRU kernel: w_ih must be (3 * hidden, inputs), or empty with x the input "
+              "projection (steps, batch, 3 * hidden), and b_ih (3 * hidden), contiguous float32");
   check_gru(torch::empty({x.size(0), x.size(1), w_hh.size(0)}), k, w_hh, b_hh, h0);
   const int64_t T = x.size(0), B = x.size(1), H = h0.size(1);
   auto out = torch::empty({T, B, H}, x.options());
@@ -1686,7 +1784,7 @@ std::vector<torch::Tensor> gru_sparse_forward(torch::Tensor x, torch::Tensor k, 
   std::vector<int64_t> counts(static_cast<size_t>(n_threads), 0);
   const float* const x_p = x.data_ptr<float>();
   const float* const k_p = k.data_ptr<float>();
-  const float* const wi = w_ih.data_ptr<float>();
+  const float* const wi = projected ? nullptr : w_ih.data_ptr<float>();
   const float* const bi = b_ih.data_ptr<float>();
   const float* const wh = w_hh.data_ptr<float>();
   const float* const bh = b_hh.data_ptr<float>();
@@ -1709,11 +1807,14 @@ std::vector<torch::Tensor> gru_sparse_forward(torch::Tensor x, torch::Tensor k, 
             continue;
           }
           ++counts[thread];
-          const float r = sigmoid_v(dot(wi + j * C, xr, C) + bi[j] + dot(wh + j * H, hr, H) + bh[j]);
-          const float z = sigmoid_v(dot(wi + (H + j) * C, xr, C) + bi[H + j] +
-                                    dot(wh + (H + j) * H, hr, H) + bh[H + j]);
-          const float nn = tanh_v(dot(wi + (2 * H + j) * C, xr, C) + bi[2 * H + j] +
-                                  r * (dot(wh + (2 * H + j) * H, hr, H) + bh[2 * H + j]));
+          // the input part of gate row q H + j
+          const auto in = [&](int64_t q) {
+            const int64_t i = q * H + j;
+            return (projected ? xr[i] : dot(wi + i * C, xr, C)) + bi[i];
+          };
+          const float r = sigmoid_v(in(0) + dot(wh + j * H, hr, H) + bh[j]);
+          const float z = sigmoid_v(in(1) + dot(wh + (H + j) * H, hr, H) + bh[H + j]);
+          const float nn = tanh_v(in(2) + r * (dot(wh + (2 * H + j) * H, hr, H) + bh[2 * H + j]));
           const float h_tilde = nn + z * (hr[j] - nn);
           next[j] = hr[j] + kj * (h_tilde - hr[j]);
         }
@@ -1739,25 +1840,28 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("times"), py::arg("mask"), py::arg("w"), py::arg("bias"), py::arg("tau"),
         py::arg("shift"), py::arg("r_on"), py::arg("h0"), py::arg("c0"), py::arg("leak"),
         py::arg("reverse"), py::arg("save"), py::arg("w_blocked") = torch::empty({0}),
-        py::arg("bias_blocked") = torch::empty({0}));
+        py::arg("bias_blocked") = torch::empty({0}), py::arg("xp") = torch::empty({0}));
   m.def("block_weights", &block_weights, "w and bias laid out as forward lays them out",
         py::arg("w"), py::arg("bias"));
   m.def("backward", &backward, "Backward of the fused Phased LSTM recurrence (CPU, float32)",
         py::arg("d_out"), py::arg("d_hn"), py::arg("d_cn"), py::arg("x"), py::arg("times"),
         py::arg("mask"), py::arg("w"), py::arg("bias"), py::arg("tau"), py::arg("shift"),
         py::arg("r_on"), py::arg("h0"), py::arg("c0"), py::arg("out"), py::arg("cs"),
-        py::arg("acts"), py::arg("leak"), py::arg("reverse"));
+        py::arg("acts"), py::arg("leak"), py::arg("reverse"), py::arg("xp") = torch::empty({0}));
   m.def("sparse_forward", &sparse_forward, "Event-driven inference: open units only (CPU, float32)",
         py::arg("x"), py::arg("times"), py::arg("mask"), py::arg("w"), py::arg("bias"),
         py::arg("tau"), py::arg("shift"), py::arg("r_on"), py::arg("h0"), py::arg("c0"),
-        py::arg("reverse"), py::arg("w_units") = torch::empty({0}));
+        py::arg("reverse"), py::arg("w_units") = torch::empty({0}),
+        py::arg("xp") = torch::empty({0}));
   py::class_<Stream>(m, "Stream", "Event-by-event inference through Phased LSTM layers (CPU)")
       .def(py::init<int64_t, int64_t, int64_t>(), py::arg("input_size"), py::arg("hidden_size"),
            py::arg("num_layers"))
       .def("set_layer", &Stream::set_layer, py::arg("i"), py::arg("w_units"), py::arg("bias"),
            py::arg("tau"), py::arg("shift"), py::arg("r_on"), py::arg("watched"))
-      .def("update", &Stream::update, py::arg("x"), py::arg("times"))
-      .def("update_at", &Stream::update_at, py::arg("x"), py::arg("t"))
+      .def("update", &Stream::update, py::arg("x"), py::arg("times"),
+           py::arg("xp") = torch::empty({0}))
+      .def("update_at", &Stream::update_at, py::arg("x"), py::arg("t"),
+           py::arg("xp") = torch::empty({0}))
       .def("state", &Stream::state)
       .def("set_state", &Stream::set_state, py::arg("h"), py::arg("c"))
       .def_readwrite("last_time", &Stream::last_time);

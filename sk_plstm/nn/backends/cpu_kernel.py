@@ -41,6 +41,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from .._cell import PhasedGRUCell, PhasedLSTMCell
+from .._events import EventInput, project
 from ._registry import Backend, register
 from .torch_ops import _previous, bias_or_zeros, gru_inputs, summed_bias
 
@@ -227,8 +228,9 @@ def kernel_available() -> bool:
     return _load_kernel() is not None
 
 
-#: the kernel's tensor arguments, by name, in the order of its C++ entry points
-KERNEL_INPUTS = ("x", "times", "mask", "w", "bias", "tau", "shift", "r_on", "h0", "c0")
+#: the kernel's tensor arguments, by name, in the order of its C++ entry points (``xp``, the
+#: input projection of events given by index, is empty for dense inputs)
+KERNEL_INPUTS = ("x", "times", "mask", "w", "bias", "tau", "shift", "r_on", "h0", "c0", "xp")
 
 
 class _KernelRecurrence(torch.autograd.Function):
@@ -258,7 +260,7 @@ class _KernelRecurrence(torch.autograd.Function):
     def backward(ctx, d_out, d_hn, d_cn):
         *tensors, out, cs, acts = ctx.saved_tensors
         inputs = dict(zip(KERNEL_INPUTS, tensors))
-        d_x, d_w, d_bias, d_tau, d_shift, d_r, d_h0, d_c0 = _kernel.backward(
+        d_x, d_w, d_bias, d_tau, d_shift, d_r, d_h0, d_c0, d_xp = _kernel.backward(
             d_out=d_out.contiguous(),
             d_hn=d_hn.contiguous(),
             d_cn=d_cn.contiguous(),
@@ -269,7 +271,11 @@ class _KernelRecurrence(torch.autograd.Function):
             leak=ctx.leak,
             reverse=ctx.reverse,
         )
-        return d_x, None, None, d_w, d_bias, d_tau, d_shift, d_r, d_h0, d_c0, None, None, None, None
+        d_xp = d_xp if d_xp.numel() else None
+        return (
+            d_x, None, None, d_w, d_bias, d_tau, d_shift, d_r, d_h0, d_c0, d_xp,
+            None, None, None, None,
+        )  # fmt: skip
 
 
 def _unavailable() -> str | None:
@@ -292,8 +298,10 @@ def _accepts(cell, x, state, inference) -> str | None:
 _weights: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _kernel_weights(cell: PhasedLSTMCell, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``w = [w_hh | w_ih]`` and the summed bias.
+def _kernel_weights(
+    cell: PhasedLSTMCell, x: torch.Tensor, by_index: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``w = [w_hh | w_ih]`` (``w_hh`` alone for input by index) and the summed bias.
 
     Under autograd they are built afresh (so gradients reach the parameters); without
     gradients they are kept for the cell until a parameter changes, so that streaming one
@@ -302,11 +310,16 @@ def _kernel_weights(cell: PhasedLSTMCell, x: torch.Tensor) -> tuple[torch.Tensor
     """
     params = (cell.weight_hh, cell.weight_ih, cell.bias_ih, cell.bias_hh)
     tracked = torch.is_grad_enabled() and any(p is not None and p.requires_grad for p in params)
-    key = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in params if p is not None)
+    key = (by_index,) + tuple(
+        (p.data_ptr(), p._version, p.dtype, p.device) for p in params if p is not None
+    )
     cached = None if tracked else _weights.get(cell)
     if cached is not None and cached[0] == key:
         return cached[1]
-    weight = torch.cat((cell.weight_hh, cell.weight_ih), dim=1).contiguous()
+    if by_index:
+        weight = cell.weight_hh.contiguous()
+    else:
+        weight = torch.cat((cell.weight_hh, cell.weight_ih), dim=1).contiguous()
     bias = bias_or_zeros(summed_bias(cell), weight.shape[0], x)
     if not tracked:  # never keep tensors that belong to an autograd graph
         _weights[cell] = (key, (weight, bias), {})
@@ -363,21 +376,23 @@ def _blocked_weights(
 _EMPTY = torch.empty(0)
 
 
-def _cell_args(cell: PhasedLSTMCell, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def _cell_args(
+    cell: PhasedLSTMCell, x: torch.Tensor, by_index: bool = False
+) -> tuple[torch.Tensor, ...]:
     """The kernel inputs that come from the cell: ``w, bias, tau, shift, r_on``.
 
-    ``w = [w_hh | w_ih]`` and the summed bias (:func:`_kernel_weights`; ``x`` gives the
-    bias its dtype and device when the cell has none), the gate's effective ``tau`` and
-    ``r_on``, all contiguous.
+    ``w = [w_hh | w_ih]`` (``w_hh`` for input by index) and the summed bias
+    (:func:`_kernel_weights`; ``x`` gives the bias its dtype and device when the cell has
+    none), the gate's effective ``tau`` and ``r_on``, all contiguous.
     """
     tau, r_on = cell.gate.effective_params()
-    weight, bias = _kernel_weights(cell, x)
+    weight, bias = _kernel_weights(cell, x, by_index)
     return weight, bias, tau.contiguous(), cell.gate.shift.contiguous(), r_on.contiguous()
 
 
 def _kernel_args(
     cell: PhasedLSTMCell,
-    x: torch.Tensor,
+    x: torch.Tensor | EventInput,
     times: torch.Tensor,
     mask: torch.Tensor | None,
     h0: torch.Tensor,
@@ -385,12 +400,20 @@ def _kernel_args(
 ) -> tuple[torch.Tensor, ...]:
     """The kernel's tensor inputs, in the order of ``KERNEL_INPUTS``.
 
-    They are ``x, times, mask, w = [w_hh | w_ih], bias, tau, shift, r_on, h0, c0``, with
-    the gate's effective ``tau`` and ``r_on``; the mask is float (empty: none) and the
-    times are in the phase dtype. Whether the kernel can run these tensors was decided by
-    the registry (``_unavailable``, ``_accepts``) before.
+    They are ``x, times, mask, w = [w_hh | w_ih], bias, tau, shift, r_on, h0, c0, xp``,
+    with the gate's effective ``tau`` and ``r_on``; the mask is float (empty: none) and the
+    times are in the phase dtype. For events by index (:class:`EventInput`), ``x`` has no
+    channels, ``w = w_hh`` and ``xp`` is the events' input projection (a gather of
+    ``w_ih``'s columns); for dense inputs ``xp`` is empty. Whether the kernel can run
+    these tensors was decided by the registry (``_unavailable``, ``_accepts``) before.
     """
-    weight, bias, tau, shift, r_on = _cell_args(cell, x)
+    by_index = isinstance(x, EventInput)
+    weight, bias, tau, shift, r_on = _cell_args(cell, x, by_index)
+    if by_index:
+        xp = project(x, cell.weight_ih).contiguous()
+        x = xp.new_empty(*xp.shape[:2], 0)
+    else:
+        xp = _EMPTY
     return (
         x.contiguous(),
         times.to(torch.promote_types(times.dtype, tau.dtype)).contiguous(),
@@ -402,6 +425,7 @@ def _kernel_args(
         r_on,
         h0.contiguous(),
         c0.contiguous(),
+        xp,
     )
 
 
@@ -503,10 +527,14 @@ def run_gru_sparse(cell, x, times, mask, state, reverse):
     """Event-driven Phased GRU inference: only open units are computed (``Backend.run``)."""
     rows = 3 * cell.hidden_size
     b_ih, b_hh = (bias_or_zeros(b, rows, x) for b in (cell.bias_ih, cell.bias_hh))
+    if isinstance(x, EventInput):  # the kernel takes the events' input projection
+        x, w_ih = project(x, cell.weight_ih), _EMPTY
+    else:
+        w_ih = cell.weight_ih
     out, h_n, _ = _kernel.gru_sparse_forward(
         x=x.contiguous(),
         k=cell.openness(times, mask).to(torch.float32).contiguous(),
-        w_ih=cell.weight_ih.contiguous(),
+        w_ih=w_ih.contiguous(),
         b_ih=b_ih.contiguous(),
         w_hh=cell.weight_hh.contiguous(),
         b_hh=b_hh.contiguous(),

@@ -14,6 +14,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from .._cell import PhasedGRUCell, PhasedLSTMCell
+from .._events import project
 from ._registry import Backend, register
 
 
@@ -179,7 +180,7 @@ def lstm_inputs(cell, x, times, mask) -> tuple[torch.Tensor, torch.Tensor]:
     of every step, ``(steps, batch, hidden)`` (under autograd: its gradient reaches the gate
     parameters), both contiguous; the torch and Triton recurrences take them.
     """
-    xp = torch.nn.functional.linear(x, cell.weight_ih, summed_bias(cell))
+    xp = project(x, cell.weight_ih, summed_bias(cell))
     return xp.contiguous(), cell.openness(times, mask).contiguous()
 
 
