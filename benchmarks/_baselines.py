@@ -27,7 +27,8 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from sk_plstm import PhasedLSTMClassifier, PhasedLSTMRegressor
-from sk_plstm.nn import EstimatorNetwork
+from sk_plstm.nn import EstimatorNetwork, EventInput
+from sk_plstm.nn._events import project
 from sk_plstm.sktime._delegate import COMMON_TAGS, DelegatingEstimator
 
 
@@ -79,6 +80,29 @@ class LSTMNet(EstimatorNetwork):
             _, (h_n, _) = self.lstm(packed)
             summary = torch.cat(list(h_n[-self.directions :]), dim=-1)
         return self.head(self.dropout(summary))
+
+
+class EventLSTMNet(LSTMNet):
+    """:class:`LSTMNet` for events given by index (:class:`sk_plstm.nn.EventInput`).
+
+    Each step's events select columns of an input matrix of ``4 * hidden_size`` rows (a
+    gather, as the Phased LSTM's input by index) which, with the scaled time since the
+    previous step, feed ``torch.nn.LSTM``: the LSTM's input weights then act on a
+    full-rank projection of the channels, so it can represent any input weights of an
+    LSTM over the one-hot channels, at the speed of torch's fused LSTM.
+    """
+
+    def __init__(self, input_size: int, output_size: int, hidden_size: int = 64, **kwargs):
+        super().__init__(4 * hidden_size, output_size, hidden_size, **kwargs)
+        self.n_channels = input_size
+        bound = 1.0 / math.sqrt(hidden_size)
+        self.event_weight = nn.Parameter(
+            torch.empty(4 * hidden_size, input_size).uniform_(-bound, bound)
+        )
+
+    def forward(self, values, times, lengths, indices):
+        events = EventInput(indices, self.n_channels, values)
+        return super().forward(project(events, self.event_weight), times, lengths)
 
 
 class GRUDNet(EstimatorNetwork):
@@ -161,12 +185,20 @@ class GRUDNet(EstimatorNetwork):
 
 
 class _LSTMModule:
-    """Swaps the estimators' network for :class:`LSTMNet` of the same size."""
+    """Swaps the estimators' network for :class:`LSTMNet` of the same size.
+
+    (:class:`EventLSTMNet` for a fit on event streams by index.)
+    """
 
     network = LSTMNet
 
     def _module_spec(self, output_size):
-        return self.network, {
+        network = self.network
+        if getattr(self, "event_input_", False):
+            if network is not LSTMNet:
+                raise ValueError(f"{network.__name__} takes no events by index.")
+            network = EventLSTMNet
+        return network, {
             **self._network_size(output_size),
             "time_scale": self.tau_range_[0] / self.time_scale_,  # network's time unit
         }

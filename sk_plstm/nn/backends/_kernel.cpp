@@ -563,8 +563,7 @@ struct BackwardData {
 inline std::vector<torch::Tensor> gradients_out(const BlockedWeights& wb, torch::Tensor d_x,
                                                 const torch::Tensor& d_w_o,
                                                 std::vector<double>& acc, torch::Tensor dh,
-                                                torch::Tensor dc, const torch::Tensor& d_xp_o,
-                                                int64_t H) {
+                                                torch::Tensor dc, torch::Tensor d_xp, int64_t H) {
   auto sums = torch::from_blob(acc.data(), {7 * H}, torch::kFloat64).to(torch::kFloat32);
   auto d_w = torch::empty_like(d_w_o).index_copy_(0, wb.order, d_w_o);
   auto d_bias = torch::empty({4 * H}, d_w_o.options())
@@ -577,14 +576,25 @@ inline std::vector<torch::Tensor> gradients_out(const BlockedWeights& wb, torch:
           sums.narrow(0, 2 * H, H).clone(),
           dh,
           dc,
-          d_xp_o.numel() > 0 ? torch::empty_like(d_xp_o).index_copy_(2, wb.order, d_xp_o)
-                             : d_xp_o};
+          d_xp};
 }
 
-// The gradient of the input projection xp in unit_order (T, B, 4H), written from the gate
-// gradients by the backward passes; an empty tensor where no xp was given.
+// The gradient of the input projection xp (T, B, 4H, gate-major as xp), written from the
+// gate gradients by the backward passes; an empty tensor where no xp was given.
 inline torch::Tensor projection_gradient(const torch::Tensor& xp) {
   return xp.numel() > 0 ? torch::empty_like(xp) : torch::empty({0}, xp.options());
+}
+
+// Rows of gate gradients in unit_order (each 4H: block by block, four gates of Jb units)
+// written gate-major (the order of w's rows and of xp) into d_xp's rows.
+inline void gate_major_rows(const float* __restrict__ dg, float* __restrict__ d_xp, int64_t rows,
+                            int64_t H) {
+  for (int64_t r = 0; r < rows; ++r)
+    for_blocks(0, H, [&](int64_t jb, int64_t Jb) {
+      for (int64_t q = 0; q < 4; ++q)
+        std::memcpy(d_xp + r * 4 * H + q * H + jb, dg + r * 4 * H + 4 * jb + q * Jb,
+                    Jb * sizeof(float));
+    });
 }
 
 // Backward pass: returns the gradients of x, w, bias, tau, shift, r_on, h0 and c0. As in
@@ -613,9 +623,9 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
   auto d_x = torch::empty({T, B, C}, opts);
   auto d_w_o = torch::zeros({4 * H, HC}, opts);
   auto ring = torch::empty({2, L, B, 4 * H}, opts);  // gate gradients of two chunks
-  auto d_xp_o = projection_gradient(xp);
+  auto d_xp = projection_gradient(xp);
   const float* const xp_p = xp.numel() > 0 ? xp.data_ptr<float>() : nullptr;
-  float* const dxp_p = xp.numel() > 0 ? d_xp_o.data_ptr<float>() : nullptr;
+  float* const dxp_p = xp.numel() > 0 ? d_xp.data_ptr<float>() : nullptr;
   auto dh = d_hn.clone();  // the gradient of h_t of every unit (each thread its own)
   auto dc = d_cn.clone();
   std::vector<double> acc(static_cast<size_t>(7 * H), 0.0);  // tau, shift, r_on, bias (4H)
@@ -704,14 +714,13 @@ std::vector<torch::Tensor> backward_impl(torch::Tensor d_out, torch::Tensor d_hn
           gemm(false, false, r1 - r0, C, 4 * H, dg_chunk + r0 * 4 * H, 4 * H, d.w_p + H, HC, 0.0f,
                d.dx_p + t_lo * B * C + r0 * C, C);
           if (dxp_p != nullptr)  // the gradient of the input projection is the gates'
-            std::memcpy(dxp_p + (t_lo * B + r0) * 4 * H, dg_chunk + r0 * 4 * H,
-                        (r1 - r0) * 4 * H * sizeof(float));
+            gate_major_rows(dg_chunk + r0 * 4 * H, dxp_p + (t_lo * B + r0) * 4 * H, r1 - r0, H);
         }
       }
     }
   };
   run_team(n_threads, body);
-  return gradients_out(wb, d_x, d_w_o, acc, dh, dc, d_xp_o, H);
+  return gradients_out(wb, d_x, d_w_o, acc, dh, dc, d_xp, H);
 }
 
 
@@ -839,9 +848,9 @@ std::vector<torch::Tensor> backward_grouped(torch::Tensor d_out, torch::Tensor d
   auto d_x = torch::empty({T, B, C}, opts);
   std::vector<float> dw_parts(static_cast<size_t>(n_groups * 4 * H * HC), 0.0f);
   std::vector<double> acc_parts(static_cast<size_t>(n_groups * 7 * H), 0.0);
-  auto d_xp_o = projection_gradient(xp);
+  auto d_xp = projection_gradient(xp);
   const float* const xp_p = xp.numel() > 0 ? xp.data_ptr<float>() : nullptr;
-  float* const dxp_p = xp.numel() > 0 ? d_xp_o.data_ptr<float>() : nullptr;
+  float* const dxp_p = xp.numel() > 0 ? d_xp.data_ptr<float>() : nullptr;
   auto dh = d_hn.clone();
   auto dc = d_cn.clone();
   const BackwardData<P> d(times, mask, x, wb, out, cs, d_out, h0, c0, d_x, dh, dc);
@@ -910,8 +919,8 @@ std::vector<torch::Tensor> backward_grouped(torch::Tensor d_out, torch::Tensor d
             std::memcpy(d.dx_p + (tq * B + b0 + i) * C, dxs.data() + (q * Gb + i) * C,
                         C * sizeof(float));
             if (dxp_p != nullptr)  // the gradient of the input projection is the gates'
-              std::memcpy(dxp_p + (tq * B + b0 + i) * 4 * H, dg.data() + (q * Gb + i) * 4 * H,
-                          4 * H * sizeof(float));
+              gate_major_rows(dg.data() + (q * Gb + i) * 4 * H, dxp_p + (tq * B + b0 + i) * 4 * H,
+                              1, H);
           }
         }
       }
@@ -926,7 +935,7 @@ std::vector<torch::Tensor> backward_grouped(torch::Tensor d_out, torch::Tensor d
     const double* a = acc_parts.data() + g * 7 * H;
     for (int64_t e = 0; e < 7 * H; ++e) acc[static_cast<size_t>(e)] += a[e];
   }
-  return gradients_out(wb, d_x, d_w_o, acc, dh, dc, d_xp_o, H);
+  return gradients_out(wb, d_x, d_w_o, acc, dh, dc, d_xp, H);
 }
 
 // four floats, one vector register (GCC and Clang vector extension)
