@@ -242,9 +242,10 @@ def speed_table(rows: list[dict]) -> str:
                 f"{r['streams_timed']} streams |"
             )
         if (phase, "index") in by and (phase, "dense") in by:
-            ratio = by[(phase, "dense")]["seconds_per_epoch"] / by[(phase, "index")][
-                "seconds_per_epoch"
-            ]
+            ratio = (
+                by[(phase, "dense")]["seconds_per_epoch"]
+                / by[(phase, "index")]["seconds_per_epoch"]
+            )
             lines.append(f"| {phase} | dense / index | {ratio:.1f}x | | | |")
     for r in rows:
         if r["part"] == "streaming":

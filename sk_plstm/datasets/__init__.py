@@ -1,15 +1,15 @@
 """Data generators and helpers for experiments with irregularly sampled series.
 
 The paper's synthetic tasks (frequency discrimination with one or two frequencies, the
-adding problem, event-based digits), digits seen by a simulated event camera at
-N-MNIST's size (34 x 34 x 2, three saccades, about 4,000-6,000 events), a sensor-fusion task whose channels are sampled
-asynchronously (each at its own rate and times, NaN where a channel was not observed),
-room-days of a building's sensors as a database holds them (an event table with
-time-zone aware timestamps; occupancy needs two of the sensors together),
-a helper that subsamples any dataset irregularly, and one that makes any multichannel
-dataset asynchronous by removing a fraction of each channel's observations; readers
-(and writers) of the N-MNIST binary files and of the Spiking Heidelberg Digits' HDF5
-files, giving events in tonic's layout.
+adding problem, event-based digits); digits seen by a simulated event camera at
+N-MNIST's size (34 x 34 x 2, three saccades, about 4,000-6,000 events); a sensor-fusion
+task whose channels are sampled asynchronously (each at its own rate and times, NaN
+where a channel was not observed); room-days of a building's sensors as a database
+holds them (an event table with time-zone aware timestamps; occupancy needs two of the
+sensors together); a helper that subsamples any dataset irregularly, and one that makes
+any multichannel dataset asynchronous by removing a fraction of each channel's
+observations; readers (and writers) of the N-MNIST binary files and of the Spiking
+Heidelberg Digits' HDF5 files, giving events in tonic's layout.
 """
 
 from ._building import make_building_occupancy

@@ -263,7 +263,7 @@ class EventInput:
 
 
 def check_stream(
-    times: Any, channels: Any, values: Any, input_size: int, i: int
+    times: Any, channels: Any, values: Any, input_size: int, i: int | str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One stream's events checked: float64 times, int64 channels, float32 values.
 
@@ -273,22 +273,23 @@ def check_stream(
         ``values`` may be None (ones).
     input_size : int
         Channels are checked to lie in ``[0, input_size)``.
-    i : int
-        The stream's position, for the messages.
+    i : int or str
+        The stream's position (messages begin "stream i: "), or the words that begin them.
 
     Returns
     -------
     times, channels, values : numpy.ndarray of shape (events,)
     """
+    i = f"stream {i}" if isinstance(i, (int, np.integer)) else i
     t = np.asarray(times)
     if t.dtype.kind not in "iuf":
-        raise ValueError(f"stream {i}: times must be numbers, got {t.dtype}.")
+        raise ValueError(f"{i}: times must be numbers, got {t.dtype}.")
     t = t.astype(np.float64).reshape(-1)
     c = np.asarray(channels).reshape(-1)
     if c.dtype.kind == "f" and np.all(c == np.round(c)):
         c = c.astype(np.int64)
     if c.dtype.kind not in "iu":
-        raise ValueError(f"stream {i}: channels must be integers, got {c.dtype}.")
+        raise ValueError(f"{i}: channels must be integers, got {c.dtype}.")
     c = c.astype(np.int64)
     v = (
         np.ones(len(t), dtype=np.float32)
@@ -297,18 +298,18 @@ def check_stream(
     )
     if not len(t) == len(c) == len(v):
         raise ValueError(
-            f"stream {i}: times, channels and values must have one entry per event, got "
+            f"{i}: times, channels and values must have one entry per event, got "
             f"{len(t)}, {len(c)} and {len(v)}."
         )
     if not np.isfinite(t).all():
-        raise ValueError(f"stream {i}: times must be finite.")
+        raise ValueError(f"{i}: times must be finite.")
     if not np.isfinite(v).all():
-        raise ValueError(f"stream {i}: values must be finite.")
+        raise ValueError(f"{i}: values must be finite.")
     if len(t) > 1 and bool((np.diff(t) < 0).any()):
-        raise ValueError(f"stream {i}: times must be non-decreasing (events in time order).")
+        raise ValueError(f"{i}: times must be non-decreasing (events in time order).")
     if len(c) and (c.min() < 0 or c.max() >= input_size):
         raise ValueError(
-            f"stream {i}: channels must lie in [0, {input_size}), got {c.min()} .. {c.max()}."
+            f"{i}: channels must lie in [0, {input_size}), got {c.min()} .. {c.max()}."
         )
     return t, c, v
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from ._cell import PhasedLSTMCell
-from ._events import EventInput, project
+from ._events import EventInput, check_stream, group_streams
 from .backends import cpu_kernel
 
 __all__ = ["LayerStream"]
@@ -235,31 +236,44 @@ class LayerStream:
         >>> stream.update_events([0.0, 0.0, 1.5], [17, 1200, 5]).shape
         torch.Size([2, 8])
         """
-        events, step_times, lengths = EventInput.from_streams(
-            [times], [channels], self.layer.input_size, None if values is None else [values]
-        )
-        steps = int(lengths[0])
-        weight = self.layer.cells[0].weight_hh
-        if steps == 0:
-            return weight.new_zeros(0, self.layer.hidden_size)
-        events = EventInput(events.indices[:, :steps], events.input_size, events.values[:, :steps])
-        t = step_times[0, :steps]
+        layer = self.layer
+        t, c, v = check_stream(times, channels, values, layer.input_size, "the events")
+        weight = layer.cells[0].weight_hh
+        if not len(t):
+            return weight.new_zeros(0, layer.hidden_size)
+        new_step = np.ones(len(t), dtype=bool)
+        new_step[1:] = t[1:] != t[:-1]
+        step_times = torch.from_numpy(t[new_step])
         kernel = self._kernel
         if kernel is not None:  # the kernel checks the times, with the messages below
             for _ in range(2):
-                with torch.no_grad():
-                    xp = project(events, self.layer.cells[0].weight_ih)[0].contiguous()
-                out = kernel.update(_NO_INPUT, t, xp=xp)
+                out = kernel.update(_NO_INPUT, step_times, xp=self._projection(c, v, new_step))
                 if out is not None:
                     return out
                 if not self._kernel_runs():  # moved or cast: the layer's forward from now
                     self._leave_kernel()
                     return self.update_events(times, channels, values)
-                cpu_kernel.lay_out(kernel, self.layer)
+                cpu_kernel.lay_out(kernel, layer)
+        indices, vals, _, _ = group_streams([t], [c], [v])
         self._check_after_last(float(t[0]))
-        out = self._run(events, t.view(-1, 1))
+        events = EventInput(torch.from_numpy(indices), layer.input_size, torch.from_numpy(vals))
+        out = self._run(events, step_times.view(-1, 1))
         self._last_time = float(t[-1])
         return out
+
+    def _projection(self, c: np.ndarray, v: np.ndarray, new_step: np.ndarray) -> torch.Tensor:
+        """The first layer's input projection of each step's events, (steps, 4 * hidden)."""
+        weight = self.layer.cells[0].weight_ih
+        key = (weight.data_ptr(), weight._version)
+        if getattr(self, "_table_key", None) != key:  # its columns as rows, kept
+            with torch.no_grad():
+                self._table = weight.detach().t().to(torch.float32).contiguous()
+            self._table_key = key
+        rows = self._table[torch.from_numpy(c)] * torch.from_numpy(v).unsqueeze(1)
+        if new_step.all():  # one event per step
+            return rows
+        step = torch.from_numpy(np.cumsum(new_step) - 1)
+        return rows.new_zeros(int(new_step.sum()), rows.shape[1]).index_add_(0, step, rows)
 
     def _run(self, x: torch.Tensor | EventInput, t: torch.Tensor) -> torch.Tensor:
         """Run the events through the layer's forward.

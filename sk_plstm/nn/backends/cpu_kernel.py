@@ -41,7 +41,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from .._cell import PhasedGRUCell, PhasedLSTMCell
-from .._events import EventInput, project
+from .._events import EventInput
 from ._registry import Backend, register
 from .torch_ops import _previous, bias_or_zeros, gru_inputs, summed_bias
 
@@ -278,6 +278,38 @@ class _KernelRecurrence(torch.autograd.Function):
         )  # fmt: skip
 
 
+class _GatheredProjection(torch.autograd.Function):
+    """The input projection of events by index in the kernel: ``(weight, indices, values)``.
+
+    A gather of ``weight``'s columns into a buffer of large pages, and its gradient as one
+    sum per channel in the order of the events (``embedding_bag`` computes the same; its
+    output and gradient buffers fault in page by page, a tenth of a training step).
+    """
+
+    @staticmethod
+    def forward(ctx, weight, indices, values):
+        ctx.save_for_backward(indices, values)
+        ctx.channels = weight.shape[1]
+        return _kernel.gather_rows(indices=indices, values=values, table=weight.t().contiguous())
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        indices, values = ctx.saved_tensors
+        d_table = _kernel.scatter_rows(
+            indices=indices, values=values, grad=grad.contiguous(), channels=ctx.channels
+        )
+        return d_table.t(), None, None
+
+
+def gathered(events: EventInput, weight: torch.Tensor) -> torch.Tensor:
+    """``project(events, weight)`` (no bias) in the kernel, shape (dim0, dim1, rows)."""
+    d0, d1, k = events.indices.shape
+    indices = events.indices.reshape(d0 * d1, k).contiguous()
+    values = events.values.to(torch.float32).reshape(d0 * d1, k).contiguous()
+    return _GatheredProjection.apply(weight, indices, values).view(d0, d1, weight.shape[0])
+
+
 def _unavailable() -> str | None:
     """Why the compiled kernel cannot run on this machine, or None (builds it once)."""
     return None if _load_kernel() is not None else f"the sk_plstm CPU kernel: {_kernel_error}"
@@ -410,7 +442,7 @@ def _kernel_args(
     by_index = isinstance(x, EventInput)
     weight, bias, tau, shift, r_on = _cell_args(cell, x, by_index)
     if by_index:
-        xp = project(x, cell.weight_ih).contiguous()
+        xp = gathered(x, cell.weight_ih)
         x = xp.new_empty(*xp.shape[:2], 0)
     else:
         xp = _EMPTY
@@ -528,7 +560,7 @@ def run_gru_sparse(cell, x, times, mask, state, reverse):
     rows = 3 * cell.hidden_size
     b_ih, b_hh = (bias_or_zeros(b, rows, x) for b in (cell.bias_ih, cell.bias_hh))
     if isinstance(x, EventInput):  # the kernel takes the events' input projection
-        x, w_ih = project(x, cell.weight_ih), _EMPTY
+        x, w_ih = gathered(x, cell.weight_ih), _EMPTY
     else:
         w_ih = cell.weight_ih
     out, h_n, _ = _kernel.gru_sparse_forward(
