@@ -246,3 +246,25 @@ def test_a_streamed_event_costs_the_same_whatever_the_number_of_channels():
     assert stream._kernel is not None
     out = stream.update_events(np.arange(50.0), np.arange(50) * 1999)
     assert out.shape == (50, 8)
+
+
+@pytest.mark.parametrize("layer_class", [PhasedLSTM, PhasedGRU])
+@pytest.mark.parametrize(
+    "times, channels, values, message",
+    [
+        ([0.0, 1.0], [0, 30], None, r"the events: channels must lie in \[0, 30\), got 0 .. 30"),
+        ([1.0, 0.0], [0, 1], None, r"the events: times must be non-decreasing"),
+        ([0.0, np.inf], [0, 1], None, "the events: times must be finite"),
+        ([0.0, 1.0], [0, 1], [1.0, np.nan], "the events: values must be finite"),
+        ([0.0, 1.0], [0], None, "one entry per event, got 2, 1 and"),
+        ([0.0], [0.5], None, "the events: channels must be integers"),
+    ],
+)
+def test_streamed_events_by_index_are_checked_alike_on_every_path(
+    layer_class, times, channels, values, message
+):
+    # the kernel (Phased LSTM) and the layer's forward (Phased GRU) give the same messages
+    stream = layer_class(30, 4).eval().stream()
+    with pytest.raises(ValueError, match=message):
+        stream.update_events(times, channels, values)
+    assert stream.update_events([0.0, 0.0, 2.0], [1, 2, 3]).shape == (2, 4)  # state intact

@@ -14,8 +14,8 @@ from .backends import cpu_kernel
 __all__ = ["LayerStream"]
 
 _INF = float("inf")
-#: the kernel's x where the events come as their input projection
-_NO_INPUT = torch.empty(0, 0)
+#: "none given" for the kernel's optional tensors
+_EMPTY = torch.empty(0)
 
 
 class LayerStream:
@@ -237,43 +237,29 @@ class LayerStream:
         torch.Size([2, 8])
         """
         layer = self.layer
-        t, c, v = check_stream(times, channels, values, layer.input_size, "the events")
-        weight = layer.cells[0].weight_hh
-        if not len(t):
-            return weight.new_zeros(0, layer.hidden_size)
-        new_step = np.ones(len(t), dtype=bool)
-        new_step[1:] = t[1:] != t[:-1]
-        step_times = torch.from_numpy(t[new_step])
         kernel = self._kernel
-        if kernel is not None:  # the kernel checks the times, with the messages below
+        if kernel is not None:  # the kernel checks the events, with check_stream's messages
+            t, c = np.asarray(times), np.asarray(channels)
+            if t.dtype.kind not in "iuf" or c.dtype.kind not in "iu":
+                check_stream(t, c, values, layer.input_size, "the events")  # raises
+            v = _EMPTY if values is None else torch.as_tensor(np.asarray(values, np.float32))
             for _ in range(2):
-                out = kernel.update(_NO_INPUT, step_times, xp=self._projection(c, v, new_step))
+                out = kernel.update_events(torch.as_tensor(t), torch.as_tensor(c), v)
                 if out is not None:
                     return out
                 if not self._kernel_runs():  # moved or cast: the layer's forward from now
                     self._leave_kernel()
                     return self.update_events(times, channels, values)
                 cpu_kernel.lay_out(kernel, layer)
-        indices, vals, _, _ = group_streams([t], [c], [v])
+        t, c, v = check_stream(times, channels, values, layer.input_size, "the events")
+        if not len(t):
+            return layer.cells[0].weight_hh.new_zeros(0, layer.hidden_size)
+        indices, vals, step_times, _ = group_streams([t], [c], [v])
         self._check_after_last(float(t[0]))
         events = EventInput(torch.from_numpy(indices), layer.input_size, torch.from_numpy(vals))
-        out = self._run(events, step_times.view(-1, 1))
+        out = self._run(events, torch.from_numpy(step_times).view(-1, 1))
         self._last_time = float(t[-1])
         return out
-
-    def _projection(self, c: np.ndarray, v: np.ndarray, new_step: np.ndarray) -> torch.Tensor:
-        """The first layer's input projection of each step's events, (steps, 4 * hidden)."""
-        weight = self.layer.cells[0].weight_ih
-        key = (weight.data_ptr(), weight._version)
-        if getattr(self, "_table_key", None) != key:  # its columns as rows, kept
-            with torch.no_grad():
-                self._table = weight.detach().t().to(torch.float32).contiguous()
-            self._table_key = key
-        rows = self._table[torch.from_numpy(c)] * torch.from_numpy(v).unsqueeze(1)
-        if new_step.all():  # one event per step
-            return rows
-        step = torch.from_numpy(np.cumsum(new_step) - 1)
-        return rows.new_zeros(int(new_step.sum()), rows.shape[1]).index_add_(0, step, rows)
 
     def _run(self, x: torch.Tensor | EventInput, t: torch.Tensor) -> torch.Tensor:
         """Run the events through the layer's forward.

@@ -1473,28 +1473,88 @@ class Stream {
   }
 
   // Feed x (events, C) or (C,) at times (events): the last layer's outputs (events, H), or
-  // None when a layer is out of date (nothing is changed then). Input by index: xp
-  // (events, 4H), the first layer's input projection of the events (gathered by the
-  // caller), in place of x (not read then).
-  torch::Tensor update(torch::Tensor x, torch::Tensor times, torch::Tensor xp) {
+  // None when a layer is out of date (nothing is changed then).
+  torch::Tensor update(torch::Tensor x, torch::Tensor times) {
     if (stale()) return {};
-    x = xp.numel() > 0 ? projection(xp) : inputs(x);
+    x = inputs(x);
     const int64_t T = x.size(0);
     if (times.numel() != T)
       throw pybind11::value_error("x has " + std::to_string(T) + " events but times has " +
                                   std::to_string(times.numel()) + ".");
     times = times.to(torch::kCPU, torch::kFloat64).contiguous();
-    return run(x, times.data_ptr<double>(), xp.numel() > 0);
+    const double* t = times.data_ptr<double>();
+    check_times(t, T);
+    auto out = torch::empty({T, H_}, x.options());
+    const float* const x_p = x.data_ptr<float>();
+    for (int64_t n = 0; n < T; ++n)
+      std::memcpy(out.data_ptr<float>() + n * H_, step(t[n], x_p + n * layers_[0].C, nullptr),
+                  H_ * sizeof(float));
+    last_time = t[T - 1];
+    return out;
   }
 
   // update with one event at time t.
-  torch::Tensor update_at(torch::Tensor x, double t, torch::Tensor xp) {
+  torch::Tensor update_at(torch::Tensor x, double t) {
     if (stale()) return {};
-    x = xp.numel() > 0 ? projection(xp) : inputs(x);
+    x = inputs(x);
     if (x.size(0) != 1)
       throw pybind11::value_error("x has " + std::to_string(x.size(0)) +
                                   " events but times has 1.");
-    return run(x, &t, xp.numel() > 0);
+    check_times(&t, 1);
+    auto out = torch::empty({1, H_}, x.options());
+    std::memcpy(out.data_ptr<float>(), step(t, x.data_ptr<float>(), nullptr), H_ * sizeof(float));
+    last_time = t;
+    return out;
+  }
+
+  // Feed events by index: times (n, non-decreasing; equal times are one step), channels
+  // (n) in [0, C) and values (n; empty: ones). The first layer adds each event's column of
+  // its input weights, for its open units only. Returns the last layer's outputs after
+  // each step (steps, H), or None when a layer is out of date. Checks as
+  // sk_plstm.nn._events.check_stream, with its messages.
+  torch::Tensor update_events(torch::Tensor times, torch::Tensor channels, torch::Tensor values) {
+    if (stale()) return {};
+    times = times.to(torch::kCPU, torch::kFloat64).contiguous();
+    channels = channels.to(torch::kCPU, torch::kInt64).contiguous();
+    const int64_t n = times.numel();
+    values = values.numel() == 0 && channels.numel() == n ? torch::ones({n}, torch::kFloat32)
+                                                          : values.to(torch::kCPU, torch::kFloat32).contiguous();
+    if (channels.numel() != n || values.numel() != n)
+      throw pybind11::value_error(
+          "the events: times, channels and values must have one entry per event, got " +
+          std::to_string(n) + ", " + std::to_string(channels.numel()) + " and " +
+          std::to_string(values.numel()) + ".");
+    const double* const t = times.data_ptr<double>();
+    const int64_t* const c = channels.data_ptr<int64_t>();
+    const float* const v = values.data_ptr<float>();
+    const int64_t C = layers_[0].C;
+    int64_t low = 0, high = 0, steps = 0;
+    for (int64_t e = 0; e < n; ++e) {
+      if (!std::isfinite(t[e])) throw pybind11::value_error("the events: times must be finite.");
+      if (!std::isfinite(v[e])) throw pybind11::value_error("the events: values must be finite.");
+      if (e > 0 && t[e] < t[e - 1])
+        throw pybind11::value_error(
+            "the events: times must be non-decreasing (events in time order).");
+      low = e == 0 ? c[e] : std::min(low, c[e]);
+      high = e == 0 ? c[e] : std::max(high, c[e]);
+      steps += e == 0 || t[e] != t[e - 1];
+    }
+    if (n > 0 && (low < 0 || high >= C))
+      throw pybind11::value_error("the events: channels must lie in [0, " + std::to_string(C) +
+                                  "), got " + std::to_string(low) + " .. " +
+                                  std::to_string(high) + ".");
+    if (n > 0) check_times(t, 1);  // after the last event fed
+    auto out = torch::empty({steps, H_}, torch::kFloat32);
+    float* const out_p = out.data_ptr<float>();
+    for (int64_t e = 0, s = 0; e < n; ++s) {
+      int64_t end = e + 1;
+      while (end < n && t[end] == t[e]) ++end;
+      const Indexed events{c + e, v + e, end - e};
+      std::memcpy(out_p + s * H_, step(t[e], nullptr, &events), H_ * sizeof(float));
+      e = end;
+    }
+    if (n > 0) last_time = t[n - 1];
+    return out;
   }
 
   // h of every layer, then c of every layer, each (1, H).
@@ -1560,18 +1620,15 @@ class Stream {
     return x.to(torch::kCPU, torch::kFloat32).contiguous();
   }
 
-  // xp as (events, 4H) float32 on the CPU.
-  torch::Tensor projection(torch::Tensor xp) const {
-    if (xp.dim() == 1) xp = xp.view({1, -1});
-    TORCH_CHECK(xp.dim() == 2 && xp.size(1) == 4 * H_, "sk_plstm kernel: xp must be (events, ",
-                4 * H_, "), got ", xp.sizes());
-    return xp.to(torch::kCPU, torch::kFloat32).contiguous();
-  }
+  // The events of one step given by index: channels c and values v, n of them.
+  struct Indexed {
+    const int64_t* c;
+    const float* v;
+    int64_t n;
+  };
 
-  // Check the times (T of them at t) and run the events of x (T, C), or, with `projected`,
-  // of the first layer's input projection x (T, 4H).
-  torch::Tensor run(const torch::Tensor& x, const double* t, bool projected) {
-    const int64_t T = x.size(0);
+  // Check the times of T events at t (increasing, finite, after the last event fed).
+  void check_times(const double* t, int64_t T) const {
     for (int64_t n = 1; n < T; ++n)
       if (!(t[n] > t[n - 1])) throw pybind11::value_error("times must be strictly increasing.");
     const double first = t[0], last = t[T - 1];
@@ -1582,30 +1639,34 @@ class Stream {
       throw pybind11::value_error("The events must come after the last one fed (at " +
                                   shortest(*last_time) + "), got one at " + shortest(first) +
                                   ".");
-    auto out = torch::empty({T, H_}, x.options());
-    const float* const x_p = x.data_ptr<float>();
-    float* const out_p = out.data_ptr<float>();
-    for (int64_t n = 0; n < T; ++n) {
-      const float* in = x_p + n * x.size(1);
-      bool by_index = projected;  // the first layer's input comes as its projection
-      for (Layer& l : layers_) {
-        open_at<double>(t[n], *l.gp, 1.0f, H_, k_.data(), open_);
-        if (!open_.empty()) {  // every gate of the event before any state changes
-          const int64_t columns = by_index ? 0 : l.C;
-          std::memcpy(hx_.data(), l.h.data(), H_ * sizeof(float));
-          std::memcpy(hx_.data() + H_, in, columns * sizeof(float));
-          lone_sums(l.w_u.data_ptr<float>(), l.bias_u.data(), open_, hx_.data(), H_ + columns,
-                    H_ + l.C, sums_.data(), g_.data());
-          if (by_index) add_open_projection(g_.data(), open_, in, H_);
-          update_open(g_.data(), open_, k_.data(), l.h.data(), l.c.data());
+  }
+
+  // Advance every layer over one step at time t, the first layer's input the C values at
+  // in, or the events given by index; returns the last layer's h (H values).
+  const float* step(double t, const float* in, const Indexed* events) {
+    for (Layer& l : layers_) {
+      open_at<double>(t, *l.gp, 1.0f, H_, k_.data(), open_);
+      if (!open_.empty()) {  // every gate of the event before any state changes
+        const int64_t columns = events != nullptr ? 0 : l.C, W = H_ + l.C;
+        const float* const w_u = l.w_u.data_ptr<float>();
+        std::memcpy(hx_.data(), l.h.data(), H_ * sizeof(float));
+        if (columns > 0) std::memcpy(hx_.data() + H_, in, columns * sizeof(float));
+        lone_sums(w_u, l.bias_u.data(), open_, hx_.data(), H_ + columns, W, sums_.data(),
+                  g_.data());
+        if (events != nullptr) {  // each event's column of the input weights
+          const int64_t J = static_cast<int64_t>(open_.size());
+          for (int64_t e = 0; e < events->n; ++e)
+            for (int64_t m = 0; m < J; ++m) {
+              const float* col = w_u + (open_[m] * W + H_ + events->c[e]) * 4;
+              for (int64_t q = 0; q < 4; ++q) g_[q * J + m] += events->v[e] * col[q];
+            }
         }
-        in = l.h.data();
-        by_index = false;
+        update_open(g_.data(), open_, k_.data(), l.h.data(), l.c.data());
       }
-      std::memcpy(out_p + n * H_, in, H_ * sizeof(float));
+      in = l.h.data();
+      events = nullptr;
     }
-    last_time = last;
-    return out;
+    return in;
   }
 
   int64_t H_;
@@ -1961,10 +2022,10 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
            py::arg("num_layers"))
       .def("set_layer", &Stream::set_layer, py::arg("i"), py::arg("w_units"), py::arg("bias"),
            py::arg("tau"), py::arg("shift"), py::arg("r_on"), py::arg("watched"))
-      .def("update", &Stream::update, py::arg("x"), py::arg("times"),
-           py::arg("xp") = torch::empty({0}))
-      .def("update_at", &Stream::update_at, py::arg("x"), py::arg("t"),
-           py::arg("xp") = torch::empty({0}))
+      .def("update", &Stream::update, py::arg("x"), py::arg("times"))
+      .def("update_at", &Stream::update_at, py::arg("x"), py::arg("t"))
+      .def("update_events", &Stream::update_events, py::arg("times"), py::arg("channels"),
+           py::arg("values") = torch::empty({0}))
       .def("state", &Stream::state)
       .def("set_state", &Stream::set_state, py::arg("h"), py::arg("c"))
       .def_readwrite("last_time", &Stream::last_time);
