@@ -27,8 +27,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from sk_plstm import PhasedLSTMClassifier, PhasedLSTMRegressor
-from sk_plstm.nn import EstimatorNetwork, EventInput
-from sk_plstm.nn._events import project
+from sk_plstm.nn import EstimatorNetwork, PhasedLSTMNet
 from sk_plstm.sktime._delegate import COMMON_TAGS, DelegatingEstimator
 
 
@@ -82,27 +81,42 @@ class LSTMNet(EstimatorNetwork):
         return self.head(self.dropout(summary))
 
 
-class EventLSTMNet(LSTMNet):
-    """:class:`LSTMNet` for events given by index (:class:`sk_plstm.nn.EventInput`).
+class EventLSTMNet(PhasedLSTMNet):
+    """An LSTM over events by index: the estimators' network with every gate always open.
 
-    Each step's events select columns of an input matrix of ``4 * hidden_size`` rows (a
-    gather, as the Phased LSTM's input by index) which, with the scaled time since the
-    previous step, feed ``torch.nn.LSTM``: the LSTM's input weights then act on a
-    full-rank projection of the channels, so it can represent any input weights of an
-    LSTM over the one-hot channels, at the speed of torch's fused LSTM.
+    Each time gate gets a period of 1e30, a shift of minus half of it and ``r_on = 1``,
+    none of them learned: the phase is then exactly 0.5 at every time the data can hold,
+    so the openness is exactly 1 and every step is an ordinary LSTM step
+    (``c = f c + i g``, ``h = o tanh(c)``), computed by the same kernel from the same input
+    by index as the Phased LSTM's. Like :class:`LSTMNet`, it also gets the time since the
+    previous step, divided by ``time_scale``: one more channel, whose value at every step
+    is that gap.
     """
 
-    def __init__(self, input_size: int, output_size: int, hidden_size: int = 64, **kwargs):
-        super().__init__(4 * hidden_size, output_size, hidden_size, **kwargs)
-        self.n_channels = input_size
-        bound = 1.0 / math.sqrt(hidden_size)
-        self.event_weight = nn.Parameter(
-            torch.empty(4 * hidden_size, input_size).uniform_(-bound, bound)
-        )
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int,
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        time_scale: float = 1.0,
+    ) -> None:
+        super().__init__(
+            input_size + 1, output_size, hidden_size, num_layers, bidirectional, dropout,
+            r_on=1.0, learn_tau=False, learn_shift=False, learn_r_on=False,
+        )  # fmt: skip
+        for gate in self.time_gates():
+            gate.set_(tau=1e30)
+            gate.set_(shift=-gate.tau.detach().double() / 2)  # the phase is 0.5: k = 1
+        self.n_events, self.time_scale = input_size, time_scale
 
-    def forward(self, values, times, lengths, indices):
-        events = EventInput(indices, self.n_channels, values)
-        return super().forward(project(events, self.event_weight), times, lengths)
+    def forward(self, values, times, lengths=None, indices=None):
+        gap = torch.diff(times, dim=1, prepend=times[:, :1]) / self.time_scale
+        indices = torch.cat([indices, torch.full_like(indices[..., :1], self.n_events)], -1)
+        values = torch.cat([values, gap.to(values.dtype).unsqueeze(-1)], -1)
+        return super().forward(values, times, lengths, indices)
 
 
 class GRUDNet(EstimatorNetwork):

@@ -14,8 +14,9 @@ Two parts:
     ``--dense-batches`` batches, scaled to the epoch.
 ``accuracy``
     The Phased LSTM (``PhasedLSTMClassifier`` on event streams) against an LSTM of the
-    same size trained alike (``benchmarks/_baselines.py``: ``torch.nn.LSTM`` over the
-    events' input projection and the time since the previous step), on the N-MNIST-scale
+    same size trained alike (``benchmarks/_baselines.py``: the same network and kernel
+    with every gate always open, which is exactly an LSTM, given the time since the
+    previous step as one more input), on the N-MNIST-scale
     generator (``--task sensor``) or the 8 x 8 event digits (``--task digits``): test
     accuracy, updates per unit per stream (the Phased LSTM's open steps; every step for
     the LSTM) and fit time, shaped like the paper's N-MNIST table.

@@ -117,15 +117,45 @@ class EventInput:
         return 3
 
     def new_zeros(self, *size: Any) -> torch.Tensor:
-        """Zeros of the values' dtype and device."""
+        """Zeros of the values' dtype and device.
+
+        Parameters
+        ----------
+        *size : int
+            The shape.
+
+        Returns
+        -------
+        torch.Tensor
+        """
         return self.values.new_zeros(*size)
 
     def new_empty(self, *size: Any) -> torch.Tensor:
-        """An empty tensor of the values' dtype and device."""
+        """An uninitialised tensor of the values' dtype and device.
+
+        Parameters
+        ----------
+        *size : int
+            The shape.
+
+        Returns
+        -------
+        torch.Tensor
+        """
         return self.values.new_empty(*size)
 
     def to(self, *args: Any, **kwargs: Any) -> EventInput:
-        """The events with their values moved or cast as ``Tensor.to`` does (indices moved)."""
+        """The events with their values moved or cast as ``Tensor.to`` does (indices moved).
+
+        Parameters
+        ----------
+        *args, **kwargs
+            As ``torch.Tensor.to``.
+
+        Returns
+        -------
+        EventInput
+        """
         values = self.values.to(*args, **kwargs)
         out = EventInput.__new__(EventInput)
         out.indices, out.values, out.input_size = (
@@ -136,7 +166,17 @@ class EventInput:
         return out
 
     def transpose(self, dim0: int, dim1: int) -> EventInput:
-        """Swap the batch and step dimensions (``transpose(0, 1)``)."""
+        """Swap the batch and step dimensions (``transpose(0, 1)``).
+
+        Parameters
+        ----------
+        dim0, dim1 : int
+            0 and 1, in either order.
+
+        Returns
+        -------
+        EventInput
+        """
         if {dim0 % 3, dim1 % 3} != {0, 1}:
             raise ValueError("an EventInput transposes its first two dimensions only.")
         out = EventInput.__new__(EventInput)
@@ -146,7 +186,16 @@ class EventInput:
         return out
 
     def unsqueeze(self, dim: int) -> EventInput:
-        """Add a dimension of size one in front (``dim=0``) or second (``dim=1``)."""
+        """Add a dimension of size one in front (``dim=0``) or second (``dim=1``).
+
+        Parameters
+        ----------
+        dim : {0, 1}
+
+        Returns
+        -------
+        EventInput
+        """
         if dim not in (0, 1):
             raise ValueError("an EventInput unsqueezes dimension 0 or 1 only.")
         out = EventInput.__new__(EventInput)
