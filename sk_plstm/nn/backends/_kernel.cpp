@@ -608,9 +608,10 @@ inline void gate_major_rows(const float* __restrict__ dg, float* __restrict__ d_
                             int64_t H) {
   for (int64_t r = 0; r < rows; ++r)
     for_blocks(0, H, [&](int64_t jb, int64_t Jb) {
+      const float* __restrict__ from = dg + r * 4 * H + 4 * jb;
+      float* __restrict__ to = d_xp + r * 4 * H + jb;
       for (int64_t q = 0; q < 4; ++q)
-        std::memcpy(d_xp + r * 4 * H + q * H + jb, dg + r * 4 * H + 4 * jb + q * Jb,
-                    Jb * sizeof(float));
+        for (int64_t j = 0; j < Jb; ++j) to[q * H + j] = from[q * Jb + j];
     });
 }
 
