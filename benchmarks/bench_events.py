@@ -28,7 +28,8 @@ Usage::
     python benchmarks/bench_events.py accuracy --task sensor --train 1000 --test 500 \\
         --epochs 20 --seeds 2
 
-Results are appended to ``benchmarks/results/events.jsonl`` and printed as markdown.
+Results are appended to ``benchmarks/results/events.jsonl`` (``--results``) and printed
+as markdown.
 """
 
 from __future__ import annotations
@@ -66,9 +67,9 @@ def _machine() -> str:
     )
 
 
-def _record(row: dict) -> None:
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS, "a") as out:
+def _record(row: dict, path: str) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "a") as out:
         out.write(json.dumps(row) + "\n")
 
 
@@ -219,7 +220,7 @@ def speed(args) -> list[dict]:
     rows.append(json.loads(found.stdout.strip().splitlines()[-1]))
     print(json.dumps(rows[-1]), flush=True)
     for row in rows:
-        _record(row)
+        _record(row, args.results)
     print(speed_table(rows))
     return rows
 
@@ -342,7 +343,7 @@ def accuracy(args) -> list[dict]:
                 "command": " ".join(sys.argv),
             }
             rows.append(row)
-            _record(row)
+            _record(row, args.results)
             print(json.dumps(row), flush=True)
     print(accuracy_table(rows))
     return rows
@@ -366,7 +367,8 @@ def accuracy_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> None:
+def arguments(argv=None) -> argparse.Namespace:
+    """The command line's arguments (``argv``: a list of strings; the process's when None)."""
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument("part", choices=["speed", "accuracy", "_child", "_streaming"])
     cli.add_argument("--streams", type=int, default=1000)
@@ -387,7 +389,12 @@ def main(argv=None) -> None:
     cli.add_argument("--learn-r-on", action="store_true")
     cli.add_argument("--tau", type=float, nargs=2, default=(1.0, 300.0), help="ms")
     cli.add_argument("--models", nargs="+", default=["Phased LSTM", "LSTM"])
-    args = cli.parse_args(argv)
+    cli.add_argument("--results", default=RESULTS, help="the JSON-lines file rows go to")
+    return cli.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = arguments(argv)
     if args.part == "_child":
         print(json.dumps(speed_child(args)))
     elif args.part == "_streaming":

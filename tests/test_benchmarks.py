@@ -380,3 +380,57 @@ def test_target_range_benchmark_small(tmp_path):
     for row in rows[1:]:  # never negative
         assert float(row.split("|")[4].strip().rstrip("%")) == 0.0
     assert bench.expm1_nonnegative(np.array([-2.0, 0.0, np.log(3.0)])).tolist() == [0, 0, 2]
+
+
+def test_event_lstm_baseline_is_exactly_an_lstm_over_the_events():
+    # its gates are open (k = 1) at every time, so it computes torch.nn.LSTM's steps
+    from sk_plstm.nn import EventInput
+
+    _, baselines = _benchmarks("bench_events", "_baselines")
+    net = baselines.EventLSTMNet(50, 3, hidden_size=8, time_scale=2.0)
+    times = torch.tensor([[0.0, 1.5, 1e6, 3e7]], dtype=torch.float64)
+    assert torch.equal(net.plstm.gate_openness(times), torch.ones(1, 1, 4, 8))
+    assert not any(p.requires_grad for g in net.time_gates() for p in g.parameters())
+    g = torch.Generator().manual_seed(0)
+    indices, values = torch.randint(-1, 50, (2, 6, 2), generator=g), torch.randn(2, 6, 2)
+    t = torch.cumsum(torch.rand(2, 6, dtype=torch.float64, generator=g), 1)
+    lstm = torch.nn.LSTM(51, 8, batch_first=True)
+    cell = net.plstm.cells[0]
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(lstm, f"{name}_l0").copy_(getattr(cell, name))
+    gap = torch.diff(t, dim=1, prepend=t[:, :1]) / 2.0
+    dense = EventInput(indices, 50, values).to_dense()
+    expected, _ = lstm(torch.cat([dense, gap.float().unsqueeze(-1)], -1))
+    head = net.head(expected[:, -1])
+    torch.testing.assert_close(
+        net(values, t, torch.tensor([6, 6]), indices), head, atol=1e-5, rtol=1e-5
+    )
+
+
+def test_event_benchmark_runs_small(tmp_path, capsys):
+    bench_events = _benchmarks("bench_events")
+    results = str(tmp_path / "events.jsonl")
+    small = ["--streams", "6", "--batch-size", "3", "--hidden", "8", "--threads", "1"]
+    rows = [
+        bench_events.speed_child(bench_events.arguments(["_child", *small, *extra]))
+        for extra in (
+            ["--input", "index", "--phase", "train"],
+            ["--input", "dense", "--phase", "predict", "--dense-batches", "1"],
+        )
+    ]
+    assert rows[0]["streams_timed"] == 6 and rows[1]["streams_timed"] == 3
+    assert rows[0]["events"] > 6 * 3000 and rows[1]["seconds_per_epoch"] > 0
+    table = bench_events.speed_table(rows)
+    assert "| train | index |" in table and "| predict | dense |" in table
+    accuracy = bench_events.accuracy(
+        bench_events.arguments(
+            "accuracy --task digits --train 100 --test 50 --epochs 1 --hidden 8".split()
+            + ["--results", results]
+        )
+    )
+    assert [r["model"] for r in accuracy] == ["Phased LSTM", "LSTM"]
+    assert accuracy[1]["updates_per_unit"] == accuracy[1]["steps_per_stream"]
+    assert accuracy[0]["updates_per_unit"] < accuracy[1]["updates_per_unit"]
+    assert len(Path(results).read_text().splitlines()) == 2
+    assert "| Phased LSTM |" in capsys.readouterr().out
