@@ -815,7 +815,9 @@ def _refuse_tables(X: pd.DataFrame) -> None:
     advice = (
         "It looks like an event table (one row per observation): convert it with "
         "sk_plstm.from_events(X, instance=..., time=..., channel=..., value=...), which "
-        "returns the series indexed by (instance, time)."
+        "returns the series indexed by (instance, time); events whose channels are integer "
+        "indices (an event camera's pixels, neurons) go by index with "
+        "sk_plstm.EventStreams.from_table."
         if looks_like_events
         else "For a table with one row per observation (instance, time, channel, value) "
         "use sk_plstm.from_events; for a table with one row per time point and a column "
