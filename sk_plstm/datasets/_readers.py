@@ -62,7 +62,7 @@ _TS_MAX = 2**_TS_BITS - 1
 _OVERFLOW_Y = 240
 _OVERFLOW_STEP = 2**13
 _SHD_DATASETS = ("spikes/times", "spikes/units", "labels")
-_H5PY_HINT = 'pip install h5py (or pip install "sk_plstm[events]")'
+_H5PY_HINT = "`pip install h5py`"
 
 
 # --------------------------------------------------------------------------- N-MNIST
