@@ -29,7 +29,8 @@ Usage::
         --epochs 20 --seeds 2
 
 Results are appended to ``benchmarks/results/events.jsonl`` (``--results``) and printed
-as markdown.
+as markdown; ``python benchmarks/bench_events.py report`` writes the accuracy rows there
+as ``docs/reproduction/events_<task>.md``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -340,7 +342,7 @@ def accuracy(args) -> list[dict]:
                 "events_per_stream": events,
                 "fit_seconds": seconds,
                 "machine": _machine(),
-                "command": " ".join(sys.argv),
+                "command": args.command,
             }
             rows.append(row)
             _record(row, args.results)
@@ -349,15 +351,23 @@ def accuracy(args) -> list[dict]:
     return rows
 
 
-def accuracy_table(rows: list[dict]) -> str:
+def _label(row: dict) -> str:
+    """The model and, for the Phased LSTM, its gate's open ratio."""
+    gate = row["gate"]
+    if gate is None:
+        return row["model"]
+    return f"{row['model']}, r_on={gate['r_on']}" + (" learned" if gate["learn_r_on"] else "")
+
+
+def accuracy_table(rows: list[dict], label=lambda row: row["model"]) -> str:
     lines = [
         "| model | accuracy (%) | updates per unit per stream | share of the LSTM's | "
         "fit time (s) |",
         "|---|---|---|---|---|",
     ]
     steps = rows[0]["steps_per_stream"]
-    for name in dict.fromkeys(r["model"] for r in rows):
-        mine = [r for r in rows if r["model"] == name]
+    for name in dict.fromkeys(label(r) for r in rows):
+        mine = [r for r in rows if label(r) == name]
         acc = np.array([r["accuracy"] for r in mine]) * 100
         upd = np.array([r["updates_per_unit"] for r in mine])
         lines.append(
@@ -367,10 +377,45 @@ def accuracy_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def report(args) -> list[str]:
+    """Reports of the accuracy rows in ``--results``, one per task, under docs/reproduction.
+
+    Each gives the commands that made its rows, the machine and the table (mean +- sd
+    over seeds of each model and gate setting).
+    """
+    with open(args.results) as found:
+        rows = [json.loads(line) for line in found if line.strip()]
+    rows = [r for r in rows if r["part"] == "accuracy"]
+    written = []
+    for task in dict.fromkeys(r["task"] for r in rows):
+        mine = [r for r in rows if r["task"] == task]
+        first = mine[0]
+        lines = [
+            f"# Event streams by index: the {task} task",
+            "",
+            "Produced by:",
+            "",
+            *[f"    python {command}" for command in dict.fromkeys(r["command"] for r in mine)],
+            "",
+            f"{first['train']} training and {first['test']} test streams of "
+            f"{first['events_per_stream']:.0f} events in {first['steps_per_stream']:.0f} "
+            f"steps on average; {first['machine']}. Accuracy mean +- sd over seeds; "
+            "updates per unit per test stream.",
+            "",
+            accuracy_table(mine, _label),
+            "",
+        ]
+        path = os.path.join(args.out_dir, f"events_{task}.md")
+        with open(path, "w") as out:
+            out.write("\n".join(lines))
+        written.append(path)
+    return written
+
+
 def arguments(argv=None) -> argparse.Namespace:
     """The command line's arguments (``argv``: a list of strings; the process's when None)."""
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    cli.add_argument("part", choices=["speed", "accuracy", "_child", "_streaming"])
+    cli.add_argument("part", choices=["speed", "accuracy", "report", "_child", "_streaming"])
     cli.add_argument("--streams", type=int, default=1000)
     cli.add_argument("--stream-count", type=int, default=20, help="streams fed one by one")
     cli.add_argument("--dense-batches", type=int, default=2)
@@ -390,7 +435,13 @@ def arguments(argv=None) -> argparse.Namespace:
     cli.add_argument("--tau", type=float, nargs=2, default=(1.0, 300.0), help="ms")
     cli.add_argument("--models", nargs="+", default=["Phased LSTM", "LSTM"])
     cli.add_argument("--results", default=RESULTS, help="the JSON-lines file rows go to")
-    return cli.parse_args(argv)
+    cli.add_argument(
+        "--out-dir", default=os.path.join(os.path.dirname(HERE), "docs", "reproduction")
+    )
+    args = cli.parse_args(argv)
+    given = sys.argv[1:] if argv is None else list(argv)
+    args.command = shlex.join(["benchmarks/bench_events.py", *given])
+    return args
 
 
 def main(argv=None) -> None:
@@ -401,6 +452,8 @@ def main(argv=None) -> None:
         print(json.dumps(streaming_child(args)))
     elif args.part == "speed":
         speed(args)
+    elif args.part == "report":
+        print("\n".join(report(args)))
     else:
         accuracy(args)
 

@@ -434,3 +434,9 @@ def test_event_benchmark_runs_small(tmp_path, capsys):
     assert accuracy[0]["updates_per_unit"] < accuracy[1]["updates_per_unit"]
     assert len(Path(results).read_text().splitlines()) == 2
     assert "| Phased LSTM |" in capsys.readouterr().out
+    (written,) = bench_events.report(
+        bench_events.arguments(["report", "--results", results, "--out-dir", str(tmp_path)])
+    )
+    text = Path(written).read_text()
+    assert written.endswith("events_digits.md") and "bench_events.py accuracy --task digits" in text
+    assert "| Phased LSTM, r_on=0.05 |" in text and "| LSTM |" in text
