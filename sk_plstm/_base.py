@@ -229,10 +229,7 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
         """
         if is_event_data(X):
             return self._event_panel(X, reset)
-        if reset:
-            for name in EVENT_ATTRIBUTES:
-                self.__dict__.pop(name, None)
-        elif getattr(self, "event_input_", False):
+        if not reset and getattr(self, "event_input_", False):
             check_is_fitted(self, "net_")
             raise TypeError(
                 "The model was fitted on event streams by index; pass event streams "
@@ -240,7 +237,12 @@ class PhasedLSTMBase(PhasedLSTMParams, BaseEstimator):
                 f"values]) tuples), got {type(X).__name__}."
             )
         if reset:
-            for name in ("n_features_in_", "feature_names_in_", "channel_names_"):
+            for name in (
+                "n_features_in_",
+                "feature_names_in_",
+                "channel_names_",
+                *EVENT_ATTRIBUTES,
+            ):
                 self.__dict__.pop(name, None)
             panel, self.time_origin_ = to_panel(
                 X,
